@@ -1,0 +1,113 @@
+import { constants as osConstants } from 'node:os';
+
+/** Descriptions Node prints for the error codes cachefs raises itself. */
+const DESCRIPTIONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EEXIST: 'file already exists',
+  EISDIR: 'illegal operation on a directory',
+  ENOTDIR: 'not a directory',
+  ENOTEMPTY: 'directory not empty',
+  EBADF: 'bad file descriptor',
+  EINVAL: 'invalid argument',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'i/o error',
+  ENOSPC: 'no space left on device',
+  ELOOP: 'too many symbolic links encountered',
+  EXDEV: 'cross-device link not permitted',
+  ETIMEDOUT: 'connection timed out',
+  EBUSY: 'resource busy or locked',
+  EMFILE: 'too many open files',
+};
+
+const ERRNO = osConstants.errno as Record<string, number>;
+
+/**
+ * An error shaped like the ones `node:fs/promises` rejects with: `code`, `errno` (negative, as libuv
+ * reports it), `syscall`, `path` and, for two-path calls, `dest`.
+ */
+export class FsError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+  readonly dest?: string;
+
+  constructor(code: string, syscall: string, path?: string, dest?: string, detail?: string) {
+    const description = detail ?? DESCRIPTIONS[code] ?? 'unknown error';
+    let message = `${code}: ${description}, ${syscall}`;
+    if (path !== undefined) message += ` '${path}'`;
+    if (dest !== undefined) message += ` -> '${dest}'`;
+    super(message);
+    this.name = 'Error';
+    this.code = code;
+    this.errno = ERRNO[code] !== undefined ? -ERRNO[code]! : -1;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+    if (dest !== undefined) this.dest = dest;
+  }
+}
+
+/** Builds an fs-style error. */
+export function fsError(code: string, syscall: string, path?: string, dest?: string): FsError {
+  return new FsError(code, syscall, path, dest);
+}
+
+/** True for errors that carry a string `code` (fs errors, cachefs errors). */
+export function hasCode(err: unknown): err is Error & { code: string } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Re-raises an error from a backend as if the cachefs call itself had failed: same `code`, but the
+ * `syscall` and the *virtual* paths of this call (a disk backend's errors would otherwise leak real
+ * paths below its root). Errors without an fs code are passed through unchanged.
+ */
+export function asCallError(err: unknown, syscall: string, path?: string, dest?: string): unknown {
+  if (err instanceof FsError && err.syscall === syscall && err.path === path && err.dest === dest) return err;
+  if (hasCode(err) && /^E[A-Z0-9]+$/.test(err.code)) {
+    const translated = new FsError(err.code, syscall, path, dest);
+    (translated as { cause?: unknown }).cause = err;
+    return translated;
+  }
+  return err;
+}
+
+/** An argument error in Node's style (`code: 'ERR_INVALID_ARG_VALUE'`, a `TypeError`). */
+export class InvalidArgError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  constructor(name: string, value: unknown, reason: string) {
+    super(`The argument '${name}' ${reason}. Received ${describe(value)}`);
+  }
+}
+
+/** An argument of the wrong type, in Node's style (`code: 'ERR_INVALID_ARG_TYPE'`). */
+export class InvalidArgTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  constructor(name: string, expected: string, value: unknown) {
+    super(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+  }
+}
+
+/** An out-of-range argument, in Node's style (`code: 'ERR_OUT_OF_RANGE'`). */
+export class OutOfRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+  constructor(name: string, range: string, value: unknown) {
+    super(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(value)}`);
+  }
+}
+
+/** Raised by every call on a cache after `close()`. */
+export class CacheClosedError extends Error {
+  readonly code = 'ERR_CACHEFS_CLOSED';
+  constructor(operation: string) {
+    super(`cachefs: ${operation}() called after close()`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 60 ? value.slice(0, 60) + '…' : value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return 'function';
+  return Object.prototype.toString.call(value);
+}
