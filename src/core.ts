@@ -12,6 +12,7 @@ import { PathLocks } from './store/path-locks.js';
 import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { WriteBack } from './writeback/write-back.js';
+import { LatencyHistogram } from './metrics/latency.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
 export interface Counters {
@@ -26,12 +27,31 @@ export interface Counters {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Entries that left the cache, by the store's removal reason (metrics: evictions by reason). */
+  removedEvicted: number;
+  removedExpired: number;
+  removedInvalidated: number;
+  removedShed: number;
+}
+
+/**
+ * How a load that is not the program's own read may install what it read (warming uses it for its
+ * priorities). Applies only to the caller that starts the load; callers that join it share its outcome.
+ */
+export interface InstallHooks {
+  /** The backend returned `size` bytes to this caller's load (not called for a caller that joined one). */
+  read?(size: number): void;
+  /** Asked just before `size` bytes are installed; false leaves the cache as it is. */
+  admit?(size: number): boolean;
+  /** The new slot, right after the install and before the limits are enforced. */
+  installed?(slot: number): void;
 }
 
 function newCounters(): Counters {
   return {
     hits: 0, misses: 0, readOps: 0, writeOps: 0, invalidateOps: 0, flushCount: 0, flushErrors: 0,
     backendReads: 0, revalidations: 0, changesDetected: 0, bytesShed: 0,
+    removedEvicted: 0, removedExpired: 0, removedInvalidated: 0, removedShed: 0,
   };
 }
 
@@ -58,6 +78,8 @@ export class CacheCore {
   readonly locks = new PathLocks();
   readonly events = new EventEmitter();
   counters: Counters = newCounters();
+  /** Latency of successful backend reads, in fixed buckets (read by the Prometheus exporter). */
+  readonly readLatency = new LatencyHistogram();
   readonly writeBack: WriteBack | undefined;
   closed = false;
   /** Resolves when the cache can serve (journal replay, when configured). */
@@ -78,7 +100,13 @@ export class CacheCore {
     this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
     this.ttlMatchers = opts.ttlRules.map((r) => ({ match: compileGlob(r.pattern, 'ttlRules.pattern'), ttl: r.ttl }));
     this.store.onRemove = (key, reason, size) => {
-      if (reason !== 'replaced') this.events.emit('evict', { path: key, reason, size });
+      if (reason === 'replaced') return;
+      const c = this.counters;
+      if (reason === 'evicted') c.removedEvicted++;
+      else if (reason === 'expired') c.removedExpired++;
+      else if (reason === 'invalidated') c.removedInvalidated++;
+      else c.removedShed++;
+      this.events.emit('evict', { path: key, reason, size });
     };
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
@@ -174,26 +202,29 @@ export class CacheCore {
    * Concurrent callers share one backend read. The returned buffer belongs to the cache's loader: copy
    * it before handing it out.
    */
-  load(key: string, syscallPath: string): Promise<Buffer> {
+  load(key: string, syscallPath: string, hooks?: InstallHooks): Promise<Buffer> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
     const ticket = this.clock.begin();
-    const promise = this.loadFromBackend(key, ticket, syscallPath);
+    const promise = this.loadFromBackend(key, ticket, syscallPath, hooks);
     this.loading.set(key, promise);
     return promise;
   }
 
-  private async loadFromBackend(key: string, ticket: number, syscallPath: string): Promise<Buffer> {
+  private async loadFromBackend(key: string, ticket: number, syscallPath: string, hooks: InstallHooks | undefined): Promise<Buffer> {
     let data: Uint8Array;
     try {
       this.counters.backendReads++;
       this.store.recordMiss(key);
       const started = performance.now();
       data = await this.backend.readFile(key);
-      this.events.emit('backendRead', { path: key, ms: performance.now() - started, bytes: data.length });
+      const ms = performance.now() - started;
+      this.readLatency.record(ms);
+      this.events.emit('backendRead', { path: key, ms, bytes: data.length });
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      hooks?.read?.(buf.length);
       if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
-        await this.installClean(key, buf);
+        await this.installClean(key, buf, hooks);
       }
       return buf;
     } catch (err) {
@@ -276,7 +307,7 @@ export class CacheCore {
   }
 
   /** Installs clean bytes for `key` if they can ever fit, then restores the limits. */
-  async installClean(key: string, data: Uint8Array): Promise<void> {
+  async installClean(key: string, data: Uint8Array, hooks?: InstallHooks): Promise<void> {
     const store = this.store;
     if (!store.admissible(data.length)) {
       const slot = store.lookup(key);
@@ -286,7 +317,9 @@ export class CacheCore {
     const now = Date.now();
     const existing = store.lookup(key);
     if (existing >= 0 && store.isDirty(existing)) return; // the dirty copy is newer than any backend read
-    store.install(key, data, data.length, this.expiryFor(key, now), now);
+    if (hooks?.admit && !hooks.admit(data.length)) return;
+    const slot = store.install(key, data, data.length, this.expiryFor(key, now), now);
+    hooks?.installed?.(slot);
     await this.enforceLimits();
   }
 

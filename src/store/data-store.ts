@@ -44,6 +44,10 @@ export class DataStore {
   evictions = 0;
   /** Resident entries that are dirty. */
   dirtyCount = 0;
+  /** Bytes charged by pinned entries (warming with priority `'high'` keeps them within `maxBytes`). */
+  pinnedBytes = 0;
+  /** Resident entries that are pinned. */
+  pinnedEntries = 0;
   /** Called with the key and reason whenever an entry leaves. */
   onRemove: ((key: string, reason: RemovalReason, size: number) => void) | undefined;
   /** Set by write-back: how a dirty victim is flushed before it may leave. */
@@ -238,7 +242,29 @@ export class DataStore {
   pin(slot: number): void {
     if ((this.flagBits[slot]! & PINNED) !== 0) return;
     this.flagBits[slot]! |= PINNED;
+    this.pinnedBytes += this.footprints[slot]!;
+    this.pinnedEntries++;
     this.policy.remove(slot);
+  }
+
+  /**
+   * True when one more pinned entry of `size` bytes keeps the pinned entries within `maxBytes` and
+   * `maxEntries`: beyond that the limits could never hold again, since pinned entries are never evicted.
+   */
+  pinFits(size: number): boolean {
+    return this.pinnedWithinLimits(this.bytes.footprint(size));
+  }
+
+  /** {@link pinFits} for a resident entry: its current footprint. */
+  canPin(slot: number): boolean {
+    return (this.flagBits[slot]! & PINNED) !== 0 || this.pinnedWithinLimits(this.footprints[slot]!);
+  }
+
+  private pinnedWithinLimits(cost: number): boolean {
+    return (
+      (this.maxBytes === 0 || this.pinnedBytes + cost <= this.maxBytes) &&
+      (this.maxEntries === 0 || this.pinnedEntries + 1 <= this.maxEntries)
+    );
   }
 
   isPinned(slot: number): boolean {
@@ -315,6 +341,7 @@ export class DataStore {
     this.buffers[slot] = next;
     const cost = this.bytes.footprint(next.length);
     this.bytesUsed += cost - this.footprints[slot]!;
+    if ((this.flagBits[slot]! & PINNED) !== 0) this.pinnedBytes += cost - this.footprints[slot]!;
     this.footprints[slot] = cost;
   }
 
@@ -325,6 +352,10 @@ export class DataStore {
     this.policy.remove(slot);
     this.bytesUsed -= this.footprints[slot]!;
     if ((this.flagBits[slot]! & DIRTY) !== 0) this.dirtyCount--;
+    if ((this.flagBits[slot]! & PINNED) !== 0) {
+      this.pinnedBytes -= this.footprints[slot]!;
+      this.pinnedEntries--;
+    }
     this.flagBits[slot] = 0;
   }
 
