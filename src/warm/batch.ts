@@ -1,6 +1,6 @@
 import type { PathLike } from '../paths.js';
-import { pathList } from './warm.js';
-import type { CacheView } from './view.js';
+import { checkPaths } from './warm.js';
+import { pathString, type CacheView } from './view.js';
 
 /** What `batchStats` reports for one path. */
 export interface PathCacheStats {
@@ -24,7 +24,7 @@ export interface PathCacheStats {
  */
 export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>): Promise<number> {
   view.check('batchInvalidate');
-  const list = pathList(paths);
+  const list = checkPaths(paths);
   const core = view.core;
   const store = core.store;
   const dirty: string[] = [];
@@ -72,12 +72,13 @@ export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>
  */
 export function batchStats(view: CacheView, paths: Iterable<PathLike>): Map<string, PathCacheStats> {
   view.check('batchStats');
-  const list = pathList(paths);
+  const list = checkPaths(paths);
   const core = view.core;
   const store = core.store;
   const out = new Map<string, PathCacheStats>();
   let now = 0;
-  for (const path of list) {
+  for (const given of list) {
+    const path = typeof given === 'string' ? given : pathString(given);
     const slot = store.lookup(core.knownKey(view.keyOf(path)));
     let cached = slot >= 0;
     if (cached && store.expiresAt(slot) !== Infinity && !store.isDirty(slot) && !store.isPinned(slot)) {

@@ -9,19 +9,26 @@ import { runWarm } from './runner.js';
 import { listTree, parseList, patternBase, smartCandidates } from './sources.js';
 import { pathString, type CacheView } from './view.js';
 
-/** The path arguments of a batch call as strings, each once, in the order given. */
-export function pathList(paths: unknown, argName = 'paths'): string[] {
+/**
+ * The path arguments of a batch call, checked: an array is returned as it is (no copy), another
+ * iterable is collected. Every element must be a path, or nothing is done at all.
+ */
+export function checkPaths(paths: unknown, argName = 'paths'): readonly PathLike[] {
   if (paths === null || typeof paths !== 'object' || typeof (paths as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new InvalidArgTypeError(argName, 'an array (or iterable) of paths', paths);
   }
-  const seen = new Set<string>();
-  for (const p of paths as Iterable<unknown>) {
+  const list = Array.isArray(paths) ? (paths as unknown[]) : [...(paths as Iterable<unknown>)];
+  for (const p of list) {
     if (typeof p !== 'string' && !Buffer.isBuffer(p) && !(p instanceof URL)) {
       throw new InvalidArgTypeError(`${argName}[]`, 'of type string or an instance of Buffer or URL', p);
     }
-    seen.add(pathString(p));
   }
-  return [...seen];
+  return list as PathLike[];
+}
+
+/** The path arguments of a warm as strings, each once, in the order given. */
+export function pathList(paths: unknown, argName = 'paths'): string[] {
+  return [...new Set(checkPaths(paths, argName).map(pathString))];
 }
 
 /** Loads the given files. */
