@@ -131,6 +131,19 @@ describe('warm: progress', () => {
 });
 
 describe('warm: cancellation', () => {
+  test('closing the cache stops a running warm with ERR_CACHEFS_CLOSED', async () => {
+    const backend = faultyBackend(memoryBackend(files(6, 3)));
+    const fs = new CacheFS(backend);
+    const gate = backend.faults.gate('readFile', 'before');
+    const warming = fs.warm(names(6), { concurrency: 1, skipErrors: true });
+    await gate.reached;
+    await fs.close(); // does not wait for the load held at the gate
+    gate.release();
+    await assert.rejects(warming, { code: 'ERR_CACHEFS_CLOSED' });
+    assert.equal(backend.faults.calls.readFile, 1);
+  });
+
+
   test('abort mid-warm: rejects with AbortError, starts no new load, keeps the cache consistent', async () => {
     const backend = faultyBackend(memoryBackend(files(10, 8)));
     const fs = new CacheFS(backend);

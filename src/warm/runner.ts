@@ -97,6 +97,13 @@ export class WarmRun {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (!this.isStopped && next < paths.length) {
+        try {
+          // A cache closed under a running warm stops it whatever `skipErrors` says.
+          this.view.check('warm');
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
         const path = paths[next++]!;
         let error: unknown;
         let failed = false;
