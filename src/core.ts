@@ -1,0 +1,614 @@
+import { EventEmitter } from 'node:events';
+import type { Backend, BackendStats } from './backend/backend.js';
+import { asCallError, fsError, hasCode, InvalidArgTypeError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import { baseName, isWithin, joinPath, parentOf } from './paths.js';
+import { createPolicy } from './policy/index.js';
+import { createByteStore } from './store/pool.js';
+import { DataStore, type RemovalReason } from './store/data-store.js';
+import { MetadataCache } from './store/metadata-cache.js';
+import { MutationClock } from './store/mutation-clock.js';
+import { PathLocks } from './store/path-locks.js';
+import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
+import { compileGlob } from './coherence/glob.js';
+import { WriteBack } from './writeback/write-back.js';
+
+/** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
+export interface Counters {
+  hits: number;
+  misses: number;
+  readOps: number;
+  writeOps: number;
+  invalidateOps: number;
+  flushCount: number;
+  flushErrors: number;
+  backendReads: number;
+  revalidations: number;
+  changesDetected: number;
+  bytesShed: number;
+}
+
+function newCounters(): Counters {
+  return {
+    hits: 0, misses: 0, readOps: 0, writeOps: 0, invalidateOps: 0, flushCount: 0, flushErrors: 0,
+    backendReads: 0, revalidations: 0, changesDetected: 0, bytesShed: 0,
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Converts a Node-style time argument (seconds as number or string, or a Date) to epoch ms. */
+export function toTimeMs(value: number | string | Date, name: string): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value) * 1000;
+  throw new InvalidArgTypeError(name, 'of type number, string or an instance of Date', value);
+}
+
+/**
+ * The state every view of one cache shares (a `CacheFS` and the views made by `sub()`): backend, data
+ * store, metadata cache, counters and the machinery that keeps reads right under concurrency. Keys are
+ * backend paths with every symbolic link resolved, so a file reached through a link and through its
+ * real path is one entry.
+ */
+export class CacheCore {
+  readonly store: DataStore;
+  readonly meta: MetadataCache;
+  readonly clock = new MutationClock();
+  readonly locks = new PathLocks();
+  readonly events = new EventEmitter();
+  counters: Counters = newCounters();
+  readonly writeBack: WriteBack | undefined;
+  closed = false;
+  /** Resolves when the cache can serve (journal replay, when configured). */
+  ready: Promise<void> = Promise.resolve();
+  /** Loads in flight, so that concurrent misses of one path share one backend read. */
+  private readonly loading = new Map<string, Promise<Buffer>>();
+  /** Non-canonical paths (through a symbolic link) already resolved to their real path. */
+  private readonly aliasOf = new Map<string, string>();
+  /** Paths known to be canonical, so that resolving them costs no backend call. */
+  private readonly canonical = new Set<string>();
+  private readonly ttlMatchers: { match: (p: string) => boolean; ttl: number }[];
+
+  constructor(
+    readonly backend: Backend,
+    readonly opts: ResolvedOptions,
+  ) {
+    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool), opts.maxBytes, opts.maxEntries);
+    this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
+    this.ttlMatchers = opts.ttlRules.map((r) => ({ match: compileGlob(r.pattern, 'ttlRules.pattern'), ttl: r.ttl }));
+    this.store.onRemove = (key, reason, size) => {
+      if (reason !== 'replaced') this.events.emit('evict', { path: key, reason, size });
+    };
+    this.events.on('error', () => {
+      // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
+    });
+    if (opts.writeMode === 'write-back') this.writeBack = new WriteBack(this);
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  /** When an entry loaded now for `key` expires (epoch ms, or Infinity). */
+  expiryFor(key: string, now: number): number {
+    let ttl = this.opts.ttl;
+    for (const rule of this.ttlMatchers) {
+      if (rule.match(key)) {
+        ttl = rule.ttl;
+        break;
+      }
+    }
+    return ttl > 0 ? now + ttl : Infinity;
+  }
+
+  /** The real path of `key` if it is already known, without any backend call. */
+  knownKey(key: string): string {
+    if (this.aliasOf.size === 0) return key;
+    return this.aliasOf.get(key) ?? key;
+  }
+
+  /**
+   * The real path of `key`: symbolic links resolved through the backend's `realpath`. A path that does
+   * not exist yet resolves through its parent, so a file created through a linked directory is keyed
+   * under the directory's real path.
+   */
+  async resolve(key: string): Promise<string> {
+    const known = this.aliasOf.get(key);
+    if (known !== undefined) return known;
+    if (!this.backend.realpath || key === '/' || this.canonical.has(key)) return key;
+    let real: string;
+    try {
+      real = await this.backend.realpath(key);
+    } catch (err) {
+      if (!hasCode(err) || err.code !== 'ENOENT') return key;
+      const parent = parentOf(key);
+      const realParent = await this.resolve(parent);
+      real = realParent === parent ? key : joinPath(realParent, baseName(key));
+      return real;
+    }
+    this.remember(key, real);
+    return real;
+  }
+
+  private remember(key: string, real: string): void {
+    // Bounded: a crawl must not grow these without limit; forgetting only costs a realpath call later.
+    if (this.canonical.size > 100_000) this.canonical.clear();
+    if (this.aliasOf.size > 100_000) this.aliasOf.clear();
+    if (real === key) this.canonical.add(key);
+    else this.aliasOf.set(key, real);
+  }
+
+  /** Forgets every path resolution: the namespace changed (rename, removal, a new link). */
+  forgetResolutions(): void {
+    this.aliasOf.clear();
+    this.canonical.clear();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * The slot of a cached, still valid `key`, counting the hit; -1 when the caller must load. Expired
+   * clean entries are dropped here; an expired dirty entry is still the truth and is served.
+   */
+  hitSlot(key: string): number {
+    const store = this.store;
+    const slot = store.lookup(key);
+    if (slot < 0) return -1;
+    const expires = store.expiresAt(slot);
+    if (expires !== Infinity || this.opts.revalidateAfter >= 0) {
+      const now = Date.now();
+      if (expires <= now && !store.isDirty(slot) && !store.isPinned(slot)) {
+        store.remove(slot, 'expired');
+        return -1;
+      }
+      if (this.opts.revalidateAfter >= 0 && !store.isDirty(slot) && now - store.validatedAt(slot) >= this.opts.revalidateAfter) {
+        return -1;
+      }
+    }
+    store.touch(slot, 0);
+    this.counters.hits++;
+    return slot;
+  }
+
+  /**
+   * The whole content of real path `key`, from the backend, installing it in the cache when allowed.
+   * Concurrent callers share one backend read. The returned buffer belongs to the cache's loader: copy
+   * it before handing it out.
+   */
+  load(key: string, syscallPath: string): Promise<Buffer> {
+    const pending = this.loading.get(key);
+    if (pending !== undefined) return pending;
+    const ticket = this.clock.begin();
+    const promise = this.loadFromBackend(key, ticket, syscallPath);
+    this.loading.set(key, promise);
+    return promise;
+  }
+
+  private async loadFromBackend(key: string, ticket: number, syscallPath: string): Promise<Buffer> {
+    let data: Uint8Array;
+    try {
+      this.counters.backendReads++;
+      this.store.recordMiss(key);
+      const started = performance.now();
+      data = await this.backend.readFile(key);
+      this.events.emit('backendRead', { path: key, ms: performance.now() - started, bytes: data.length });
+      const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
+        await this.installClean(key, buf);
+      }
+      return buf;
+    } catch (err) {
+      throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
+    } finally {
+      this.loading.delete(key);
+      this.clock.end();
+    }
+  }
+
+  /**
+   * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
+   * a hit, else a load. Counts one hit or one miss.
+   */
+  async readWhole(key: string, userPath: string): Promise<Buffer> {
+    const slot = this.hitSlot(key);
+    if (slot >= 0) {
+      const size = this.store.size(slot);
+      const out = Buffer.allocUnsafe(size);
+      this.store.buffer(slot).copy(out, 0, 0, size);
+      return out;
+    }
+    this.counters.misses++;
+    const loaded = await this.load(key, userPath);
+    return Buffer.from(loaded);
+  }
+
+  /**
+   * Reads up to `length` bytes at `position` of real path `key` into `into[offset..]`. A hit copies
+   * straight out of the cache and allocates nothing. A miss loads the file when it can be cached, and
+   * otherwise reads just the range from the backend.
+   */
+  async readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
+    let slot = this.hitSlot(key);
+    if (slot < 0) {
+      this.counters.misses++;
+      const st = await this.statOf(key, true, 'read', userPath);
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read');
+      if (!this.store.admissible(st.size) && this.backend.read) {
+        try {
+          return await this.backend.read(key, into, offset, length, position);
+        } catch (err) {
+          throw asCallError(err, 'read', userPath);
+        }
+      }
+      const loaded = await this.load(key, userPath);
+      slot = this.store.lookup(key);
+      if (slot < 0) {
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
+    }
+    const size = this.store.size(slot);
+    if (position >= size) return 0;
+    return this.store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
+  }
+
+  /** Changes permission bits; dirty data is unaffected. */
+  async chmod(key: string, mode: number, userPath: string): Promise<void> {
+    try {
+      await this.backend.chmod(key, mode);
+    } catch (err) {
+      throw asCallError(err, 'chmod', userPath);
+    }
+    this.forgetMeta(key);
+  }
+
+  /** Sets times; on a dirty entry the new mtime is what a flush will keep. */
+  async utimes(key: string, atime: number | string | Date, mtime: number | string | Date, userPath: string): Promise<void> {
+    const atimeMs = toTimeMs(atime, 'atime');
+    const mtimeMs = toTimeMs(mtime, 'mtime');
+    try {
+      await this.backend.utimes(key, atimeMs, mtimeMs);
+    } catch (err) {
+      throw asCallError(err, 'utime', userPath);
+    }
+    const slot = this.store.lookup(key);
+    if (slot >= 0 && this.store.isDirty(slot)) this.store.setMtimeMs(slot, mtimeMs);
+    this.forgetMeta(key);
+  }
+
+  /** Installs clean bytes for `key` if they can ever fit, then restores the limits. */
+  async installClean(key: string, data: Uint8Array): Promise<void> {
+    const store = this.store;
+    if (!store.admissible(data.length)) {
+      const slot = store.lookup(key);
+      if (slot >= 0 && !store.isDirty(slot)) store.remove(slot, 'invalidated');
+      return;
+    }
+    const now = Date.now();
+    const existing = store.lookup(key);
+    if (existing >= 0 && store.isDirty(existing)) return; // the dirty copy is newer than any backend read
+    store.install(key, data, data.length, this.expiryFor(key, now), now);
+    await this.enforceLimits();
+  }
+
+  /** Evicts until the limits hold, waiting for the flushes of dirty victims. */
+  async enforceLimits(): Promise<void> {
+    const pending = this.store.enforceLimits(Date.now());
+    if (pending !== undefined) await Promise.all(pending);
+  }
+
+  /** Invalidates the cached copy of `key` after the backend changed it (write-through/around, external). */
+  forgetData(key: string): void {
+    const slot = this.store.lookup(key);
+    if (slot >= 0 && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
+    this.loading.delete(key);
+    this.clock.stamp(key);
+  }
+
+  /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
+  forgetMeta(key: string): void {
+    this.meta.delete(key);
+    this.meta.delete(parentOf(key));
+    if (this.aliasOf.size > 0) {
+      // A link's cached `stat` is its target's; with links around, drop them all rather than miss one.
+      this.meta.deleteWhere((p) => this.aliasOf.has(p));
+    }
+  }
+
+  /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats> {
+    const cached = this.meta.get(key, follow);
+    let stats = cached;
+    if (stats === undefined) {
+      try {
+        stats = follow ? await this.backend.stat(key) : await this.backend.lstat(key);
+      } catch (err) {
+        throw asCallError(err, syscall, userPath);
+      }
+      if (this.opts.metadataCache) this.meta.set(key, follow, stats);
+    }
+    if (this.store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
+      const real = follow ? await this.resolve(key) : key;
+      const slot = this.store.lookup(real);
+      if (slot >= 0 && this.store.isDirty(slot)) {
+        return { ...stats, size: this.store.size(slot), mtimeMs: this.store.mtimeMs(slot), ctimeMs: this.store.mtimeMs(slot), blocks: Math.ceil(this.store.size(slot) / 512) };
+      }
+    }
+    return stats;
+  }
+
+  /** The current size of real path `key`: the cached size when resident, else the backend's. */
+  async sizeOf(key: string, userPath: string): Promise<number> {
+    const slot = this.store.lookup(key);
+    if (slot >= 0) return this.store.size(slot);
+    const st = await this.statOf(key, true, 'fstat', userPath);
+    return st.size;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Replaces the whole content of real path `key` (writeFile). Runs under the path's lock.
+   * `exclusive` fails with EEXIST when the file exists.
+   */
+  async writeWhole(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
+    this.counters.writeOps++;
+    await this.locks.run(key, () => this.writeWholeUnlocked(key, data, userPath, opts));
+  }
+
+  private async writeWholeUnlocked(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
+    const mode = this.opts.writeMode;
+    if (mode === 'write-back' && this.writeBack) {
+      await this.writeBack.writeWhole(key, data, userPath, opts);
+      return;
+    }
+    try {
+      await this.backend.writeFile(key, data, { flag: opts.exclusive ? 'wx' : 'w', ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
+    } catch (err) {
+      throw asCallError(err, 'open', userPath);
+    }
+    this.forgetMeta(key);
+    this.forgetData(key);
+    if (mode === 'write-through') await this.installClean(key, data);
+  }
+
+  /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
+  async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    this.counters.writeOps++;
+    await this.locks.run(key, () => this.writeAtUnlocked(key, data, position, userPath));
+  }
+
+  /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
+  async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
+    this.counters.writeOps++;
+    return this.locks.run(key, async () => {
+      let size: number;
+      try {
+        size = await this.sizeOf(key, userPath);
+      } catch (err) {
+        if (!hasCode(err) || err.code !== 'ENOENT') throw err;
+        await this.writeWholeUnlocked(key, data, userPath, {});
+        return data.length;
+      }
+      if (data.length > 0) await this.writeAtUnlocked(key, data, size, userPath);
+      return size + data.length;
+    });
+  }
+
+  private async writeAtUnlocked(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    const store = this.store;
+    if (this.opts.writeMode === 'write-back' && this.writeBack) {
+      await this.writeBack.writeAt(key, data, position, userPath);
+      return;
+    }
+    try {
+      if (this.backend.write) {
+        await this.backend.write(key, data, position);
+      } else {
+        const current = Buffer.from(await this.backend.readFile(key));
+        const next = Buffer.alloc(Math.max(current.length, position + data.length));
+        current.copy(next);
+        next.set(data, position);
+        await this.backend.writeFile(key, next);
+      }
+    } catch (err) {
+      throw asCallError(err, 'write', userPath);
+    }
+    this.forgetMeta(key);
+    const slot = store.lookup(key);
+    this.loading.delete(key);
+    this.clock.stamp(key);
+    if (slot >= 0) {
+      if (this.opts.writeMode === 'write-through' && store.admissible(Math.max(store.size(slot), position + data.length))) {
+        store.writeAt(slot, position, data);
+        await this.enforceLimits();
+      } else {
+        store.remove(slot, 'invalidated');
+      }
+    }
+  }
+
+  /** Sets the length of real path `key`. Runs under the path's lock. */
+  async truncate(key: string, length: number, userPath: string): Promise<void> {
+    this.counters.writeOps++;
+    await this.locks.run(key, async () => {
+      if (this.opts.writeMode === 'write-back' && this.writeBack) {
+        await this.writeBack.truncate(key, length, userPath);
+        return;
+      }
+      try {
+        await this.backend.truncate(key, length);
+      } catch (err) {
+        throw asCallError(err, 'open', userPath);
+      }
+      this.forgetMeta(key);
+      const slot = this.store.lookup(key);
+      this.loading.delete(key);
+      this.clock.stamp(key);
+      if (slot >= 0) {
+        if (this.opts.writeMode === 'write-through' && this.store.admissible(length)) {
+          this.store.truncate(slot, length);
+          await this.enforceLimits();
+        } else {
+          this.store.remove(slot, 'invalidated');
+        }
+      }
+    });
+  }
+
+  /** Creates an empty file if it does not exist (open with a create flag). */
+  async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
+    const slot = this.store.lookup(key);
+    if (slot >= 0 && !exclusive) {
+      if (truncate) await this.truncate(key, 0, userPath);
+      return;
+    }
+    let exists = true;
+    try {
+      const st = await this.backend.stat(key);
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    } catch (err) {
+      if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'open', userPath);
+      exists = false;
+    }
+    if (exists && exclusive) throw fsError('EEXIST', 'open', userPath);
+    if (!exists) {
+      await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
+    } else if (truncate) {
+      await this.truncate(key, 0, userPath);
+    }
+  }
+
+  // ---------------------------------------------------------------- dropping
+
+  /**
+   * Drops the data and metadata of `key`, flushing dirty data first (a dirty entry whose flush fails
+   * stays, and the error is raised). True if anything was cached.
+   */
+  async drop(key: string, reason: RemovalReason = 'invalidated'): Promise<boolean> {
+    let dropped = this.meta.delete(key);
+    const slot = this.store.lookup(key);
+    if (slot >= 0) {
+      if (this.store.isDirty(slot) && this.writeBack) await this.writeBack.flushKey(key);
+      const again = this.store.lookup(key);
+      if (again >= 0) this.store.remove(again, reason);
+      dropped = true;
+    }
+    this.loading.delete(key);
+    this.clock.stamp(key);
+    return dropped;
+  }
+
+  /** Drops every cached path for which `match` is true; returns how many paths had anything cached. */
+  async dropWhere(match: (key: string) => boolean, reason: RemovalReason = 'invalidated'): Promise<number> {
+    const paths = new Set<string>();
+    for (const key of this.store.allKeys()) if (match(key)) paths.add(key);
+    for (const key of this.meta.paths()) if (match(key)) paths.add(key);
+    this.clock.stampAll();
+    for (const key of this.loading.keys()) if (match(key)) this.loading.delete(key);
+    const failures: unknown[] = [];
+    for (const key of paths) {
+      try {
+        await this.drop(key, reason);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) throw new AggregateError(failures, `cachefs: ${failures.length} dirty entries could not be flushed`);
+    return paths.size;
+  }
+
+  /** Drops everything at or below `prefix` (by whole segments). */
+  dropWithin(prefix: string, reason: RemovalReason = 'invalidated'): Promise<number> {
+    return this.dropWhere((k) => isWithin(k, prefix), reason);
+  }
+
+  /** Discards the cached data of `key` without flushing: the program removed the file. */
+  discard(key: string): void {
+    const slot = this.store.lookup(key);
+    if (slot >= 0) {
+      if (this.store.isDirty(slot)) this.writeBack?.forget(key);
+      this.store.remove(slot, 'invalidated');
+    }
+    this.meta.delete(key);
+    this.loading.delete(key);
+    this.clock.stamp(key);
+  }
+
+  /** Discards everything at or below `prefix` without flushing (after the backend removed it). */
+  discardWithin(prefix: string): void {
+    this.clock.stampAll();
+    for (const key of this.store.allKeys()) if (isWithin(key, prefix)) this.discard(key);
+    this.meta.deleteWithin(prefix);
+    this.meta.delete(parentOf(prefix));
+    for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
+  }
+
+  /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
+  moveWithin(from: string, to: string): void {
+    this.clock.stampAll();
+    const store = this.store;
+    for (const key of store.allKeys()) if (isWithin(key, to)) this.discard(key);
+    for (const key of store.allKeys()) {
+      if (isWithin(key, from)) {
+        const slot = store.lookup(key);
+        const moved = to + key.slice(from.length);
+        store.rekey(slot, moved);
+        this.writeBack?.renamed(key, moved);
+      }
+    }
+    this.meta.deleteWithin(from);
+    this.meta.deleteWithin(to);
+    this.meta.delete(parentOf(from));
+    this.meta.delete(parentOf(to));
+    this.loading.clear();
+    this.forgetResolutions();
+  }
+
+  /** Drops every entry whose TTL has passed (dirty ones are flushed first); returns how many. */
+  async cleanExpired(): Promise<number> {
+    const now = Date.now();
+    const store = this.store;
+    const expired: string[] = [];
+    for (const key of store.allKeys()) {
+      const slot = store.lookup(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.push(key);
+    }
+    let n = 0;
+    for (const key of expired) {
+      if (await this.drop(key, 'expired')) n++;
+    }
+    return n;
+  }
+
+  /** Empties the cache; dirty entries are flushed first and stay if their flush fails. */
+  async clear(): Promise<void> {
+    this.clock.stampAll();
+    this.loading.clear();
+    if (this.store.dirtyCount > 0 && this.writeBack) {
+      await this.writeBack.flushAll();
+    }
+    const store = this.store;
+    for (const key of store.allKeys()) {
+      const slot = store.lookup(key);
+      if (!store.isDirty(slot)) store.remove(slot, 'invalidated');
+    }
+    this.meta.clear();
+    this.forgetResolutions();
+  }
+
+  /** Stops background work, flushes, releases. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.locks.idle();
+    if (this.writeBack) await this.writeBack.close();
+    this.closed = true;
+    this.store.removeAll('invalidated');
+    this.meta.clear();
+    await this.backend.close?.();
+  }
+
+  /** Synthesized stats for a dirty entry whose file the backend does not know (yet). */
+  syntheticStats(slot: number): BackendStats {
+    return syntheticFileStats(this.store.size(slot), this.store.mtimeMs(slot));
+  }
+}

@@ -1,0 +1,231 @@
+import type { CacheCore } from './core.js';
+import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from './errors.js';
+import type { OpenMode } from './flags.js';
+import { FileStats } from './stats-object.js';
+
+/** Result of {@link CacheFileHandle.read}, as Node's `FileHandle.read` returns it. */
+export interface ReadResult<T extends NodeJS.ArrayBufferView = Buffer> {
+  bytesRead: number;
+  buffer: T;
+}
+
+/** Result of {@link CacheFileHandle.write}, as Node's `FileHandle.write` returns it. */
+export interface WriteResult<T = Buffer> {
+  bytesWritten: number;
+  buffer: T;
+}
+
+let nextFd = 1000;
+
+/** Options object form of `read`, as Node accepts it. */
+export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
+  buffer?: T;
+  offset?: number;
+  length?: number;
+  position?: number | bigint | null;
+}
+
+function toBytes(view: NodeJS.ArrayBufferView): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function checkInt(name: string, value: number, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidArgTypeError(name, 'of type number', value);
+  if (value < min || value > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, value);
+}
+
+/**
+ * A file opened through the cache, with the semantics of Node's `FileHandle`: reads and writes at
+ * positions or at the handle's own position, flags `r r+ w w+ wx a a+`, `EBADF` after close.
+ * Reads are served from the cache (the file is loaded whole on the first miss); writes follow the
+ * cache's write mode.
+ */
+export class CacheFileHandle {
+  /** A number unique to this handle (not an OS descriptor: handles do not hold backend resources). */
+  readonly fd: number;
+  private position = 0;
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    private readonly core: CacheCore,
+    private readonly key: string,
+    private readonly userPath: string,
+    private readonly mode: OpenMode,
+    private readonly isDirectory: boolean,
+  ) {
+    this.fd = nextFd++;
+  }
+
+  /**
+   * Reads into `buffer` (or a fresh 16 KiB buffer). `position` null or omitted reads at, and advances,
+   * the handle's position.
+   */
+  async read<T extends NodeJS.ArrayBufferView = Buffer>(
+    bufferOrOptions?: T | ReadOptions<T>,
+    offsetOrOptions?: number | ReadOptions<T> | null,
+    length?: number | null,
+    position?: number | bigint | null,
+  ): Promise<ReadResult<T>> {
+    let buffer: T | undefined;
+    let offset: number | undefined;
+    if (bufferOrOptions !== undefined && bufferOrOptions !== null && !ArrayBuffer.isView(bufferOrOptions)) {
+      const o = bufferOrOptions as ReadOptions<T>;
+      buffer = o.buffer;
+      offset = o.offset;
+      length = o.length;
+      position = o.position;
+    } else {
+      buffer = bufferOrOptions as T | undefined;
+      if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
+        offset = offsetOrOptions.offset;
+        length = offsetOrOptions.length;
+        position = offsetOrOptions.position;
+      } else {
+        offset = offsetOrOptions ?? undefined;
+      }
+    }
+    buffer ??= Buffer.alloc(16384) as unknown as T;
+    const bytes = toBytes(buffer);
+    offset ??= 0;
+    length ??= bytes.length - offset;
+    checkInt('offset', offset, 0, bytes.length);
+    checkInt('length', length, 0, bytes.length - offset);
+    this.check('read');
+    if (!this.mode.readable) throw fsError('EBADF', 'read');
+    if (this.isDirectory) throw fsError('EISDIR', 'read');
+    const explicit = position !== null && position !== undefined && Number(position) >= 0;
+    const at = explicit ? Number(position) : this.position;
+    const n = length === 0 ? 0 : await this.core.readAt(this.key, bytes, offset, length, at, this.userPath);
+    if (!explicit) this.position = at + n;
+    return { bytesRead: n, buffer };
+  }
+
+  /**
+   * Writes `data`. For buffers: `(buffer, offset?, length?, position?)`; for strings:
+   * `(string, position?, encoding?)`. Position null or omitted writes at (and advances) the handle's
+   * position; in append mode every write goes to the end.
+   */
+  async write<T extends NodeJS.ArrayBufferView | string>(
+    data: T,
+    offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null },
+    lengthOrEncoding?: number | BufferEncoding | null,
+    position?: number | null,
+  ): Promise<WriteResult<T>> {
+    let bytes: Buffer;
+    let pos: number | null | undefined;
+    if (typeof data === 'string') {
+      pos = offsetOrPosition as number | null | undefined;
+      bytes = Buffer.from(data, (lengthOrEncoding as BufferEncoding | null | undefined) ?? 'utf8');
+    } else if (ArrayBuffer.isView(data)) {
+      const all = toBytes(data);
+      let offset = 0;
+      let length: number | undefined;
+      if (offsetOrPosition !== null && typeof offsetOrPosition === 'object') {
+        offset = offsetOrPosition.offset ?? 0;
+        length = offsetOrPosition.length;
+        pos = offsetOrPosition.position;
+      } else {
+        offset = offsetOrPosition ?? 0;
+        length = (lengthOrEncoding as number | null | undefined) ?? undefined;
+        pos = position;
+      }
+      length ??= all.length - offset;
+      checkInt('offset', offset, 0, all.length);
+      checkInt('length', length, 0, all.length - offset);
+      bytes = all.subarray(offset, offset + length);
+    } else {
+      throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+    }
+    this.check('write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    const explicit = typeof pos === 'number' && pos >= 0;
+    if (this.mode.append) {
+      const end = await this.core.append(this.key, bytes, this.userPath);
+      this.position = end;
+    } else {
+      const at = explicit ? (pos as number) : this.position;
+      if (bytes.length > 0) await this.core.writeAt(this.key, bytes, at, this.userPath);
+      if (!explicit) this.position = at + bytes.length;
+    }
+    return { bytesWritten: bytes.length, buffer: data };
+  }
+
+  /** The rest of the file from the handle's position (the whole file for a fresh handle). */
+  async readFile(options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<Buffer | string> {
+    this.check('read');
+    if (!this.mode.readable) throw fsError('EBADF', 'read');
+    if (this.isDirectory) throw fsError('EISDIR', 'read');
+    const whole = await this.core.readWhole(this.key, this.userPath);
+    const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
+    this.position += rest.length;
+    const encoding = typeof options === 'string' ? options : options?.encoding;
+    return encoding ? rest.toString(encoding) : rest;
+  }
+
+  /** Writes all of `data` at the handle's position (at the end in append mode), as Node's does. */
+  async writeFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
+    const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
+    const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
+    await this.write(bytes, 0, bytes.length, null);
+  }
+
+  /** Appends `data` (the handle must be writable). */
+  async appendFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
+    this.check('write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
+    const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
+    this.position = await this.core.append(this.key, bytes, this.userPath);
+  }
+
+  async stat(): Promise<FileStats> {
+    this.check('fstat');
+    return new FileStats(await this.core.statOf(this.key, true, 'fstat', this.userPath));
+  }
+
+  async truncate(len = 0): Promise<void> {
+    this.check('ftruncate');
+    if (!this.mode.writable) throw new FsError('EINVAL', 'ftruncate');
+    await this.core.truncate(this.key, Math.max(0, len), this.userPath);
+  }
+
+  /** Flushes this file's dirty data to the backend (write-back); a no-op in the other modes. */
+  async sync(): Promise<void> {
+    this.check('fsync');
+    await this.core.writeBack?.flushKey(this.key);
+  }
+
+  async datasync(): Promise<void> {
+    this.check('fdatasync');
+    await this.core.writeBack?.flushKey(this.key);
+  }
+
+  async chmod(mode: number): Promise<void> {
+    this.check('fchmod');
+    await this.core.chmod(this.key, mode, this.userPath);
+  }
+
+  async utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    this.check('futime');
+    await this.core.utimes(this.key, atime, mtime, this.userPath);
+  }
+
+  /** Closes the handle, flushing its file's dirty data first when `flushOnClose` is set. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.mode.writable && this.core.opts.flushOnClose && this.core.writeBack && !this.core.closed) {
+      await this.core.writeBack.flushKey(this.key);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private check(syscall: string): void {
+    if (this.closed) throw fsError('EBADF', syscall);
+    if (this.core.closed) throw new CacheClosedError(syscall);
+  }
+}

@@ -1,0 +1,78 @@
+import { constants } from 'node:fs';
+import type { BackendDirent, BackendStats } from './backend/backend.js';
+
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } = constants;
+
+/**
+ * What `stat`, `lstat` and `handle.stat()` return: the fields and methods of Node's `fs.Stats`. The
+ * `Date` fields are computed on first access, so a metadata-cache hit allocates one small object.
+ */
+export class FileStats {
+  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
+  size: number; blksize: number; blocks: number;
+  atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
+
+  constructor(s: BackendStats) {
+    this.dev = s.dev; this.ino = s.ino; this.mode = s.mode; this.nlink = s.nlink;
+    this.uid = s.uid; this.gid = s.gid; this.rdev = s.rdev; this.size = s.size;
+    this.blksize = s.blksize; this.blocks = s.blocks;
+    this.atimeMs = s.atimeMs; this.mtimeMs = s.mtimeMs; this.ctimeMs = s.ctimeMs; this.birthtimeMs = s.birthtimeMs;
+  }
+
+  get atime(): Date { return new Date(this.atimeMs); }
+  get mtime(): Date { return new Date(this.mtimeMs); }
+  get ctime(): Date { return new Date(this.ctimeMs); }
+  get birthtime(): Date { return new Date(this.birthtimeMs); }
+
+  isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
+  isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }
+  isSymbolicLink(): boolean { return (this.mode & S_IFMT) === S_IFLNK; }
+  isBlockDevice(): boolean { return (this.mode & S_IFMT) === S_IFBLK; }
+  isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
+  isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
+  isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
+}
+
+/** True when a backend stat record describes a directory. */
+export function isDirectoryMode(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFDIR;
+}
+
+/** True when a backend stat record describes a symbolic link. */
+export function isSymlinkMode(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFLNK;
+}
+
+/** What `readdir(path, { withFileTypes: true })` returns: the shape of Node's `fs.Dirent`. */
+export class DirEntry {
+  readonly name: string;
+  /** The directory that holds this entry (Node 20.12+ `parentPath`). */
+  readonly parentPath: string;
+  /** Deprecated alias of `parentPath`, kept because Node still offers it. */
+  readonly path: string;
+  private readonly type: BackendDirent['type'];
+
+  constructor(name: string, type: BackendDirent['type'], parentPath: string) {
+    this.name = name;
+    this.type = type;
+    this.parentPath = parentPath;
+    this.path = parentPath;
+  }
+
+  isFile(): boolean { return this.type === 'file'; }
+  isDirectory(): boolean { return this.type === 'directory'; }
+  isSymbolicLink(): boolean { return this.type === 'symlink'; }
+  isBlockDevice(): boolean { return false; }
+  isCharacterDevice(): boolean { return false; }
+  isFIFO(): boolean { return false; }
+  isSocket(): boolean { return false; }
+}
+
+/** A stat record for a file that so far exists only in the cache (write-back, not yet flushed). */
+export function syntheticFileStats(size: number, mtimeMs: number, mode = 0o666): BackendStats {
+  return {
+    dev: 0, ino: 0, mode: S_IFREG | (mode & 0o7777), nlink: 1, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+    rdev: 0, size, blksize: 4096, blocks: Math.ceil(size / 512),
+    atimeMs: mtimeMs, mtimeMs, ctimeMs: mtimeMs, birthtimeMs: mtimeMs,
+  };
+}

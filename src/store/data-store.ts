@@ -1,0 +1,372 @@
+import type { EvictionPolicy } from '../policy/policy.js';
+import { hashKey } from '../policy/policy.js';
+import type { ByteStore } from './byte-store.js';
+
+/** Entry flag bits (one byte per slot). */
+export const DIRTY = 1;
+/** Pinned entries are outside the policy: never evicted until invalidated. */
+export const PINNED = 2;
+/** A dirty entry taken out of the policy while its eviction flush runs. */
+export const PARKED = 4;
+
+/** Why an entry left the cache (reported to listeners and metrics). */
+export type RemovalReason = 'evicted' | 'expired' | 'invalidated' | 'replaced' | 'shed';
+
+/** Called by the store when it wants to evict a dirty entry: flush it, then call `remove`. */
+export type DirtyVictimHandler = (slot: number) => Promise<void>;
+
+const NO_SLOT = -1;
+
+/**
+ * The data cache: resident entries in struct-of-arrays slots (the lru-cache layout), keys in a `Map`
+ * to slot numbers, bytes from a {@link ByteStore}, and an {@link EvictionPolicy} that picks victims.
+ * Nothing here awaits: the facade owns concurrency, the store owns memory and limits.
+ */
+export class DataStore {
+  private readonly index = new Map<string, number>();
+  private capacity = 0;
+  private keys: (string | undefined)[] = [];
+  private buffers: (Buffer | null)[] = [];
+  private sizes = new Float64Array(0);
+  private footprints = new Float64Array(0);
+  private expires = new Float64Array(0);
+  private validated = new Float64Array(0);
+  private mtimes = new Float64Array(0);
+  private accessCounts = new Float64Array(0);
+  private writeSeqs = new Float64Array(0);
+  private flagBits = new Uint8Array(0);
+  private freeSlots = new Int32Array(0);
+  private freeTop = 0;
+
+  /** Bytes charged against `maxBytes` by resident entries. */
+  bytesUsed = 0;
+  /** Entries that were evicted (not invalidated) since the last reset. */
+  evictions = 0;
+  /** Resident entries that are dirty. */
+  dirtyCount = 0;
+  /** Called with the key and reason whenever an entry leaves. */
+  onRemove: ((key: string, reason: RemovalReason, size: number) => void) | undefined;
+  /** Set by write-back: how a dirty victim is flushed before it may leave. */
+  onDirtyVictim: DirtyVictimHandler | undefined;
+
+  constructor(
+    readonly policy: EvictionPolicy,
+    readonly bytes: ByteStore,
+    public maxBytes: number,
+    public maxEntries: number,
+  ) {
+    this.grow(64);
+  }
+
+  /** Resident entries. */
+  get entries(): number {
+    return this.index.size;
+  }
+
+  /** The slot of `key`, or -1. Does not count as an access. */
+  lookup(key: string): number {
+    const slot = this.index.get(key);
+    return slot === undefined ? NO_SLOT : slot;
+  }
+
+  /** Records a hit on `slot` for the policy and the access counter. */
+  touch(slot: number, now: number): void {
+    this.accessCounts[slot]! += 1;
+    if ((this.flagBits[slot]! & (PINNED | PARKED)) === 0) this.policy.access(slot, now);
+  }
+
+  /** Records a miss on `key` (frequency-based admission learns from it). */
+  recordMiss(key: string): void {
+    this.policy.recordMiss(hashKey(key));
+  }
+
+  key(slot: number): string {
+    return this.keys[slot]!;
+  }
+  size(slot: number): number {
+    return this.sizes[slot]!;
+  }
+  /** The bytes of `slot`: valid from 0 to `size(slot)`; the buffer may be longer. */
+  buffer(slot: number): Buffer {
+    return this.buffers[slot]!;
+  }
+  expiresAt(slot: number): number {
+    return this.expires[slot]!;
+  }
+  validatedAt(slot: number): number {
+    return this.validated[slot]!;
+  }
+  setValidatedAt(slot: number, at: number): void {
+    this.validated[slot] = at;
+  }
+  mtimeMs(slot: number): number {
+    return this.mtimes[slot]!;
+  }
+  setMtimeMs(slot: number, ms: number): void {
+    this.mtimes[slot] = ms;
+  }
+  accessCount(slot: number): number {
+    return this.accessCounts[slot]!;
+  }
+  /** Bumped by every change of a slot's bytes: a flush compares it to know whether it wrote the latest. */
+  writeSeq(slot: number): number {
+    return this.writeSeqs[slot]!;
+  }
+  flags(slot: number): number {
+    return this.flagBits[slot]!;
+  }
+  isDirty(slot: number): boolean {
+    return (this.flagBits[slot]! & DIRTY) !== 0;
+  }
+
+  /** Every resident key (a snapshot array: callers may remove while iterating it). */
+  allKeys(): string[] {
+    return [...this.index.keys()];
+  }
+
+  /** True when an entry of `size` bytes fits without evicting anything. */
+  fits(size: number): boolean {
+    const cost = this.bytes.footprint(size);
+    return (
+      (this.maxBytes === 0 || this.bytesUsed + cost <= this.maxBytes) &&
+      (this.maxEntries === 0 || this.index.size + 1 <= this.maxEntries)
+    );
+  }
+
+  /** True when a single entry of `size` bytes could ever be cached under `maxBytes`. */
+  admissible(size: number): boolean {
+    return this.maxBytes === 0 || this.bytes.footprint(size) <= this.maxBytes;
+  }
+
+  /**
+   * Makes `key` resident with a copy of `data[0..size)` (or, when `adopt` is set, with `data` itself,
+   * which must have come from `bytes.allocate`). Replaces an existing entry of the same key.
+   * Returns the slot. The caller then calls {@link enforceLimits}.
+   */
+  install(key: string, data: Uint8Array, size: number, expiresAt: number, now: number, adopt = false): number {
+    const existing = this.index.get(key);
+    if (existing !== undefined) this.removeSlot(existing, 'replaced');
+    const slot = this.allocateSlot();
+    let buf: Buffer;
+    if (adopt) {
+      buf = data as Buffer;
+    } else {
+      buf = this.bytes.allocate(size);
+      buf.set(size === data.length ? data : data.subarray(0, size), 0);
+    }
+    this.keys[slot] = key;
+    this.buffers[slot] = buf;
+    this.sizes[slot] = size;
+    const cost = this.bytes.footprint(buf.length);
+    this.footprints[slot] = cost;
+    this.bytesUsed += cost;
+    this.expires[slot] = expiresAt;
+    this.validated[slot] = now;
+    this.mtimes[slot] = 0;
+    this.accessCounts[slot] = 0;
+    this.writeSeqs[slot] = 0;
+    this.flagBits[slot] = 0;
+    this.index.set(key, slot);
+    this.policy.insert(slot, hashKey(key), size, expiresAt, now);
+    return slot;
+  }
+
+  /** Writes `src` at `position` of a resident entry, growing it (zero-filling any hole). */
+  writeAt(slot: number, position: number, src: Uint8Array): void {
+    const end = position + src.length;
+    const oldSize = this.sizes[slot]!;
+    this.ensureCapacity(slot, Math.max(end, oldSize), oldSize);
+    const buf = this.buffers[slot]!;
+    if (position > oldSize) buf.fill(0, oldSize, position);
+    buf.set(src, position);
+    this.setSize(slot, Math.max(end, oldSize));
+  }
+
+  /** Cuts or extends (with zeros) a resident entry to `length` bytes. */
+  truncate(slot: number, length: number): void {
+    const oldSize = this.sizes[slot]!;
+    if (length > oldSize) {
+      this.ensureCapacity(slot, length, oldSize);
+      this.buffers[slot]!.fill(0, oldSize, length);
+    }
+    this.setSize(slot, length);
+  }
+
+  /** Replaces the whole content of a resident entry. */
+  replaceContent(slot: number, data: Uint8Array): void {
+    this.ensureCapacity(slot, data.length, 0, true);
+    this.buffers[slot]!.set(data, 0);
+    this.setSize(slot, data.length);
+  }
+
+  markDirty(slot: number, mtimeMs: number): void {
+    if ((this.flagBits[slot]! & DIRTY) === 0) {
+      this.flagBits[slot]! |= DIRTY;
+      this.dirtyCount++;
+    }
+    this.mtimes[slot] = mtimeMs;
+  }
+
+  markClean(slot: number): void {
+    if ((this.flagBits[slot]! & DIRTY) !== 0) {
+      this.flagBits[slot]! &= ~DIRTY;
+      this.dirtyCount--;
+    }
+    if ((this.flagBits[slot]! & PARKED) !== 0) this.unpark(slot);
+  }
+
+  /** Takes `slot` out of the policy while its eviction flush runs. */
+  park(slot: number): void {
+    if ((this.flagBits[slot]! & (PARKED | PINNED)) !== 0) return;
+    this.flagBits[slot]! |= PARKED;
+    this.policy.remove(slot);
+  }
+
+  /** Gives a parked slot back to the policy (its flush failed or it became clean and stays). */
+  unpark(slot: number): void {
+    if ((this.flagBits[slot]! & PARKED) === 0) return;
+    this.flagBits[slot]! &= ~PARKED;
+    if ((this.flagBits[slot]! & PINNED) === 0) {
+      this.policy.insert(slot, hashKey(this.keys[slot]!), this.sizes[slot]!, this.expires[slot]!, Date.now());
+    }
+  }
+
+  isParked(slot: number): boolean {
+    return (this.flagBits[slot]! & PARKED) !== 0;
+  }
+
+  /** Pins `slot`: it leaves the policy and is never evicted until removed. */
+  pin(slot: number): void {
+    if ((this.flagBits[slot]! & PINNED) !== 0) return;
+    this.flagBits[slot]! |= PINNED;
+    this.policy.remove(slot);
+  }
+
+  isPinned(slot: number): boolean {
+    return (this.flagBits[slot]! & PINNED) !== 0;
+  }
+
+  /** Removes a resident entry (its bytes go back to the byte store). */
+  remove(slot: number, reason: RemovalReason): void {
+    this.removeSlot(slot, reason);
+  }
+
+  /** Renames a resident entry's key (used when a file moves but its bytes stay valid). */
+  rekey(slot: number, newKey: string): void {
+    const existing = this.index.get(newKey);
+    if (existing !== undefined && existing !== slot) this.removeSlot(existing, 'replaced');
+    this.index.delete(this.keys[slot]!);
+    this.keys[slot] = newKey;
+    this.index.set(newKey, slot);
+  }
+
+  /**
+   * Evicts until `bytesUsed <= maxBytes` and `entries <= maxEntries`. Clean victims leave at once;
+   * dirty ones are parked and handed to {@link onDirtyVictim}, whose promises are returned (undefined
+   * when there were none, so the common path allocates nothing).
+   */
+  enforceLimits(now: number): Promise<void>[] | undefined {
+    let pending: Promise<void>[] | undefined;
+    let parkedBytes = 0;
+    let parkedEntries = 0;
+    while (this.overLimit(parkedBytes, parkedEntries)) {
+      const victim = this.policy.victim(now);
+      if (victim < 0) break;
+      if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
+        this.park(victim);
+        parkedBytes += this.footprints[victim]!;
+        parkedEntries++;
+        (pending ??= []).push(this.onDirtyVictim(victim));
+        continue;
+      }
+      this.evictions++;
+      this.removeSlot(victim, this.expires[victim]! <= now ? 'expired' : 'evicted');
+    }
+    return pending;
+  }
+
+  /** True while limits are exceeded, not counting bytes already on their way out. */
+  overLimit(leavingBytes = 0, leavingEntries = 0): boolean {
+    return (
+      (this.maxBytes !== 0 && this.bytesUsed - leavingBytes > this.maxBytes) ||
+      (this.maxEntries !== 0 && this.index.size - leavingEntries > this.maxEntries)
+    );
+  }
+
+  /** Removes every entry (callers flush dirty ones first). */
+  removeAll(reason: RemovalReason): void {
+    for (const slot of [...this.index.values()]) this.removeSlot(slot, reason);
+  }
+
+  private setSize(slot: number, size: number): void {
+    this.writeSeqs[slot]! += 1;
+    this.sizes[slot] = size;
+    if ((this.flagBits[slot]! & (PINNED | PARKED)) === 0) this.policy.resize(slot, size);
+  }
+
+  /** Grows the slot's buffer to hold `needed` bytes, keeping the first `keep` bytes. */
+  private ensureCapacity(slot: number, needed: number, keep: number, exact = false): void {
+    const old = this.buffers[slot]!;
+    if (old.length >= needed && (!exact || this.bytes.footprint(needed) === this.footprints[slot])) return;
+    // Growth by doubling keeps a stream of appends amortized O(1) per byte.
+    const target = exact ? needed : Math.max(needed, Math.min(old.length * 2, needed + 1024 * 1024));
+    const next = this.bytes.allocate(target);
+    if (keep > 0) old.copy(next, 0, 0, keep);
+    this.bytes.release(old);
+    this.buffers[slot] = next;
+    const cost = this.bytes.footprint(next.length);
+    this.bytesUsed += cost - this.footprints[slot]!;
+    this.footprints[slot] = cost;
+  }
+
+  private removeSlot(slot: number, reason: RemovalReason): void {
+    const key = this.keys[slot]!;
+    this.index.delete(key);
+    this.releaseSlot(slot, reason);
+    this.policy.remove(slot);
+    this.bytesUsed -= this.footprints[slot]!;
+    if ((this.flagBits[slot]! & DIRTY) !== 0) this.dirtyCount--;
+    this.flagBits[slot] = 0;
+  }
+
+  private releaseSlot(slot: number, reason: RemovalReason): void {
+    const key = this.keys[slot]!;
+    const size = this.sizes[slot]!;
+    this.bytes.release(this.buffers[slot]!);
+    this.buffers[slot] = null;
+    this.keys[slot] = undefined;
+    this.freeSlots[this.freeTop++] = slot;
+    this.onRemove?.(key, reason, size);
+  }
+
+  private allocateSlot(): number {
+    if (this.freeTop === 0) this.grow(this.capacity * 2);
+    return this.freeSlots[--this.freeTop]!;
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const widen = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.sizes = widen(this.sizes, (n) => new Float64Array(n));
+    this.footprints = widen(this.footprints, (n) => new Float64Array(n));
+    this.expires = widen(this.expires, (n) => new Float64Array(n));
+    this.validated = widen(this.validated, (n) => new Float64Array(n));
+    this.mtimes = widen(this.mtimes, (n) => new Float64Array(n));
+    this.accessCounts = widen(this.accessCounts, (n) => new Float64Array(n));
+    this.writeSeqs = widen(this.writeSeqs, (n) => new Float64Array(n));
+    this.flagBits = widen(this.flagBits, (n) => new Uint8Array(n));
+    const free = new Int32Array(capacity);
+    free.set(this.freeSlots.subarray(0, this.freeTop));
+    // Push new slots so that the lowest number is handed out first.
+    for (let s = capacity - 1; s >= old; s--) free[this.freeTop++] = s;
+    this.freeSlots = free;
+    this.keys.length = capacity;
+    this.buffers.length = capacity;
+    this.capacity = capacity;
+    this.policy.grow(capacity);
+  }
+}

@@ -1,0 +1,107 @@
+import type { BackendStats } from '../backend/backend.js';
+import { isWithin } from '../paths.js';
+
+/**
+ * Cached `stat` and `lstat` results, each bounded by `maxEntries` (0 = no limit) in least-recently-used
+ * order. A `Map` keeps insertion order, so re-inserting on a hit is the whole LRU bookkeeping.
+ * It also counts lookups per path, which `warmSmart` uses to find files worth loading.
+ */
+export class MetadataCache {
+  private readonly stats = new Map<string, BackendStats>();
+  private readonly lstats = new Map<string, BackendStats>();
+  /** How often each path's metadata was asked for (bounded like the cache itself). */
+  readonly lookups = new Map<string, number>();
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    readonly enabled: boolean,
+    readonly maxEntries: number,
+  ) {}
+
+  get entries(): number {
+    return this.stats.size + this.lstats.size;
+  }
+
+  get(path: string, follow: boolean): BackendStats | undefined {
+    const map = follow ? this.stats : this.lstats;
+    const found = map.get(path);
+    this.countLookup(path);
+    if (found === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    if (this.maxEntries !== 0) {
+      map.delete(path);
+      map.set(path, found);
+    }
+    return found;
+  }
+
+  set(path: string, follow: boolean, value: BackendStats): void {
+    if (!this.enabled) return;
+    const map = follow ? this.stats : this.lstats;
+    map.delete(path);
+    map.set(path, value);
+    if (this.maxEntries !== 0) {
+      while (this.stats.size + this.lstats.size > this.maxEntries) {
+        // Evict from whichever map holds more, oldest first.
+        const from = this.stats.size >= this.lstats.size ? this.stats : this.lstats;
+        const oldest = from.keys().next().value as string;
+        from.delete(oldest);
+      }
+    }
+  }
+
+  /** Drops both kinds of metadata of one path; true if any was cached. */
+  delete(path: string): boolean {
+    const a = this.stats.delete(path);
+    const b = this.lstats.delete(path);
+    return a || b;
+  }
+
+  has(path: string): boolean {
+    return this.stats.has(path) || this.lstats.has(path);
+  }
+
+  /** Drops the metadata of every path at or below `prefix`; returns the number of paths dropped. */
+  deleteWithin(prefix: string): number {
+    return this.deleteWhere((p) => isWithin(p, prefix));
+  }
+
+  /** Drops the metadata of every path that `match` accepts; returns the number of paths dropped. */
+  deleteWhere(match: (path: string) => boolean): number {
+    const dropped = new Set<string>();
+    for (const map of [this.stats, this.lstats]) {
+      for (const p of map.keys()) {
+        if (match(p)) {
+          map.delete(p);
+          dropped.add(p);
+        }
+      }
+    }
+    return dropped.size;
+  }
+
+  clear(): void {
+    this.stats.clear();
+    this.lstats.clear();
+  }
+
+  /** Every cached path (once, whichever kind). */
+  paths(): Set<string> {
+    return new Set([...this.stats.keys(), ...this.lstats.keys()]);
+  }
+
+  private countLookup(path: string): void {
+    const n = this.lookups.get(path);
+    if (n !== undefined) {
+      this.lookups.set(path, n + 1);
+      return;
+    }
+    // Bound the counter map so a crawl over millions of paths cannot grow it without limit.
+    if (this.lookups.size >= 65_536) this.lookups.delete(this.lookups.keys().next().value as string);
+    this.lookups.set(path, 1);
+  }
+}
