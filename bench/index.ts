@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- [SUITE] [--json FILE] [--filter REGEX] [--time MS] [--warmup MS]]`
+ * `npm run bench [-- [SUITE] [--json FILE] [--filter REGEX] [--time MS] [--warmup MS] [--rounds N]]`
  *
  * Without SUITE, runs the default suites (the seed's table, then the peers) and prints one Markdown table
  * per suite on stdout; progress goes to stderr. `--json FILE` also writes every row with the machine and
@@ -40,12 +40,13 @@ SUITE       one of the suites below; without it, the default run (seed, then pee
 --filter RE only cases whose "suite/name/variant" matches the regular expression RE
 --time MS   tinybench's time budget per case (default ${DEFAULT_HARNESS_OPTIONS.timeMs})
 --warmup MS tinybench's warm-up budget per case (default ${DEFAULT_HARNESS_OPTIONS.warmupMs})
+--rounds N  rounds the time budget is cut into, variants taking turns (default ${DEFAULT_HARNESS_OPTIONS.rounds})
 --help      this text`;
 
 function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a positive number of milliseconds, got ${value}`);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a positive number, got ${value}`);
   return n;
 }
 
@@ -58,6 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
       filter: { type: 'string' },
       time: { type: 'string' },
       warmup: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -86,6 +88,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const opts: SuiteOptions = {
     timeMs: positiveNumber('--time', values.time, DEFAULT_HARNESS_OPTIONS.timeMs),
     warmupMs: positiveNumber('--warmup', values.warmup, DEFAULT_HARNESS_OPTIONS.warmupMs),
+    rounds: Math.ceil(positiveNumber('--rounds', values.rounds, DEFAULT_HARNESS_OPTIONS.rounds ?? 3)),
     ...(values.filter !== undefined ? { filter: new RegExp(values.filter) } : {}),
     args,
   };
