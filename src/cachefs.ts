@@ -205,6 +205,8 @@ export class CacheFS {
   }
 
   /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
+  async readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: Encoding | null }): Promise<DirEntry[]>;
+  async readdir(path: PathLike, options?: Encoding | { withFileTypes?: false; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[]>;
   async readdir(path: PathLike, options?: Encoding | { withFileTypes?: boolean; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[] | DirEntry[]> {
     this.check('readdir');
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
@@ -356,19 +358,19 @@ export class CacheFS {
       // Find the top-most missing ancestor: that is what Node returns.
       let probe = key;
       for (;;) {
+        let st: BackendStats | undefined;
         try {
-          const st = await backend.stat(probe);
-          if (!isDirectoryMode(st.mode)) {
-            throw fsError(probe === key ? 'EEXIST' : 'ENOTDIR', 'mkdir', shown);
-          }
-          break;
+          st = await backend.stat(probe);
         } catch (err) {
-          if (err instanceof FsError) throw err;
           if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'mkdir', shown);
-          firstCreated = probe;
-          if (probe === '/' || probe === this.root) break;
-          probe = parentOf(probe);
         }
+        if (st !== undefined) {
+          if (!isDirectoryMode(st.mode)) throw fsError(probe === key ? 'EEXIST' : 'ENOTDIR', 'mkdir', shown);
+          break;
+        }
+        firstCreated = probe;
+        if (probe === '/' || probe === this.root) break;
+        probe = parentOf(probe);
       }
       if (firstCreated === undefined) return undefined;
     }

@@ -382,12 +382,20 @@ export class CacheCore {
     this.counters.writeOps++;
     return this.locks.run(key, async () => {
       let size: number;
-      try {
-        size = await this.sizeOf(key, userPath);
-      } catch (err) {
-        if (!hasCode(err) || err.code !== 'ENOENT') throw err;
-        await this.writeWholeUnlocked(key, data, userPath, {});
-        return data.length;
+      const slot = this.store.lookup(key);
+      if (slot >= 0) {
+        size = this.store.size(slot);
+      } else {
+        let st: BackendStats;
+        try {
+          st = await this.statOf(key, true, 'open', userPath);
+        } catch (err) {
+          if (!hasCode(err) || err.code !== 'ENOENT') throw err;
+          await this.writeWholeUnlocked(key, data, userPath, {});
+          return data.length;
+        }
+        if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+        size = st.size;
       }
       if (data.length > 0) await this.writeAtUnlocked(key, data, size, userPath);
       return size + data.length;

@@ -93,7 +93,8 @@ export class CacheFileHandle {
     checkInt('length', length, 0, bytes.length - offset);
     this.check('read');
     if (!this.mode.readable) throw fsError('EBADF', 'read');
-    if (this.isDirectory) throw fsError('EISDIR', 'read');
+    // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
+    if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read');
     const explicit = position !== null && position !== undefined && Number(position) >= 0;
     const at = explicit ? Number(position) : this.position;
     const n = length === 0 ? 0 : await this.core.readAt(this.key, bytes, offset, length, at, this.userPath);

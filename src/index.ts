@@ -1,2 +1,15 @@
+/**
+ * cachefs: a caching layer for file systems with the surface of `node:fs/promises`.
+ * @packageDocumentation
+ */
+export { CacheFS } from './cachefs.js';
+export type { CacheStats, DetailedStats } from './cachefs.js';
+export { CacheFileHandle } from './file-handle.js';
+export type { ReadResult, WriteResult } from './file-handle.js';
+export type { CacheFSOptions, WriteMode, TtlRule } from './options.js';
+export type { PolicyName } from './policy/policy.js';
 export type { Backend, BackendDirent, BackendStats, BackendWatcher } from './backend/backend.js';
+export { memoryBackend } from './backend/memory.js';
+export { nodeBackend } from './backend/node.js';
 export { FsError, CacheClosedError } from './errors.js';
+export { FileStats, DirEntry } from './stats-object.js';

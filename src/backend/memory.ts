@@ -38,6 +38,9 @@ export function memoryBackend(files?: Record<string, string | Uint8Array>): Back
   const canonicalParent = (path: string): string => {
     if (path === '/') return '/';
     const parent = String(fs.realpathSync(parentOf(path)));
+    // A file in the parent chain is ENOTDIR on Linux; memfs would carry on with it.
+    // (A plain coded error, so that the caller's guard names the paths of the call.)
+    if (!fs.statSync(parent).isDirectory()) throw Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
     return joinPath(parent, baseName(path));
   };
 
@@ -141,6 +144,9 @@ export function memoryBackend(files?: Record<string, string | Uint8Array>): Back
         const srcStat = fs.lstatSync(src);
         if (src === dst) return;
         const dstStat = lstatOrNull(dst);
+        // Linux refuses a target that is an ancestor of the source before anything else (the rename
+        // "trap" in lock_rename): ENOTEMPTY, whatever the kinds of the two.
+        if (isWithin(src, dst)) throw new FsError('ENOTEMPTY', 'rename', from, to);
         if (srcStat.isDirectory()) {
           if (isWithin(dst, src)) throw new FsError('EINVAL', 'rename', from, to);
           if (dstStat && !dstStat.isDirectory()) throw new FsError('ENOTDIR', 'rename', from, to);

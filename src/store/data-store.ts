@@ -212,7 +212,6 @@ export class DataStore {
       this.flagBits[slot]! &= ~DIRTY;
       this.dirtyCount--;
     }
-    if ((this.flagBits[slot]! & PARKED) !== 0) this.unpark(slot);
   }
 
   /** Takes `slot` out of the policy while its eviction flush runs. */
