@@ -29,6 +29,7 @@ import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { LRUCache } from 'lru-cache';
 import { memfs } from 'memfs';
+import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, measureAll, type BenchCase, type Row } from './harness.js';
 import type { Suite, SuiteOptions } from './suites.js';
 import { formatPeersTable } from './table.js';
@@ -111,6 +112,32 @@ function readCases(file: PeerFile, tmp: () => TmpfsFiles): BenchCase[] {
   const name = file.name;
   const len = file.data.length;
   return [
+    {
+      suite, name, variant: 'cachefs',
+      setup: async () => {
+        const cfs = new CacheFS(memoryBackend({ [file.path]: file.data }));
+        check('cachefs', await cfs.readFile(file.path), file.data);
+        return { kind: 'async', op: () => cfs.readFile(file.path), teardown: () => cfs.close() };
+      },
+    },
+    {
+      suite, name, variant: 'cachefs-handle',
+      setup: async () => {
+        const cfs = new CacheFS(memoryBackend({ [file.path]: file.data }));
+        const handle = await cfs.open(file.path, 'r');
+        const buf = Buffer.allocUnsafe(len);
+        await handle.read(buf, 0, len, 0);
+        check('cachefs-handle', buf, file.data);
+        return {
+          kind: 'async',
+          op: () => handle.read(buf, 0, len, 0),
+          teardown: async () => {
+            await handle.close();
+            await cfs.close();
+          },
+        };
+      },
+    },
     {
       suite, name, variant: 'limit',
       setup: () => {
@@ -198,6 +225,14 @@ function statCases(file: PeerFile, tmp: () => TmpfsFiles): BenchCase[] {
   const suite = 'peers';
   const name = STAT_NAME;
   return [
+    {
+      suite, name, variant: 'cachefs',
+      setup: async () => {
+        const cfs = new CacheFS(memoryBackend({ [file.path]: file.data }), { metadataCache: true });
+        if ((await cfs.stat(file.path)).size !== file.data.length) throw new Error('cachefs: wrong size');
+        return { kind: 'async', op: () => cfs.stat(file.path), teardown: () => cfs.close() };
+      },
+    },
     {
       suite, name, variant: 'limit',
       setup: () => {
