@@ -104,10 +104,6 @@ export function caseKey(c: { suite: string; name: string; variant: string }): st
 
 // Results are stored here so that V8 cannot prove an operation's result unused and skip the work.
 let sink: unknown;
-/** The last operation result; exists only so that the stores into `sink` are observable. */
-export function lastResult(): unknown {
-  return sink;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Garbage collection: forcing it, and seeing when it happened.
@@ -216,6 +212,7 @@ async function calibrate(body: CaseBody, counter: { i: number }): Promise<number
     n *= 2;
   }
   const perOp = elapsed / total;
+  // With a preparation each operation is timed alone, so a batch only needs to be short next to the budget.
   if (body.kind === 'async' && body.prepare) return Math.max(1, Math.min(64, Math.round(TARGET_BATCH_MS / perOp)));
   return Math.max(1, Math.min(MAX_BATCH, Math.round(TARGET_BATCH_MS / Math.max(perOp, 1e-6))));
 }

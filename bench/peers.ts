@@ -8,7 +8,8 @@
  * - `MetadataCache_Hit`: `stat` of that 1 KiB file, already cached.
  *
  * Variants:
- * - `cachefs`: `readFile(path)` (`stat(path)`) of a CacheFS over `memoryBackend`, the entry warm.
+ * - `cachefs`: `readFile(path)` (`stat(path)`) of a CacheFS over `memoryBackend` with default options
+ *   (`metadataCache: true` for `stat`), the entry warm.
  * - `cachefs-handle`: a handle opened once; per op `handle.read(buf, 0, len, 0)` into a reused buffer.
  * - `limit`: a `Map` lookup plus a copy into a fresh buffer (for `stat`, a fresh copy of a plain stats
  *   object): what any in-memory cache has to do at least, with no promise in between.
@@ -43,6 +44,7 @@ export const PEER_VARIANTS = [
   'cachefs', 'cachefs-handle', 'limit', 'limit-reuse', 'lru-cache', 'enhanced-resolve', 'memfs',
   'node-fs-sync', 'node-fs-promises',
 ] as const;
+/** One of {@link PEER_VARIANTS}. */
 export type PeerVariant = (typeof PEER_VARIANTS)[number];
 
 /** A file every variant reads: its virtual path (in-memory file systems) and its bytes. */
@@ -60,7 +62,9 @@ export function fileContent(size: number): Buffer {
   return b;
 }
 
+/** The file of `ReadHit` (and of `MetadataCache_Hit`'s `stat`). */
 export const FILE_1K: PeerFile = { name: 'ReadHit', path: '/read-1k.bin', data: fileContent(1024) };
+/** The file of `ReadHit_64KiB`. */
 export const FILE_64K: PeerFile = { name: 'ReadHit_64KiB', path: '/read-64k.bin', data: fileContent(64 * 1024) };
 /** `MetadataCache_Hit` stats the 1 KiB file. */
 export const STAT_NAME = 'MetadataCache_Hit';
