@@ -400,8 +400,14 @@ export class CacheCore {
       throw asCallError(err, 'open', userPath);
     }
     this.forgetMeta(key);
-    this.forgetData(key);
-    if (mode === 'write-through') await this.installClean(key, data);
+    if (mode === 'write-through') {
+      // Replace in place (install swaps the slot), so a pin on the path survives the rewrite.
+      this.loading.delete(key);
+      this.clock.stamp(key);
+      await this.installClean(key, data);
+    } else {
+      this.forgetData(key);
+    }
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */

@@ -437,3 +437,15 @@ describe('warm: sources', () => {
     await fs.close();
   });
 });
+
+test('a pin belongs to the path: a write-through rewrite keeps the entry pinned under pressure', async () => {
+  const fs = new CacheFS(memoryBackend({ '/p': 'pinned', '/a': 'x'.repeat(50), '/b': 'y'.repeat(50) }), { maxBytes: 100 });
+  await fs.warm(['/p'], { priority: 'high' });
+  await fs.writeFile('/p', 'pinned, rewritten');
+  await fs.readFile('/a');
+  await fs.readFile('/b');
+  const stats = fs.batchStats(['/p']);
+  assert.equal(stats.get('/p')?.cached, true);
+  assert.equal(await fs.readFile('/p', 'utf8'), 'pinned, rewritten');
+  await fs.close();
+});

@@ -149,6 +149,8 @@ export class DataStore {
    */
   install(key: string, data: Uint8Array, size: number, expiresAt: number, now: number, adopt = false): number {
     const existing = this.index.get(key);
+    // A pin belongs to the path, not to one version of its bytes: a rewrite keeps it.
+    const keepPinned = existing !== undefined && (this.flagBits[existing]! & PINNED) !== 0;
     if (existing !== undefined) this.removeSlot(existing, 'replaced');
     const slot = this.allocateSlot();
     let buf: Buffer;
@@ -172,6 +174,7 @@ export class DataStore {
     this.flagBits[slot] = 0;
     this.index.set(key, slot);
     this.policy.insert(slot, hashKey(key), size, expiresAt, now);
+    if (keepPinned) this.pin(slot);
     return slot;
   }
 
