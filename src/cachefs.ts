@@ -79,6 +79,11 @@ const REQUIRED_BACKEND_METHODS = [
  * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
  * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend.
+ * Coherence (see docs/coherence.md): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * file changed behind the cache (the program's data wins and is flushed over it),
+ * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
+ * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
+ * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
  */
 export class CacheFS {
   /** @internal */
