@@ -88,6 +88,8 @@ const REQUIRED_BACKEND_METHODS = [
 export class CacheFS {
   /** @internal */
   readonly core: CacheCore;
+  /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
+  readonly constants = fsConstants;
   /** The backend path this view's `/` maps to (`''` for the whole backend). */
   private readonly root: string;
   private cwdPath = '/';
@@ -186,6 +188,8 @@ export class CacheFS {
     let isDirectory = false;
     if (openMode.create) {
       await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
+    } else if (this.core.store.lookup(key) >= 0 && !openMode.truncate) {
+      // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
       const st = await this.core.statOf(key, true, 'open', shown);
       isDirectory = isDirectoryMode(st.mode);
@@ -560,6 +564,26 @@ export class CacheFS {
   /** The directory for temporary files in this file system. */
   tempDir(): string {
     return '/tmp';
+  }
+
+  /** Creates a uniquely named directory `prefix` + six random characters, as Node's `mkdtemp`. */
+  async mkdtemp(prefix: string): Promise<string> {
+    this.check('mkdtemp');
+    if (typeof prefix !== 'string') throw new InvalidArgTypeError('prefix', 'of type string', prefix);
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    for (let attempt = 0; ; attempt++) {
+      let suffix = '';
+      for (let i = 0; i < 6; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
+      const path = prefix + suffix;
+      try {
+        await this.mkdir(path, { mode: 0o700 });
+        return path;
+      } catch (err) {
+        if (!hasCode(err) || err.code !== 'EEXIST' || attempt > 100) {
+          throw err instanceof FsError ? new FsError(err.code, 'mkdtemp', `${prefix}XXXXXX`) : err;
+        }
+      }
+    }
   }
 
   /** A `CacheFS` whose `/` is `dir`, sharing this cache: a write through one is seen by the other. */

@@ -435,6 +435,17 @@ describe('options, limits and lifecycle', () => {
     await assert.rejects(h.read(Buffer.alloc(1), 0, 1, 0), { code: 'ERR_CACHEFS_CLOSED' });
   });
 
+  test('mkdtemp creates unique directories; constants are Node\'s', async () => {
+    const fs = new CacheFS(memoryBackend({ '/tmp/keep': 'k' }));
+    const a = await fs.mkdtemp('/tmp/job-');
+    const b = await fs.mkdtemp('/tmp/job-');
+    assert.notEqual(a, b);
+    assert.match(a, /^\/tmp\/job-[A-Za-z0-9]{6}$/);
+    assert.ok((await fs.stat(a)).isDirectory());
+    await assert.rejects(fs.mkdtemp('/nope/job-'), { code: 'ENOENT', syscall: 'mkdtemp' });
+    assert.equal(fs.constants.COPYFILE_EXCL, constants.COPYFILE_EXCL);
+  });
+
   test('a handle read hit copies into the caller buffer', async () => {
     const fs = new CacheFS(memoryBackend({ '/f': 'abcdefgh' }));
     const h = await fs.open('/f');

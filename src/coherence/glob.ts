@@ -45,6 +45,15 @@ export function validateGlob(pattern: string, argName = 'pattern'): void {
  * segments, dot-files match like any other name. The pattern must already be absolute.
  */
 export function compileGlob(pattern: string, argName = 'pattern'): (path: string) => boolean {
+  const cached = compiled.get(pattern);
+  if (cached !== undefined) return cached;
   validateGlob(pattern, argName);
-  return picomatch(pattern, { dot: true, nonegate: true, noextglob: true, strictSlashes: true });
+  const matcher = picomatch(pattern, { dot: true, nonegate: true, noextglob: true, strictSlashes: true });
+  // Compiling a glob costs far more than matching it; programs invalidate the same few patterns again
+  // and again (after each deploy, each build), so keep the most recent ones.
+  if (compiled.size >= 256) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(pattern, matcher);
+  return matcher;
 }
+
+const compiled = new Map<string, (path: string) => boolean>();
