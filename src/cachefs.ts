@@ -188,7 +188,7 @@ export class CacheFS {
     let isDirectory = false;
     if (openMode.create) {
       await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
-    } else if (this.core.store.lookup(key) >= 0 && !openMode.truncate) {
+    } else if (this.core.residentAndFresh(key) && !openMode.truncate) {
       // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
       const st = await this.core.statOf(key, true, 'open', shown);

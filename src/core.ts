@@ -668,6 +668,17 @@ export class CacheCore {
     await this.backend.close?.();
   }
 
+  /**
+   * True when `key` is resident and may be used without a check against the backend (revalidation not
+   * due, or dirty: the program's data is the file).
+   */
+  residentAndFresh(key: string): boolean {
+    const slot = this.store.lookup(key);
+    if (slot < 0) return false;
+    const after = this.revalidateAfter;
+    return after < 0 || this.store.isDirty(slot) || Date.now() - this.store.validatedAt(slot) < after;
+  }
+
   /** The program changed `key`'s file itself: the identity recorded at load no longer describes it. */
   private ownChange(key: string): void {
     const slot = this.store.lookup(key);

@@ -60,6 +60,7 @@ describe('revalidate: 0 over nodeBackend, with another process changing the disk
     assert.equal(await fs.readFile('/d/c.txt', 'utf8'), 'charlie');
     await fs.stat('/d/c.txt');
     await inChild(root, `fs.unlinkSync(path.join(root, 'd', 'c.txt'))`);
+    await assert.rejects(fs.open('/d/c.txt'), { code: 'ENOENT', syscall: 'open', path: '/d/c.txt' });
     await assert.rejects(fs.readFile('/d/c.txt'), { code: 'ENOENT', syscall: 'open', path: '/d/c.txt' });
     await assert.rejects(fs.stat('/d/c.txt'), { code: 'ENOENT', syscall: 'stat' });
     assert.equal(fs.core.store.lookup('/d/c.txt'), -1, 'the entry was dropped');
