@@ -9,6 +9,7 @@
 import type { HarnessOptions, Row } from './harness.js';
 import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
+import { coherenceSuite } from './revalidate.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -57,3 +58,4 @@ export function defaultSuites(): Suite[] {
 
 registerSuite(seedSuite);
 registerSuite(peersSuite);
+registerSuite(coherenceSuite);
