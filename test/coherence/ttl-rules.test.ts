@@ -87,3 +87,18 @@ for (const eviction of POLICY_NAMES) {
     await fs.close();
   });
 }
+
+test("'**' matches zero or more directories, at the start of a pattern too", async () => {
+  const fs = new CacheFS(memoryBackend({ '/top.css': 't', '/a/b/deep.css': 'd', '/x.js': 'x' }), {
+    ttl: 1_000,
+    ttlRules: [{ pattern: '/**/*.css', ttl: 0 }, { pattern: '**/*.js', ttl: 5_000 }],
+  });
+  for (const p of ['/top.css', '/a/b/deep.css', '/x.js']) await fs.readFile(p);
+  const store = fs.core.store;
+  const ttlOf = (p: string): number => store.expiresAt(store.lookup(p)) - store.validatedAt(store.lookup(p));
+  assert.equal(ttlOf('/top.css'), Infinity);
+  assert.equal(ttlOf('/a/b/deep.css'), Infinity);
+  assert.equal(ttlOf('/x.js'), 5_000);
+  assert.equal(await fs.invalidatePattern('/**/*.css'), 2);
+  await fs.close();
+});
