@@ -13,3 +13,7 @@ export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
 export { FsError, CacheClosedError } from './errors.js';
 export { FileStats, DirEntry } from './stats-object.js';
+// Coherence event payloads ('conflict', 'watchInvalidate', 'shed').
+export type { ConflictEvent } from './coherence/revalidate.js';
+export type { WatchInvalidateEvent } from './coherence/watcher.js';
+export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';

@@ -16,6 +16,14 @@ interface PendingStat {
 /** How a dirty entry's external change was noticed (the `'conflict'` event's `detectedBy`). */
 export type ConflictSource = 'revalidate' | 'watch';
 
+/** Payload of the `'conflict'` event: the program's dirty data won over an external change of `path`. */
+export interface ConflictEvent {
+  path: string;
+  detectedBy: ConflictSource;
+  /** True when the file had been deleted (the flush recreates it). */
+  deleted: boolean;
+}
+
 /**
  * Revalidation: before a cached entry older than `revalidate` is used, the backend's cheap identity of
  * the file (size, mtime, ctime, inode) is compared with the one recorded when the entry was loaded.
@@ -195,7 +203,8 @@ export class Revalidator {
     if (st !== undefined) store.setIdentity(slot, st.size, st.mtimeMs, st.ctimeMs, st.ino);
     else store.clearIdentity(slot);
     core.meta.delete(key);
-    core.events.emit('conflict', { path: key, detectedBy: source, deleted });
+    const event: ConflictEvent = { path: key, detectedBy: source, deleted };
+    core.events.emit('conflict', event);
     core.writeBack?.flushKey(key).catch(() => undefined); // a failure is reported as 'flushError'
   }
 }
