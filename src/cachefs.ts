@@ -88,6 +88,11 @@ const REQUIRED_BACKEND_METHODS = [
  * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
  * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.
+ * Coherence (see docs/coherence.md): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * file changed behind the cache (the program's data wins and is flushed over it),
+ * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
+ * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
+ * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
  */
 export class CacheFS {
   /** @internal */
@@ -192,7 +197,7 @@ export class CacheFS {
     let isDirectory = false;
     if (openMode.create) {
       await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
-    } else if (this.core.store.lookup(key) >= 0 && !openMode.truncate) {
+    } else if (this.core.residentAndFresh(key) && !openMode.truncate) {
       // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
       const st = await this.core.statOf(key, true, 'open', shown);

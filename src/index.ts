@@ -22,3 +22,7 @@ export { AbortError, PinLimitError } from './warm/errors.js';
 export { compareSnapshots } from './metrics/snapshot.js';
 export type { StatsSnapshot, SnapshotDelta } from './metrics/snapshot.js';
 export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js';
+// Coherence event payloads ('conflict', 'watchInvalidate', 'shed').
+export type { ConflictEvent } from './coherence/revalidate.js';
+export type { WatchInvalidateEvent } from './coherence/watcher.js';
+export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';

@@ -35,6 +35,11 @@ export class DataStore {
   private accessCounts = new Float64Array(0);
   private writeSeqs = new Float64Array(0);
   private flagBits = new Uint8Array(0);
+  // The backend's identity of the file when it was loaded (coherence): NaN mtime = unknown.
+  private idSizes = new Float64Array(0);
+  private idMtimes = new Float64Array(0);
+  private idCtimes = new Float64Array(0);
+  private idInos = new Float64Array(0);
   private freeSlots = new Int32Array(0);
   private freeTop = 0;
 
@@ -123,6 +128,36 @@ export class DataStore {
     return (this.flagBits[slot]! & DIRTY) !== 0;
   }
 
+  // ---------------------------------------------------------------- identity (coherence)
+
+  /** Records the backend's identity of the file behind `slot` (captured before its bytes were read). */
+  setIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
+    this.idSizes[slot] = size;
+    this.idMtimes[slot] = mtimeMs;
+    this.idCtimes[slot] = ctimeMs;
+    this.idInos[slot] = ino;
+  }
+
+  /** Forgets the identity of `slot`: the next revalidation cannot vouch for it and reloads. */
+  clearIdentity(slot: number): void {
+    this.idMtimes[slot] = NaN;
+  }
+
+  /** True when `slot`'s identity is known (see {@link setIdentity}). */
+  hasIdentity(slot: number): boolean {
+    return this.idMtimes[slot] === this.idMtimes[slot];
+  }
+
+  /** True when the identity of `slot` is known and equals the given one. */
+  sameIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): boolean {
+    return (
+      this.idMtimes[slot] === mtimeMs &&
+      this.idSizes[slot] === size &&
+      this.idCtimes[slot] === ctimeMs &&
+      this.idInos[slot] === ino
+    );
+  }
+
   /** Every resident key (a snapshot array: callers may remove while iterating it). */
   allKeys(): string[] {
     return [...this.index.keys()];
@@ -172,6 +207,7 @@ export class DataStore {
     this.accessCounts[slot] = 0;
     this.writeSeqs[slot] = 0;
     this.flagBits[slot] = 0;
+    this.idMtimes[slot] = NaN;
     this.index.set(key, slot);
     this.policy.insert(slot, hashKey(key), size, expiresAt, now);
     if (keepPinned) this.pin(slot);
@@ -392,6 +428,10 @@ export class DataStore {
     this.accessCounts = widen(this.accessCounts, (n) => new Float64Array(n));
     this.writeSeqs = widen(this.writeSeqs, (n) => new Float64Array(n));
     this.flagBits = widen(this.flagBits, (n) => new Uint8Array(n));
+    this.idSizes = widen(this.idSizes, (n) => new Float64Array(n));
+    this.idMtimes = widen(this.idMtimes, (n) => new Float64Array(n));
+    this.idCtimes = widen(this.idCtimes, (n) => new Float64Array(n));
+    this.idInos = widen(this.idInos, (n) => new Float64Array(n));
     const free = new Int32Array(capacity);
     free.set(this.freeSlots.subarray(0, this.freeTop));
     // Push new slots so that the lowest number is handed out first.
