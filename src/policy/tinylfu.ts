@@ -71,6 +71,10 @@ export interface TinyLfuOptions {
  * byte limit, whatever number of entries currently fits), and the sketch is sized for, and ages and
  * climbs at 10 × , the largest number of slots tracked so far.
  *
+ * Known limit (shared with Caffeine): when a hot set much smaller than the cache is replaced wholesale,
+ * the old keys keep winning duels until the sketch ages them out, while LRU forgets them at once; the
+ * climber narrows the gap but explores first. `bench/hit-ratio.ts`'s `shifting@10%` shows it.
+ *
  * Every operation is O(1), amortized over the sketch's occasional widening and halving; nothing is
  * allocated per operation. Sizes and expiry times are ignored. Inserting a tracked slot starts it afresh.
  */
