@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LruPolicy } from '../../src/policy/lru.js';
 import { TinyLfuPolicy } from '../../src/policy/tinylfu.js';
+import { prng } from '../../bench/traces.js';
 import { drain, MiniStore } from './helpers.js';
 
 test('tinylfu: a frequently used key survives a one-pass scan of many new keys', () => {
@@ -88,9 +89,19 @@ test('tinylfu: grow keeps state; untracked slots are no-ops; clear forgets', () 
 });
 
 test('tinylfu: the hill climber grows the window under a recency-biased workload', () => {
-  const p = new TinyLfuPolicy(16);
-  const store = new MiniStore(p, 100);
-  // A working set that drifts by one new key per request: only recency helps.
-  for (let i = 0; i < 100_000; i++) store.request(i - (i % 3) * 40);
-  assert.ok(p.windowFraction > 0.01, `window share ${p.windowFraction}`);
+  // Half the requests are new keys, the other half re-request one of the last 100 new keys at random: a
+  // key's only value is its recency, and every slot added to the window catches more re-requests.
+  const random = prng(0x3039);
+  let next = 0;
+  const keyAt = (): number => (random() < 0.5 || next < 100 ? next++ : next - 1 - Math.floor(random() * 100));
+  const adaptive = new TinyLfuPolicy(16);
+  const fixed = new TinyLfuPolicy(16, { adaptive: false });
+  const stores = [new MiniStore(adaptive, 100), new MiniStore(fixed, 100)];
+  for (let i = 0; i < 300_000; i++) {
+    const key = keyAt();
+    for (const store of stores) store.request(key);
+  }
+  assert.ok(adaptive.windowFraction > 0.3, `window share ${adaptive.windowFraction}`);
+  assert.equal(fixed.windowFraction, 0.01);
+  assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
 });
