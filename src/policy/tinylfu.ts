@@ -25,6 +25,12 @@ const SPILL_LIMIT = 4;
  * attacker), which would otherwise freeze the main area.
  */
 const JITTER_THRESHOLD = 6;
+/**
+ * A protected slot unused for this many sampling periods is demoted to probation: by then the sketch has
+ * halved its count that often (a saturated 15 is 0 after four halvings), so nothing is left of the
+ * evidence that protected it.
+ */
+const STALE_PERIODS = 4;
 
 /** Options of {@link TinyLfuPolicy}, for tests and experiments; the defaults are Caffeine's. */
 export interface TinyLfuOptions {
@@ -43,14 +49,17 @@ export interface TinyLfuOptions {
  * - A new slot enters the tail of the window, which starts at 1% of the tracked slots. When an insert
  *   makes the window exceed its share, the window's least recently used slot moves to the tail of the
  *   main area's *probation* segment and becomes the *candidate*.
- * - When the store then asks for a `victim`, the candidate duels the probation segment's least recently
- *   used slot on their estimated frequencies, read from a {@link CountMinSketch} of 4-bit counters that
- *   halves itself every 10 × capacity samples. The other slot is the victim only if the candidate is
+ * - When the store then asks for a `victim`, the candidate duels the slot at the head of the probation
+ *   segment on their estimated frequencies, read from a {@link CountMinSketch} of 4-bit counters that
+ *   halves itself every 10 × capacity accesses. The other slot is the victim only if the candidate is
  *   strictly more popular (or, when the candidate's estimate is 6 or more, on a 1/128 chance); otherwise
  *   the candidate itself is the victim. Rejecting on ties is what defeats loops and scans: a key seen
- *   once cannot displace one seen as often. The decision is remembered, so asking again before `remove`
- *   returns the same slot. With no candidate pending (nothing spilled since the last duel), the victim is
- *   the head of probation, else of protected, else of the window.
+ *   once cannot displace one seen as often. The decision is remembered, so asking
+ *   again before `remove` returns the same slot. With no candidate pending (nothing spilled since the
+ *   last duel), the victim is the head of probation, else of protected, else of the window.
+ * - Before a duel, protected slots unused for 4 sampling periods (by then the sketch has halved a
+ *   saturated count to 0) are demoted to the tail of probation, a few per duel: protection lasts as long
+ *   as the evidence for it.
  * - A hit in probation promotes the slot to protected, which holds at most 80% of the main area; when
  *   that overflows, protected's least recently used slot is demoted to the tail of probation. A hit
  *   elsewhere moves the slot to the tail of its segment.
@@ -86,6 +95,10 @@ export class TinyLfuPolicy implements EvictionPolicy {
   readonly adaptive: boolean;
   private readonly lists: SlotLists;
   private hashes: Uint32Array;
+  /** The request clock (`ticks`) at each slot's last insert or hit. */
+  private lastUse: Uint32Array;
+  /** Requests seen (hits, misses and inserts without a miss), wrapping at 2^32. */
+  private ticks = 0;
   /** The slot last spilled from the window that has not met a victim yet, or -1. */
   private candidate = -1;
   /** The answer of the last `victim` call if nothing changed since, or -1. */
@@ -109,6 +122,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.windowShare = this.initialWindow;
     this.lists = new SlotLists(3, capacity);
     this.hashes = new Uint32Array(capacity);
+    this.lastUse = new Uint32Array(capacity);
     this.sketch = new CountMinSketch(16);
   }
 
@@ -123,6 +137,9 @@ export class TinyLfuPolicy implements EvictionPolicy {
     const hashes = new Uint32Array(capacity);
     hashes.set(this.hashes);
     this.hashes = hashes;
+    const lastUse = new Uint32Array(capacity);
+    lastUse.set(this.lastUse);
+    this.lastUse = lastUse;
   }
 
   insert(slot: number, keyHash: number, _size: number, _expiresAt: number, _now: number): void {
@@ -130,8 +147,12 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.decided = -1;
     const hash = keyHash >>> 0;
     this.hashes[slot] = hash;
-    if (hash !== this.pendingMiss) this.sketch.increment(hash);
+    if (hash !== this.pendingMiss) {
+      this.sketch.increment(hash);
+      this.ticks = (this.ticks + 1) >>> 0;
+    }
     this.pendingMiss = -1;
+    this.lastUse[slot] = this.ticks;
     this.lists.pushTail(WINDOW, slot);
     const tracked = this.tracked();
     if (tracked > this.highWater) {
@@ -151,6 +172,8 @@ export class TinyLfuPolicy implements EvictionPolicy {
     if (list === -1) return;
     this.decided = -1;
     this.sketch.increment(this.hashes[slot]!);
+    this.ticks = (this.ticks + 1) >>> 0;
+    this.lastUse[slot] = this.ticks;
     this.sampleHits++;
     this.climb();
     if (list !== PROBATION) {
@@ -181,6 +204,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     let chosen: number;
     if (c !== -1) {
       this.candidate = -1;
+      this.demoteStale();
       let v = this.lists.head(PROBATION);
       // Only slots demoted from protected since the spill can follow the candidate in probation.
       if (v === c) v = this.lists.newer(c);
@@ -199,6 +223,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     const hash = keyHash >>> 0;
     this.sketch.increment(hash);
     this.pendingMiss = hash;
+    this.ticks = (this.ticks + 1) >>> 0;
     this.sampleMisses++;
     this.climb();
   }
@@ -209,6 +234,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.candidate = -1;
     this.decided = -1;
     this.pendingMiss = -1;
+    this.ticks = 0;
     this.highWater = 0;
     this.windowShare = this.initialWindow;
     this.step = -CLIMB_STEP;
@@ -227,6 +253,16 @@ export class TinyLfuPolicy implements EvictionPolicy {
 
   private tracked(): number {
     return this.lists.size(WINDOW) + this.lists.size(PROBATION) + this.lists.size(PROTECTED);
+  }
+
+  /** Moves protected slots unused for {@link STALE_PERIODS} sampling periods to probation (a few per call). */
+  private demoteStale(): void {
+    const staleAfter = STALE_PERIODS * this.sketch.sampleSize;
+    for (let n = 0; n < SPILL_LIMIT; n++) {
+      const head = this.lists.head(PROTECTED);
+      if (head === -1 || ((this.ticks - this.lastUse[head]!) >>> 0) <= staleAfter) return;
+      this.lists.moveToTail(PROBATION, head);
+    }
   }
 
   private climb(): void {

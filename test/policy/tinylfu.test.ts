@@ -105,3 +105,27 @@ test('tinylfu: the hill climber grows the window under a recency-biased workload
   assert.equal(fixed.windowFraction, 0.01);
   assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
 });
+
+test('tinylfu: a protected slot unused for four sampling periods is demoted and can then be evicted', () => {
+  const P = 501;
+  const Q = 502;
+  const run = (idle: number): { victim: number; segment: string | null } => {
+    const p = new TinyLfuPolicy(8, { adaptive: false });
+    p.insert(0, P, 1, Infinity, 0);
+    p.insert(1, Q, 1, Infinity, 0);
+    for (let i = 0; i < 3; i++) p.access(0, 0);
+    assert.equal(p.segmentOf(0), 'protected');
+    // One other key, so that time passes (and the sketch ages) without collisions blurring P and Q.
+    for (let i = 0; i < idle; i++) p.recordMiss(999);
+    p.recordMiss(Q);
+    p.insert(2, 503, 1, Infinity, 0);
+    const victim = p.victim(0);
+    return { victim, segment: p.segmentOf(0) };
+  };
+  const sampleSize = new TinyLfuPolicy(8).sketch.sampleSize;
+  // Idle for one period, P (4, halved to 2) stays protected and turns the newcomer Q (1) away.
+  assert.deepEqual(run(sampleSize), { victim: 1, segment: 'protected' });
+  // Idle for more than four, P is back in probation with nothing left of its count (4 → 2 → 1 → 0), and
+  // Q displaces it.
+  assert.deepEqual(run(4 * sampleSize + 10), { victim: 0, segment: 'probation' });
+});
