@@ -106,6 +106,53 @@ test('tinylfu: the hill climber grows the window under a recency-biased workload
   assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
 });
 
+test('tinylfu: a tie between keys seen at most once goes to the newcomer; a tie with evidence to the resident', () => {
+  const A = 301;
+  const B = 302;
+  const p = new TinyLfuPolicy(8, { adaptive: false });
+  // The window holds one slot here: each insert spills the previous newcomer into probation.
+  p.insert(0, A, 1, Infinity, 0);
+  p.insert(1, B, 1, Infinity, 0);
+  p.insert(2, 303, 1, Infinity, 0);
+  assert.equal(p.sketch.frequency(A), 1);
+  assert.equal(p.sketch.frequency(B), 1);
+  assert.equal(p.victim(0), 0, 'B (seen once) takes the place of A (seen once): recency decides');
+
+  const q = new TinyLfuPolicy(8, { adaptive: false });
+  for (let i = 0; i < 2; i++) q.recordMiss(A);
+  q.insert(0, A, 1, Infinity, 0);
+  for (let i = 0; i < 2; i++) q.recordMiss(B);
+  q.insert(1, B, 1, Infinity, 0);
+  q.insert(2, 303, 1, Infinity, 0);
+  assert.equal(q.sketch.frequency(A), 2);
+  assert.equal(q.sketch.frequency(B), 2);
+  assert.equal(q.victim(0), 1, 'B (seen twice) does not displace A (seen twice): the loop and scan defence');
+});
+
+test('tinylfu: a probation slot that wins a duel goes to the back, so the next newcomer meets the next slot', () => {
+  const H = 401;
+  const X = 402;
+  const D = 403;
+  const E = 404;
+  const F = 405;
+  const p = new TinyLfuPolicy(8, { adaptive: false });
+  for (let i = 0; i < 9; i++) p.recordMiss(H);
+  p.insert(0, H, 1, Infinity, 0);
+  p.insert(1, X, 1, Infinity, 0);
+  p.recordMiss(D);
+  p.insert(2, D, 1, Infinity, 0);
+  for (let i = 0; i < 2; i++) p.recordMiss(F);
+  p.insert(3, F, 1, Infinity, 0);
+  // Probation: H (9), X (1), D (2, the candidate); window: F (2).
+  assert.equal(p.victim(0), 2, 'D (2) loses to H (9)');
+  p.remove(2);
+  p.insert(2, E, 1, Infinity, 0);
+  // F spilled and duels the next slot, X, not H again.
+  assert.equal(p.victim(0), 1, 'F (2) takes the place of X (1)');
+  p.remove(1);
+  assert.equal(p.segmentOf(0), 'probation', 'H survived both duels');
+});
+
 test('tinylfu: a protected slot unused for four sampling periods is demoted and can then be evicted', () => {
   const P = 501;
   const Q = 502;
@@ -128,4 +175,32 @@ test('tinylfu: a protected slot unused for four sampling periods is demoted and 
   // Idle for more than four, P is back in probation with nothing left of its count (4 → 2 → 1 → 0), and
   // Q displaces it.
   assert.deepEqual(run(4 * sampleSize + 10), { victim: 0, segment: 'probation' });
+});
+
+test('tinylfu: when a small hot set moves, the new hot keys get in at once, as under LRU', () => {
+  // 90% of requests go to 100 hot keys (skewed), 10% to any of 10,000 keys; the hot set is drawn anew
+  // every 15,000 requests; the cache holds 1,000 entries. A hot key that misses a second time in its
+  // phase was turned away by the admission filter: LRU, with room for ten hot sets, never does that.
+  const random = prng(0x5f7);
+  const stores = [new MiniStore(new LruPolicy(16), 1000), new MiniStore(new TinyLfuPolicy(16), 1000)];
+  const firstMisses = [0, 0];
+  const repeatMisses = [0, 0];
+  for (let phase = 0; phase < 20; phase++) {
+    const hot = Array.from({ length: 100 }, () => Math.floor(random() * 10_000));
+    const seen = new Set<number>();
+    for (let i = 0; i < 15_000; i++) {
+      const isHot = random() < 0.9;
+      const key = isHot ? hot[Math.floor(random() ** 2 * hot.length)]! : Math.floor(random() * 10_000);
+      stores.forEach((store, j) => {
+        if (!store.request(key) && isHot) {
+          if (seen.has(key)) repeatMisses[j]!++;
+          else firstMisses[j]!++;
+        }
+      });
+      if (isHot) seen.add(key);
+    }
+  }
+  assert.equal(repeatMisses[0], 0, 'control: LRU keeps every hot key once seen');
+  assert.ok(firstMisses[1]! > 1000);
+  assert.ok(repeatMisses[1]! < 0.05 * firstMisses[1]!, `tinylfu: ${repeatMisses[1]} repeat misses, ${firstMisses[1]} first misses`);
 });
