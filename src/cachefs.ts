@@ -150,26 +150,34 @@ export class CacheFS {
 
   // ------------------------------------------------------------------ reading
 
-  /** Reads a whole file; served from memory after the first read. */
-  async readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
-  async readFile(path: PathLike, options: Encoding | { encoding: Encoding }): Promise<string>;
-  async readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer | string> {
-    this.check('readFile');
-    options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
-    const core = this.core;
-    core.counters.readOps++;
-    let key = core.knownKey(this.toKey(path));
-    const slot = core.hitSlot(key);
-    let out: Buffer;
-    if (slot >= 0) {
-      const store = core.store;
-      const size = store.size(slot);
-      out = Buffer.allocUnsafe(size);
-      store.buffer(slot).copy(out, 0, 0, size);
-    } else {
-      key = await core.resolve(key);
-      out = await core.readWhole(key, this.shown(path));
+  /**
+   * Reads a whole file; served from memory after the first read. A hit runs without an `await` and
+   * allocates only the returned buffer (carved from a shared slab, see `store/return-buffers.ts`).
+   */
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
+  readFile(path: PathLike, options: Encoding | { encoding: Encoding }): Promise<string>;
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer | string> {
+    let key: string;
+    try {
+      this.check('readFile');
+      options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
+      const core = this.core;
+      core.counters.readOps++;
+      key = core.knownKey(this.toKey(path));
+      const slot = core.hitSlot(key);
+      if (slot >= 0) {
+        const out = core.copyOut(slot);
+        const encoding = encodingOf(options);
+        return Promise.resolve(encoding ? out.toString(encoding) : out);
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return this.readFileMiss(key, path, options);
+  }
+
+  private async readFileMiss(key: string, path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const out = await this.core.readWhole(await this.core.resolve(key), this.shown(path));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }

@@ -9,6 +9,7 @@ import { DataStore, type RemovalReason } from './store/data-store.js';
 import { MetadataCache } from './store/metadata-cache.js';
 import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
+import { returnBuffers } from './store/return-buffers.js';
 import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { WriteBack } from './writeback/write-back.js';
@@ -36,6 +37,9 @@ function newCounters(): Counters {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Default of {@link CacheCore.readIntoStoreMin}: below it, `readFile` plus a copy is as fast or faster. */
+const READ_INTO_STORE_MIN = 32 * 1024;
 
 /** Converts a Node-style time argument (seconds as number or string, or a Date) to epoch ms. */
 export function toTimeMs(value: number | string | Date, name: string): number {
@@ -74,7 +78,7 @@ export class CacheCore {
     readonly backend: Backend,
     readonly opts: ResolvedOptions,
   ) {
-    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool), opts.maxBytes, opts.maxEntries);
+    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool, opts.maxBytes), opts.maxBytes, opts.maxEntries);
     this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
     this.ttlMatchers = opts.ttlRules.map((r) => ({ match: compileGlob(r.pattern, 'ttlRules.pattern'), ttl: r.ttl }));
     this.store.onRemove = (key, reason, size) => {
@@ -174,23 +178,25 @@ export class CacheCore {
    * Concurrent callers share one backend read. The returned buffer belongs to the cache's loader: copy
    * it before handing it out.
    */
-  load(key: string, syscallPath: string): Promise<Buffer> {
+  load(key: string, syscallPath: string, knownSize = -1): Promise<Buffer> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
     const ticket = this.clock.begin();
-    const promise = this.loadFromBackend(key, ticket, syscallPath);
+    const promise =
+      knownSize >= this.readIntoStoreMin && this.backend.read !== undefined && this.store.admissible(knownSize)
+        ? this.loadIntoStore(key, ticket, syscallPath, knownSize)
+        : this.loadFromBackend(key, ticket, syscallPath);
     this.loading.set(key, promise);
     return promise;
   }
 
   private async loadFromBackend(key: string, ticket: number, syscallPath: string): Promise<Buffer> {
-    let data: Uint8Array;
     try {
       this.counters.backendReads++;
       this.store.recordMiss(key);
       const started = performance.now();
-      data = await this.backend.readFile(key);
-      this.events.emit('backendRead', { path: key, ms: performance.now() - started, bytes: data.length });
+      const data = await this.backend.readFile(key);
+      this.emitBackendRead(key, started, data.length);
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
         await this.installClean(key, buf);
@@ -204,52 +210,166 @@ export class CacheCore {
     }
   }
 
+  private emitBackendRead(key: string, started: number, bytes: number): void {
+    // The event object is built only when someone listens: a miss should not allocate for nothing.
+    if (this.events.listenerCount('backendRead') > 0) {
+      this.events.emit('backendRead', { path: key, ms: performance.now() - started, bytes });
+    }
+  }
+
+  // ---------------------------------------------------------------- misses into pool memory (pooling)
+
+  /**
+   * Files at least this large, whose size a caller already knows, are read with the backend's `read`
+   * straight into the store's memory instead of `readFile` plus a copy (see docs/pooling.md for the
+   * crossover on each backend).
+   */
+  readIntoStoreMin = READ_INTO_STORE_MIN;
+
+  /**
+   * A load that reads `size` bytes (a stat's answer) straight into a buffer of the byte store, which the
+   * entry then adopts: no intermediate buffer and no copy. When the buffer has room, one byte more is
+   * asked for, so that a file that grew since the stat is noticed and read again whole.
+   *
+   * The resolved bytes are the store's own memory: they stay untouched until every caller that awaited
+   * this load has run (the byte store holds them back until the next turn of the event loop), and
+   * callers copy out of them right after their `await`, as every caller of {@link load} does.
+   */
+  private async loadIntoStore(key: string, ticket: number, syscallPath: string, size: number): Promise<Buffer> {
+    const bytes = this.store.bytes;
+    let target: Buffer | undefined = bytes.allocate(size);
+    try {
+      this.counters.backendReads++;
+      this.store.recordMiss(key);
+      const started = performance.now();
+      const want = Math.min(target.length, size + 1);
+      // Reading stops once the stat's size is reached (no extra call to confirm the end of the file);
+      // a backend that returns less is asked again, in case it reads in pieces.
+      let n = 0;
+      do {
+        const got = await this.backend.read!(key, target, n, want - n, n);
+        if (got <= 0) break;
+        n += got;
+      } while (n < size);
+      if (n > size) {
+        // The file grew after the stat: give the buffer back and read it whole.
+        bytes.release(target);
+        target = undefined;
+        const whole = Buffer.from(await this.backend.readFile(key));
+        this.emitBackendRead(key, started, whole.length);
+        if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
+          await this.installClean(key, whole);
+        }
+        return whole;
+      }
+      this.emitBackendRead(key, started, n);
+      const data = target.subarray(0, n);
+      const adopted = target;
+      target = undefined;
+      bytes.hold(adopted);
+      try {
+        if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
+          await this.installAdopted(key, adopted, n);
+        } else {
+          bytes.release(adopted);
+        }
+      } finally {
+        setImmediate(() => bytes.unhold(adopted));
+      }
+      return data;
+    } catch (err) {
+      if (target !== undefined) bytes.release(target);
+      throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
+    } finally {
+      this.loading.delete(key);
+      this.clock.end();
+    }
+  }
+
+  /** Installs `buffer` (from the byte store, holding `size` bytes) as the clean entry of `key`, or releases it. */
+  private async installAdopted(key: string, buffer: Buffer, size: number): Promise<void> {
+    const store = this.store;
+    const existing = store.lookup(key);
+    if (!store.admissible(size) || (existing >= 0 && store.isDirty(existing))) {
+      store.bytes.release(buffer);
+      if (existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
+      return;
+    }
+    const now = Date.now();
+    store.install(key, buffer, size, this.expiryFor(key, now), now, true);
+    await this.enforceLimits();
+  }
+
+  // ---------------------------------------------------------------- (end of misses into pool memory)
+
   /**
    * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
    * a hit, else a load. Counts one hit or one miss.
    */
   async readWhole(key: string, userPath: string): Promise<Buffer> {
     const slot = this.hitSlot(key);
-    if (slot >= 0) {
-      const size = this.store.size(slot);
-      const out = Buffer.allocUnsafe(size);
-      this.store.buffer(slot).copy(out, 0, 0, size);
-      return out;
-    }
+    if (slot >= 0) return this.copyOut(slot);
     this.counters.misses++;
     const loaded = await this.load(key, userPath);
-    return Buffer.from(loaded);
+    return returnBuffers.copy(loaded, 0, loaded.length);
   }
 
   /**
    * Reads up to `length` bytes at `position` of real path `key` into `into[offset..]`. A hit copies
-   * straight out of the cache and allocates nothing. A miss loads the file when it can be cached, and
-   * otherwise reads just the range from the backend.
+   * straight out of the cache and allocates nothing but the promise. A miss loads the file when it can be
+   * cached, and otherwise reads just the range from the backend.
    */
-  async readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
-    let slot = this.hitSlot(key);
+  readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
+    const n = this.readAtHit(key, into, offset, length, position);
+    return n >= 0 ? Promise.resolve(n) : this.readAtMiss(key, into, offset, length, position, userPath);
+  }
+
+  // ---------------------------------------------------------------- hits without allocation (pooling)
+
+  /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
+  copyOut(slot: number): Buffer {
+    const store = this.store;
+    return returnBuffers.copy(store.buffer(slot), 0, store.size(slot));
+  }
+
+  /**
+   * The hit half of {@link readAt}: when `key` is cached and valid, copies from it into `into` and
+   * returns the count (counting a hit); otherwise returns -1 and the caller goes on with
+   * {@link readAtMiss}. Allocates nothing.
+   */
+  readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+    const slot = this.hitSlot(key);
+    if (slot < 0) return -1;
+    const store = this.store;
+    const size = store.size(slot);
+    if (position >= size) return 0;
+    return store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
+  }
+
+  /** The miss half of {@link readAt} (after {@link readAtHit} returned -1). Counts one miss. */
+  async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
+    this.counters.misses++;
+    const st = await this.statOf(key, true, 'read', userPath);
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read');
+    if (!this.store.admissible(st.size) && this.backend.read) {
+      try {
+        return await this.backend.read(key, into, offset, length, position);
+      } catch (err) {
+        throw asCallError(err, 'read', userPath);
+      }
+    }
+    const loaded = await this.load(key, userPath, st.size);
+    const slot = this.store.lookup(key);
     if (slot < 0) {
-      this.counters.misses++;
-      const st = await this.statOf(key, true, 'read', userPath);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read');
-      if (!this.store.admissible(st.size) && this.backend.read) {
-        try {
-          return await this.backend.read(key, into, offset, length, position);
-        } catch (err) {
-          throw asCallError(err, 'read', userPath);
-        }
-      }
-      const loaded = await this.load(key, userPath);
-      slot = this.store.lookup(key);
-      if (slot < 0) {
-        if (position >= loaded.length) return 0;
-        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
-      }
+      if (position >= loaded.length) return 0;
+      return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
     }
     const size = this.store.size(slot);
     if (position >= size) return 0;
     return this.store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
   }
+
+  // ---------------------------------------------------------------- (end of hits without allocation)
 
   /** Changes permission bits; dirty data is unaffected. */
   async chmod(key: string, mode: number, userPath: string): Promise<void> {
@@ -600,6 +720,8 @@ export class CacheCore {
       const slot = store.lookup(key);
       if (!store.isDirty(slot)) store.remove(slot, 'invalidated');
     }
+    // An emptied cache gives its pool's empty slabs back to the garbage collector.
+    store.bytes.trim();
     this.meta.clear();
     this.forgetResolutions();
   }
@@ -611,6 +733,7 @@ export class CacheCore {
     if (this.writeBack) await this.writeBack.close();
     this.closed = true;
     this.store.removeAll('invalidated');
+    this.store.bytes.trim();
     this.meta.clear();
     await this.backend.close?.();
   }

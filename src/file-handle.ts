@@ -59,47 +59,61 @@ export class CacheFileHandle {
 
   /**
    * Reads into `buffer` (or a fresh 16 KiB buffer). `position` null or omitted reads at, and advances,
-   * the handle's position.
+   * the handle's position. A hit runs without an `await` and allocates nothing but the promise and its
+   * result object.
    */
-  async read<T extends NodeJS.ArrayBufferView = Buffer>(
+  read<T extends NodeJS.ArrayBufferView = Buffer>(
     bufferOrOptions?: T | ReadOptions<T>,
     offsetOrOptions?: number | ReadOptions<T> | null,
     length?: number | null,
     position?: number | bigint | null,
   ): Promise<ReadResult<T>> {
-    let buffer: T | undefined;
-    let offset: number | undefined;
-    if (bufferOrOptions !== undefined && bufferOrOptions !== null && !ArrayBuffer.isView(bufferOrOptions)) {
-      const o = bufferOrOptions as ReadOptions<T>;
-      buffer = o.buffer;
-      offset = o.offset;
-      length = o.length;
-      position = o.position;
-    } else {
-      buffer = bufferOrOptions as T | undefined;
-      if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
-        offset = offsetOrOptions.offset;
-        length = offsetOrOptions.length;
-        position = offsetOrOptions.position;
+    try {
+      let buffer: T | undefined;
+      let offset: number | undefined;
+      if (bufferOrOptions !== undefined && bufferOrOptions !== null && !ArrayBuffer.isView(bufferOrOptions)) {
+        const o = bufferOrOptions as ReadOptions<T>;
+        buffer = o.buffer;
+        offset = o.offset;
+        length = o.length;
+        position = o.position;
       } else {
-        offset = offsetOrOptions ?? undefined;
+        buffer = bufferOrOptions as T | undefined;
+        if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
+          offset = offsetOrOptions.offset;
+          length = offsetOrOptions.length;
+          position = offsetOrOptions.position;
+        } else {
+          offset = offsetOrOptions ?? undefined;
+        }
       }
+      buffer ??= Buffer.alloc(16384) as unknown as T;
+      const bytes = toBytes(buffer);
+      offset ??= 0;
+      length ??= bytes.length - offset;
+      checkInt('offset', offset, 0, bytes.length);
+      checkInt('length', length, 0, bytes.length - offset);
+      this.check('read');
+      if (!this.mode.readable) throw fsError('EBADF', 'read');
+      // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
+      if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read');
+      const explicit = position !== null && position !== undefined && Number(position) >= 0;
+      const at = explicit ? Number(position) : this.position;
+      const n = length === 0 ? 0 : this.core.readAtHit(this.key, bytes, offset, length, at);
+      if (n >= 0) {
+        if (!explicit) this.position = at + n;
+        return Promise.resolve({ bytesRead: n, buffer });
+      }
+      return this.readMiss(buffer, bytes, offset, length, at, explicit);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    buffer ??= Buffer.alloc(16384) as unknown as T;
-    const bytes = toBytes(buffer);
-    offset ??= 0;
-    length ??= bytes.length - offset;
-    checkInt('offset', offset, 0, bytes.length);
-    checkInt('length', length, 0, bytes.length - offset);
-    this.check('read');
-    if (!this.mode.readable) throw fsError('EBADF', 'read');
-    // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
-    if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read');
-    const explicit = position !== null && position !== undefined && Number(position) >= 0;
-    const at = explicit ? Number(position) : this.position;
-    const n = length === 0 ? 0 : await this.core.readAt(this.key, bytes, offset, length, at, this.userPath);
+  }
+
+  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath);
     if (!explicit) this.position = at + n;
-    return { bytesRead: n, buffer };
+    return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
 
   /**
