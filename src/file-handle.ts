@@ -104,14 +104,14 @@ export class CacheFileHandle {
         if (!explicit) this.position = at + n;
         return Promise.resolve({ bytesRead: n, buffer });
       }
-      return this.readMiss(buffer, bytes, offset, length, at, explicit);
+      return this.readMiss(buffer, bytes, offset, length, at, explicit, n);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
-    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath);
+  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state);
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
