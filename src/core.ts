@@ -407,8 +407,10 @@ export class CacheCore {
 
   /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
   copyOut(slot: number): Buffer {
-    const store = this.store;
-    return returnBuffers.copy(store.buffer(slot), 0, store.size(slot));
+    const bytes = this.store.view(slot);
+    const out = returnBuffers.allocate(bytes.length);
+    out.set(bytes, 0);
+    return out;
   }
 
   /**
@@ -418,11 +420,28 @@ export class CacheCore {
    */
   readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
     const slot = this.hitSlot(key);
-    if (slot < 0) return slot;
-    const store = this.store;
-    const size = store.size(slot);
+    return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
+  }
+
+  /**
+   * Copies up to `length` bytes at `position` of resident `slot` into `into[offset..]`. The whole file
+   * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
+   * `Buffer#copy` makes of its source.
+   */
+  private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
+    const bytes = this.store.view(slot);
+    const size = bytes.length;
     if (position >= size) return 0;
-    return store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
+    if (position === 0 && length >= size && into.length - offset >= size) {
+      into.set(bytes, offset);
+      return size;
+    }
+    const n = Math.min(size - position, length);
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) into[offset + i] = bytes[position + i]!;
+      return n;
+    }
+    return bytes.copy(into, offset, position, position + n);
   }
 
   /**
@@ -450,9 +469,7 @@ export class CacheCore {
         return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
       }
     }
-    const size = this.store.size(slot);
-    if (position >= size) return 0;
-    return this.store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
+    return this.copyRange(slot, into, offset, length, position);
   }
 
   // ---------------------------------------------------------------- (end of hits without allocation)
