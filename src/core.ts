@@ -63,7 +63,7 @@ function newCounters(): Counters {
 const EMPTY = new Uint8Array(0);
 
 /** Default of {@link CacheCore.readIntoStoreMin}: below it, `readFile` plus a copy is as fast or faster. */
-const READ_INTO_STORE_MIN = 32 * 1024;
+const READ_INTO_STORE_MIN = 16 * 1024;
 
 /** Converts a Node-style time argument (seconds as number or string, or a Date) to epoch ms. */
 export function toTimeMs(value: number | string | Date, name: string): number {

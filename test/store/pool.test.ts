@@ -430,7 +430,7 @@ describe('pooled cache', () => {
     for (const [p, want] of Object.entries(files)) {
       const h = await cfs.open(p, 'r');
       const into = Buffer.alloc(want.length);
-      await h.read(into, 0, want.length, 0); // a miss: at 40 KB and more it reads straight into the store
+      await h.read(into, 0, want.length, 0); // a miss: from 16 KiB on it reads straight into the store
       assert.ok(into.equals(want));
       const viaHandle = (await h.readFile()) as Buffer;
       await h.close();
