@@ -12,6 +12,7 @@ import { PathLocks } from './store/path-locks.js';
 import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { WriteBack } from './writeback/write-back.js';
+import { Journal } from './writeback/journal.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
 export interface Counters {
@@ -59,9 +60,13 @@ export class CacheCore {
   readonly events = new EventEmitter();
   counters: Counters = newCounters();
   readonly writeBack: WriteBack | undefined;
+  /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
+  readonly journal: Journal | undefined;
   closed = false;
   /** Resolves when the cache can serve (journal replay, when configured). */
   ready: Promise<void> = Promise.resolve();
+  /** True while the journal of an earlier process is being replayed: calls wait for {@link ready}. */
+  replayPending = false;
   /** Loads in flight, so that concurrent misses of one path share one backend read. */
   private readonly loading = new Map<string, Promise<Buffer>>();
   /** Non-canonical paths (through a symbolic link) already resolved to their real path. */
@@ -83,6 +88,20 @@ export class CacheCore {
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
     });
+    if (opts.journal !== undefined) {
+      // Opened (and locked) synchronously so that a journal in use by a live process fails construction.
+      const journal = Journal.open(opts.journal, { sync: opts.journalSync });
+      this.journal = journal;
+      this.replayPending = true;
+      this.ready = journal.replay(backend).then(
+        () => void (this.replayPending = false),
+        (err: unknown) => {
+          this.replayPending = false;
+          throw err;
+        },
+      );
+      this.ready.catch(() => undefined); // reported through ready() and every call, never as unhandled
+    }
     if (opts.writeMode === 'write-back') this.writeBack = new WriteBack(this);
   }
 
@@ -498,7 +517,8 @@ export class CacheCore {
     if (slot >= 0) {
       if (this.store.isDirty(slot) && this.writeBack) await this.writeBack.flushKey(key);
       const again = this.store.lookup(key);
-      if (again >= 0) this.store.remove(again, reason);
+      // Dirty again: a write landed after the flush; that data must stay until it is flushed too.
+      if (again >= 0 && !this.store.isDirty(again)) this.store.remove(again, reason);
       dropped = true;
     }
     this.loading.delete(key);
@@ -551,11 +571,28 @@ export class CacheCore {
     for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
   }
 
+  /**
+   * After a removal that failed part-way (`rm -r`): drops what is clean at or below `prefix` and its
+   * metadata, but keeps dirty entries, whose files may still exist (those that are gone were discarded
+   * one by one as they were removed).
+   */
+  discardCleanWithin(prefix: string): void {
+    this.clock.stampAll();
+    for (const key of this.store.allKeys()) {
+      const slot = this.store.lookup(key);
+      if (isWithin(key, prefix) && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
+    }
+    this.meta.deleteWithin(prefix);
+    this.meta.delete(parentOf(prefix));
+    for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
+  }
+
   /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
   moveWithin(from: string, to: string): void {
     this.clock.stampAll();
     const store = this.store;
     for (const key of store.allKeys()) if (isWithin(key, to)) this.discard(key);
+    this.writeBack?.movingWithin(from, to);
     for (const key of store.allKeys()) {
       if (isWithin(key, from)) {
         const slot = store.lookup(key);
@@ -612,6 +649,7 @@ export class CacheCore {
     this.closed = true;
     this.store.removeAll('invalidated');
     this.meta.clear();
+    await this.journal?.close();
     await this.backend.close?.();
   }
 
