@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, truncate as truncateDisk, writeFile as writeDisk, appendFile as appendDisk } from 'node:fs/promises';
+import { appendFile as appendDisk, mkdir, readdir, readFile, rm, stat, truncate as truncateDisk, writeFile as writeDisk } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
 import { faultyBackend } from '../src/backend/fault.js';
 import { crc32, crc32Table } from '../src/writeback/crc32.js';
-import { decodeSegment, encodeRecord, SEGMENT_MAGIC, type JournalRecord } from '../src/writeback/journal-format.js';
+import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/writeback/journal-format.js';
 import { Journal } from '../src/writeback/journal.js';
 import { tempDirs, until } from './support.js';
 
@@ -58,6 +58,16 @@ describe('record format', () => {
     for (let i = 0; i < 20; i++) {
       const data = randomBytes(i * 97);
       assert.equal(crc32Table(data), crc32(data));
+      const cut = Math.floor(data.length / 3);
+      assert.equal(crc32(data.subarray(cut), crc32(data.subarray(0, cut))), crc32(data), 'continued over two buffers');
+      assert.equal(crc32Table(data.subarray(cut), crc32Table(data.subarray(0, cut))), crc32(data));
+    }
+  });
+
+  test('a record written in two parts (header, then the data uncopied) has the same bytes', () => {
+    for (const r of SAMPLE) {
+      const [head, data] = encodeRecordParts(r);
+      assert.deepEqual(Buffer.concat(data ? [head, data] : [head]), encodeRecord(r), r.type);
     }
   });
 
@@ -333,6 +343,30 @@ describe('replay', () => {
     const view = second.sub('/v');
     assert.equal(await view.readFile('/f', 'utf8'), 'in the view');
     await second.close();
+  });
+});
+
+describe('a journal that cannot be written', () => {
+  test('the write rejects with the journal file’s error; the data stays cached, dirty, and is flushed', async () => {
+    const parent = await dirs.make();
+    const journal = join(parent, 'journal');
+    const backend = memoryBackend({ '/f': '' });
+    const cfs = new CacheFS(backend, { writeMode: 'write-back', journal, flushInterval: 0 });
+    await cfs.ready();
+    await rm(journal, { recursive: true }); // the journal's directory vanished under the cache
+    await assert.rejects(cfs.writeFile('/f', 'not journaled'), (err: Error & { code?: string; syscall?: string; path?: string }) => {
+      assert.equal(err.code, 'ENOENT');
+      assert.equal(err.syscall, 'write');
+      assert.ok(err.path!.startsWith(journal), `names the journal file: ${err.path}`);
+      return true;
+    });
+    assert.equal(await cfs.readFile('/f', 'utf8'), 'not journaled');
+    assert.equal(cfs.detailedStats().dirtyEntries, 1);
+    await mkdir(journal);
+    await cfs.writeFile('/g', 'journaled again');
+    await cfs.close();
+    assert.equal(await backendText(backend, '/f'), 'not journaled');
+    assert.equal(await backendText(backend, '/g'), 'journaled again');
   });
 });
 

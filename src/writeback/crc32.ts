@@ -19,14 +19,17 @@ function makeTable(): Int32Array {
  * CRC-32 (the zlib/PNG one) in JavaScript, one table lookup per byte. Used where `zlib.crc32` is
  * missing (Node before 20.15 and 22.2); both give the same value, so journals move freely between them.
  */
-export function crc32Table(data: Uint8Array): number {
+export function crc32Table(data: Uint8Array, value = 0): number {
   const t = (table ??= makeTable());
-  let crc = -1;
+  let crc = ~value;
   for (let i = 0; i < data.length; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }
 
-const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
-/** CRC-32 of `data`: zlib's native implementation when Node has it, else {@link crc32Table}. */
-export const crc32: (data: Uint8Array) => number = native ? (data) => native(data) : crc32Table;
+/**
+ * CRC-32 of `data`: zlib's native implementation when Node has it, else {@link crc32Table}. `value` is
+ * the CRC of the bytes before `data`, to checksum a record kept in two buffers.
+ */
+export const crc32: (data: Uint8Array, value?: number) => number = native ? (data, value = 0) => native(data, value) : crc32Table;

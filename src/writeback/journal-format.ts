@@ -112,24 +112,24 @@ class Writer {
 }
 
 /**
- * The bytes of one record, header included: ready to append. The data is copied, so the caller may
- * reuse its buffer as soon as this returns.
+ * One record as two buffers to write one after the other: the header and fixed fields, then the write's
+ * data as given (not copied; `undefined` for records without data). The checksum covers both.
  */
-export function encodeRecord(r: JournalRecord): Buffer {
+export function encodeRecordParts(r: JournalRecord): [head: Buffer, data: Buffer | undefined] {
+  const data = r.type === 'write' || r.type === 'pwrite' ? r.data : undefined;
   const size = bodyBytes(r);
-  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + size);
-  const w = new Writer(out, RECORD_HEADER_BYTES);
+  const dataBytes = data?.length ?? 0;
+  const head = Buffer.allocUnsafe(RECORD_HEADER_BYTES + size - dataBytes);
+  const w = new Writer(head, RECORD_HEADER_BYTES);
   w.u8(TYPE[r.type]);
   w.u64(r.lsn);
   switch (r.type) {
     case 'write':
       w.str(r.path);
-      w.bytes(r.data);
       break;
     case 'pwrite':
       w.str(r.path);
       w.u64(r.position);
-      w.bytes(r.data);
       break;
     case 'truncate':
       w.str(r.path);
@@ -155,9 +155,20 @@ export function encodeRecord(r: JournalRecord): Buffer {
       w.str(r.path);
       break;
   }
-  out.writeUInt32LE(size, 0);
-  out.writeUInt32LE(crc32(out.subarray(RECORD_HEADER_BYTES)), 4);
-  return out;
+  head.writeUInt32LE(size, 0);
+  let sum = crc32(head.subarray(RECORD_HEADER_BYTES));
+  if (data && data.length > 0) sum = crc32(data, sum);
+  head.writeUInt32LE(sum, 4);
+  return [head, data && data.length > 0 ? data : undefined];
+}
+
+/**
+ * The bytes of one record, header included, in one buffer of its own: the data is copied, so the
+ * caller may reuse its buffer as soon as this returns (records queued for a later write need that).
+ */
+export function encodeRecord(r: JournalRecord): Buffer {
+  const [head, data] = encodeRecordParts(r);
+  return data ? Buffer.concat([head, data], head.length + data.length) : head;
 }
 
 class Reader {
