@@ -78,7 +78,7 @@ const REQUIRED_BACKEND_METHODS = [
  *
  * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when an entry leaves
  * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
- * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error }` in write-back mode,
+ * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error, attempts, retryInMs }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend.
  */
 export class CacheFS {
