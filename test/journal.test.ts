@@ -251,10 +251,13 @@ describe('replay', () => {
         return inner.write!(path, data, position);
       },
     };
-    const cfs = new CacheFS(backend, { writeMode: 'write-back', journal, flushInterval: 0 });
+    // journalSync: appends are asynchronous (each waits for an fdatasync), so a flush can start while
+    // the append of a write it carries is still on its way.
+    const cfs = new CacheFS(backend, { writeMode: 'write-back', journal, flushInterval: 0, journalSync: true });
     await cfs.readFile('/f');
     const h = await cfs.open('/f', 'r+');
     const writing = h.write('XYZ', 1);
+    while (cfs.detailedStats().dirtyEntries === 0) await new Promise((resolve) => setImmediate(resolve));
     await cfs.flush();
     await writing;
     assert.ok(
@@ -417,6 +420,7 @@ describe('compaction', () => {
         last = journal.latestLsn(path)!;
       }
       await journal.flushed(path, last);
+      await journal.idle(); // segment deletion is asynchronous: measure once it caught up
       largest = Math.max(largest, await journal.sizeOnDisk());
     }
     // 500 KB were journaled; with every write flushed soon after, about two segments' worth remain.

@@ -104,7 +104,8 @@ export class Journal {
   private readonly latest = new Map<string, number>();
   private readonly intentSegments = new Map<number, Segment>();
   private lastAppend: Promise<void> = Promise.resolve();
-  private compacting = false;
+  /** The compaction running now, if any. */
+  private compacting: Promise<void> | undefined;
   private compactAgain = false;
   private replayFailed = false;
   private closed = false;
@@ -280,7 +281,7 @@ export class Journal {
     if (this.closed) return;
     this.closed = true;
     while (this.draining) await this.draining;
-    while (this.compacting) await new Promise((resolve) => setImmediate(resolve));
+    await this.idle();
     await this.closeFile();
     if (!this.replayFailed && this.latest.size === 0 && this.intentSegments.size === 0) {
       for (const segment of this.segments) if (segment.created) await fsp.rm(segment.file, { force: true });
@@ -300,6 +301,11 @@ export class Journal {
     while (this.draining) await this.draining;
     await this.closeFile();
     releaseLock(this.dir);
+  }
+
+  /** Resolves once no append is being written and no compaction runs (for close, tests and diagnostics). */
+  async idle(): Promise<void> {
+    while (this.draining || this.compacting) await (this.draining ?? this.compacting);
   }
 
   /** Bytes of segment files present now (for tests and diagnostics). */
@@ -475,25 +481,38 @@ export class Journal {
     if (this.draining === undefined) void this.compact().catch(noop);
   }
 
-  /** Deletes the oldest segments while nothing depends on them. */
-  private async compact(): Promise<void> {
+  /** Deletes the oldest segments while nothing depends on them (one compaction at a time). */
+  private compact(): Promise<void> {
     if (this.compacting) {
-      this.compactAgain = true;
-      return;
+      this.compactAgain = true; // the running one looks again before it ends
+      return this.compacting;
     }
-    this.compacting = true;
-    try {
-      do {
-        this.compactAgain = false;
-        const active = this.segments[this.segments.length - 1];
-        if (active && active.bytes > ROLL_WHEN_CLEAN_BYTES && isClean(active)) this.startSegment();
-        while (this.segments.length > 1 && isClean(this.segments[0]!)) {
-          const oldest = this.segments.shift()!;
-          if (oldest.created) await fsp.rm(oldest.file, { force: true });
-        }
-      } while (this.compactAgain);
-    } finally {
-      this.compacting = false;
+    let done!: () => void;
+    const running = new Promise<void>((resolve) => (done = resolve));
+    this.compacting = running;
+    void (async () => {
+      try {
+        do {
+          this.compactAgain = false;
+          await this.compactOnce();
+        } while (this.compactAgain);
+      } catch {
+        // A segment that could not be deleted is tried again at the next compaction.
+      } finally {
+        this.compacting = undefined;
+        done();
+      }
+    })();
+    return running;
+  }
+
+  private async compactOnce(): Promise<void> {
+    const active = this.segments[this.segments.length - 1];
+    if (active && active.bytes > ROLL_WHEN_CLEAN_BYTES && isClean(active)) this.startSegment();
+    while (this.segments.length > 1 && isClean(this.segments[0]!)) {
+      const oldest = this.segments[0]!;
+      if (oldest.created) await fsp.rm(oldest.file, { force: true });
+      this.segments.shift();
     }
   }
 }

@@ -290,6 +290,21 @@ export class WriteBack {
     await Promise.all(pending);
   }
 
+  /** True while a flush of `key` runs or waits to: the backend file is changing because of us (coherence asks). */
+  isFlushing(key: string): boolean {
+    return this.chains.has(key);
+  }
+
+  /**
+   * Flushes the whole file, not just its dirty ranges: the backend's copy changed behind the cache (a
+   * conflict), so the ranges no longer describe the difference, and the program's data must replace it.
+   */
+  async flushWhole(key: string): Promise<void> {
+    const slot = this.core.store.lookup(key);
+    if (slot >= 0 && this.core.store.isDirty(slot)) this.dirty.get(key)?.replaced(this.core.store.size(slot));
+    await this.chain(key);
+  }
+
   // ---------------------------------------------------------------- internals
 
   private checkOpen(syscall: string): void {
