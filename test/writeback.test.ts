@@ -2,7 +2,7 @@
 // renames and removals, and what a failing backend may and may not do to written data.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile as readDisk } from 'node:fs/promises';
+import { readFile as readDisk, utimes, writeFile as writeDisk } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
 import { faultyBackend, type FaultCode } from '../src/backend/fault.js';
@@ -373,6 +373,23 @@ describe('ordering with renames and removals', () => {
     await fs.close();
     assert.equal(await backendText(backend, '/f'), 'L'.repeat(10_000));
   });
+});
+
+test('a file changed behind a dirty entry (a conflict) is rewritten whole, not just the dirty ranges', async () => {
+  const root = await dirs.make();
+  await writeDisk(join(root, 'f'), 'abcdefghij');
+  await utimes(join(root, 'f'), 2000, 2000); // an old file: its identity can vouch for what is read
+  const fs = new CacheFS(nodeBackend(root), { ...WB, revalidate: 0 });
+  assert.equal(await fs.readFile('/f', 'utf8'), 'abcdefghij');
+  const h = await fs.open('/f', 'r+');
+  await h.write('XY', 0);
+  await writeDisk(join(root, 'f'), '0123456789'); // someone else rewrites the file
+  const flushed = nextEvent(fs, 'flush', (e) => e.path === '/f');
+  assert.equal(await fs.readFile('/f', 'utf8'), 'XYcdefghij', 'the program’s data is read');
+  await flushed;
+  assert.equal(await readDisk(join(root, 'f'), 'utf8'), 'XYcdefghij', 'the program’s whole file replaced theirs');
+  await h.close();
+  await fs.close();
 });
 
 describe('a failing backend never loses written data', () => {
