@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import type { CacheFS } from '../../src/cachefs.js';
 import { createCacheServer, type CacheServer, type CacheServerOptions } from '../../src/cli/serve.js';
 
@@ -88,9 +89,17 @@ export interface CliChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Children still running: a test that failed half-way must not leave a server behind. */
+const live = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** Runs `node bin/cachefs.js ...args` with its output collected. */
 export function runCli(args: string[], env: Record<string, string> = {}): CliChild {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
