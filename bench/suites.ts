@@ -9,6 +9,8 @@
 import type { HarnessOptions, Row } from './harness.js';
 import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
+import { batchSuite } from './batch.js';
+import { coherenceSuite } from './revalidate.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -57,3 +59,5 @@ export function defaultSuites(): Suite[] {
 
 registerSuite(seedSuite);
 registerSuite(peersSuite);
+registerSuite(batchSuite);
+registerSuite(coherenceSuite);

@@ -9,6 +9,14 @@ import { baseName, joinPath, normalizePath, parentOf, type PathLike } from './pa
 import { compileGlob } from './coherence/glob.js';
 import { DirEntry, FileStats, isDirectoryMode, isSymlinkMode } from './stats-object.js';
 import type { PolicyName } from './policy/policy.js';
+import type { Registry } from 'prom-client';
+import type { CacheView } from './warm/view.js';
+import { batchInvalidate, batchStats, type PathCacheStats } from './warm/batch.js';
+import { prefetch, warm, warmFromDir, warmFromList, warmFromPattern, warmSmart } from './warm/warm.js';
+import { warmingProgress } from './warm/runner.js';
+import type { PrefetchOptions, PrefetchResult, WarmOptions, WarmProgress, WarmSmartOptions } from './warm/options.js';
+import type { StatsSnapshot } from './metrics/snapshot.js';
+import { exportPrometheus, registerCacheMetrics } from './metrics/prometheus.js';
 
 /** `stats()`: a plain snapshot of the cache's counters. */
 export interface CacheStats {
@@ -78,7 +86,13 @@ const REQUIRED_BACKEND_METHODS = [
  * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when an entry leaves
  * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
  * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error }` in write-back mode,
- * `'backendRead'` `{ path, ms, bytes }` for every load from the backend.
+ * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
+ * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.
+ * Coherence (see docs/coherence.md): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * file changed behind the cache (the program's data wins and is flushed over it),
+ * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
+ * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
+ * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
  */
 export class CacheFS {
   /** @internal */
@@ -183,7 +197,7 @@ export class CacheFS {
     let isDirectory = false;
     if (openMode.create) {
       await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
-    } else if (this.core.store.lookup(key) >= 0 && !openMode.truncate) {
+    } else if (this.core.residentAndFresh(key) && !openMode.truncate) {
       // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
       const st = await this.core.statOf(key, true, 'open', shown);
@@ -766,5 +780,113 @@ export class CacheFS {
       await core.locks.run(sorted[i]!, () => run(i + 1));
     };
     await run(0);
+  }
+
+  // ------------------------------------------------------------------ batch, warming and metrics
+  // Thin entry points kept together at the end of the class; the work lives in src/warm/ and src/metrics/.
+
+  private cacheView: CacheView | undefined;
+
+  /** What src/warm/ needs from this view, built once. */
+  private asCacheView(): CacheView {
+    return (this.cacheView ??= {
+      core: this.core,
+      check: (operation) => this.check(operation),
+      keyOf: (path, argName) => this.toKey(path, argName),
+      viewOf: (key) => {
+        const root = this.root;
+        if (root === '') return key;
+        if (key === root) return '/';
+        return key.startsWith(root + '/') ? key.slice(root.length) : undefined;
+      },
+      cwd: () => this.cwdPath,
+      readText: async (path) => (await this.readFile(path)).toString('utf8'),
+    });
+  }
+
+  /**
+   * Drops the cached data and metadata of many paths in one pass (dirty data is flushed first, all
+   * together). Resolves to how many of the paths had anything cached; emits `'invalidate'` for each.
+   */
+  batchInvalidate(paths: Iterable<PathLike>): Promise<number> {
+    return batchInvalidate(this.asCacheView(), paths);
+  }
+
+  /** What the cache holds for each path (memory only: no backend call, no hit counted), keyed by the path as given. */
+  batchStats(paths: Iterable<PathLike>): Map<string, PathCacheStats> {
+    return batchStats(this.asCacheView(), paths);
+  }
+
+  /**
+   * Loads files into the cache as reads would, `concurrency` at a time (default 4). With `skipErrors`
+   * (the default) failures are listed in `failed`; aborting `signal` rejects with an `AbortError`.
+   */
+  prefetch(paths: Iterable<PathLike>, options?: PrefetchOptions): Promise<PrefetchResult> {
+    return prefetch(this.asCacheView(), paths, options);
+  }
+
+  /**
+   * Loads the given files, reporting progress. `priority: 'high'` pins them (never evicted until
+   * invalidated; pinning beyond the limits fails those files with `ERR_CACHEFS_PIN_LIMIT`), `'low'` loads
+   * only what fits without evicting. Warming counts no hits or misses.
+   */
+  warm(paths: Iterable<PathLike>, options?: WarmOptions): Promise<WarmProgress> {
+    return warm(this.asCacheView(), paths, options);
+  }
+
+  /** {@link warm} for the files matching a glob (`*`, `?`, `[…]`, `**`), relative to `cwd()` when not absolute. */
+  warmFromPattern(pattern: string, options?: WarmOptions): Promise<WarmProgress> {
+    return warmFromPattern(this.asCacheView(), pattern, options);
+  }
+
+  /**
+   * {@link warm} for the files listed in `listFile`: a file of this file system (read through the
+   * cache), one path a line, lines starting with `#` ignored, relative paths resolved against `cwd()`.
+   */
+  warmFromList(listFile: PathLike, options?: WarmOptions): Promise<WarmProgress> {
+    return warmFromList(this.asCacheView(), listFile, options);
+  }
+
+  /** {@link warm} for every file below `dir`, recursively (links to directories are not followed). */
+  warmFromDir(dir: PathLike, options?: WarmOptions): Promise<WarmProgress> {
+    return warmFromDir(this.asCacheView(), dir, options);
+  }
+
+  /**
+   * {@link warm} for the files whose metadata was looked up often (`stat`, `access`, `open`, …) but
+   * whose data is not cached, most looked-up first. `minLookups` (default 2) and `limit` (default 0 =
+   * no limit) choose them.
+   */
+  warmSmart(options?: WarmSmartOptions): Promise<WarmProgress> {
+    return warmSmart(this.asCacheView(), options);
+  }
+
+  /** The summed progress of the warms still running on this cache (its `sub` views included). */
+  warmingProgress(): WarmProgress {
+    return warmingProgress(this.core);
+  }
+
+  /** {@link detailedStats} as a JSON string. */
+  exportJSON(): string {
+    return JSON.stringify(this.detailedStats());
+  }
+
+  /** The detailed statistics now, with the time; compare two with `compareSnapshots`. */
+  snapshot(): StatsSnapshot {
+    return { timestamp: Date.now(), stats: this.detailedStats() };
+  }
+
+  /** This cache's metrics in the Prometheus text format; every name starts with `cachefs_`. */
+  exportPrometheus(): Promise<string> {
+    return exportPrometheus(this.core);
+  }
+
+  /**
+   * Adds this cache's metrics to an existing prom-client `Registry`, labelled `cache="<name option>"`
+   * so that several caches can share it; values are read when the registry is scraped. Returns a
+   * function that takes this cache off the registry again.
+   */
+  registerMetrics(registry: Registry): () => void {
+    return registerCacheMetrics(this.core, registry);
   }
 }

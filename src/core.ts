@@ -11,7 +11,12 @@ import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
 import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
+import { captureIdentity } from './coherence/identity.js';
+import { MemoryPressure } from './coherence/memory-pressure.js';
+import { REVALIDATE, Revalidator } from './coherence/revalidate.js';
+import { ChangeWatcher } from './coherence/watcher.js';
 import { WriteBack } from './writeback/write-back.js';
+import { LatencyHistogram } from './metrics/latency.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
 export interface Counters {
@@ -26,12 +31,31 @@ export interface Counters {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Entries that left the cache, by the store's removal reason (metrics: evictions by reason). */
+  removedEvicted: number;
+  removedExpired: number;
+  removedInvalidated: number;
+  removedShed: number;
+}
+
+/**
+ * How a load that is not the program's own read may install what it read (warming uses it for its
+ * priorities). Applies only to the caller that starts the load; callers that join it share its outcome.
+ */
+export interface InstallHooks {
+  /** The backend returned `size` bytes to this caller's load (not called for a caller that joined one). */
+  read?(size: number): void;
+  /** Asked just before `size` bytes are installed; false leaves the cache as it is. */
+  admit?(size: number): boolean;
+  /** The new slot, right after the install and before the limits are enforced. */
+  installed?(slot: number): void;
 }
 
 function newCounters(): Counters {
   return {
     hits: 0, misses: 0, readOps: 0, writeOps: 0, invalidateOps: 0, flushCount: 0, flushErrors: 0,
     backendReads: 0, revalidations: 0, changesDetected: 0, bytesShed: 0,
+    removedEvicted: 0, removedExpired: 0, removedInvalidated: 0, removedShed: 0,
   };
 }
 
@@ -58,6 +82,8 @@ export class CacheCore {
   readonly locks = new PathLocks();
   readonly events = new EventEmitter();
   counters: Counters = newCounters();
+  /** Latency of successful backend reads, in fixed buckets (read by the Prometheus exporter). */
+  readonly readLatency = new LatencyHistogram();
   readonly writeBack: WriteBack | undefined;
   closed = false;
   /** Resolves when the cache can serve (journal replay, when configured). */
@@ -70,19 +96,45 @@ export class CacheCore {
   private readonly canonical = new Set<string>();
   private readonly ttlMatchers: { match: (p: string) => boolean; ttl: number }[];
 
+  // Coherence (src/coherence/): revalidation, watching, memory pressure.
+  /** The revalidation age in force (-1 never, 0 always, else ms): the option, or 0 while a watcher is down. */
+  revalidateAfter: number;
+  /** Loads record the file's identity (a `stat` before the read) for revalidation to compare with. */
+  private readonly capturesIdentity: boolean;
+  readonly revalidator: Revalidator;
+  private readonly watcher: ChangeWatcher | undefined;
+  private readonly memoryPressure: MemoryPressure | undefined;
+
   constructor(
     readonly backend: Backend,
     readonly opts: ResolvedOptions,
   ) {
     this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool), opts.maxBytes, opts.maxEntries);
     this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
-    this.ttlMatchers = opts.ttlRules.map((r) => ({ match: compileGlob(r.pattern, 'ttlRules.pattern'), ttl: r.ttl }));
+    // Keys are absolute: a relative pattern ('*.css') is taken relative to '/', as cwd() starts.
+    this.ttlMatchers = opts.ttlRules.map((r) => ({
+      match: compileGlob(r.pattern.startsWith('/') ? r.pattern : `/${r.pattern}`, 'ttlRules.pattern'),
+      ttl: r.ttl,
+    }));
     this.store.onRemove = (key, reason, size) => {
-      if (reason !== 'replaced') this.events.emit('evict', { path: key, reason, size });
+      if (reason === 'replaced') return;
+      const c = this.counters;
+      if (reason === 'evicted') c.removedEvicted++;
+      else if (reason === 'expired') c.removedExpired++;
+      else if (reason === 'invalidated') c.removedInvalidated++;
+      else c.removedShed++;
+      this.events.emit('evict', { path: key, reason, size });
     };
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
     });
+    // Coherence first: a backend that cannot watch must fail construction before any timer starts.
+    this.revalidateAfter = opts.revalidateAfter;
+    this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
+    this.revalidator = new Revalidator(this);
+    this.watcher = opts.watch ? new ChangeWatcher(this) : undefined;
+    const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
+    this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(this, opts.memoryPressure!) : undefined;
     if (opts.writeMode === 'write-back') this.writeBack = new WriteBack(this);
   }
 
@@ -146,22 +198,25 @@ export class CacheCore {
   // ---------------------------------------------------------------- reads
 
   /**
-   * The slot of a cached, still valid `key`, counting the hit; -1 when the caller must load. Expired
-   * clean entries are dropped here; an expired dirty entry is still the truth and is served.
+   * The slot of a cached, still valid `key`, counting the hit; -1 when the caller must load;
+   * `REVALIDATE` when the entry must first be checked against the backend (`revalidator.revalidate`).
+   * Expired clean entries are dropped here; an expired dirty entry is still the truth and is served.
    */
   hitSlot(key: string): number {
     const store = this.store;
     const slot = store.lookup(key);
     if (slot < 0) return -1;
     const expires = store.expiresAt(slot);
-    if (expires !== Infinity || this.opts.revalidateAfter >= 0) {
+    const revalidateAfter = this.revalidateAfter;
+    if (expires !== Infinity || revalidateAfter >= 0) {
       const now = Date.now();
       if (expires <= now && !store.isDirty(slot) && !store.isPinned(slot)) {
         store.remove(slot, 'expired');
         return -1;
       }
-      if (this.opts.revalidateAfter >= 0 && !store.isDirty(slot) && now - store.validatedAt(slot) >= this.opts.revalidateAfter) {
-        return -1;
+      // A dirty entry is checked only for a conflict, which needs the identity it was loaded with.
+      if (revalidateAfter >= 0 && now - store.validatedAt(slot) >= revalidateAfter && (!store.isDirty(slot) || store.hasIdentity(slot))) {
+        return REVALIDATE;
       }
     }
     store.touch(slot, 0);
@@ -174,26 +229,33 @@ export class CacheCore {
    * Concurrent callers share one backend read. The returned buffer belongs to the cache's loader: copy
    * it before handing it out.
    */
-  load(key: string, syscallPath: string): Promise<Buffer> {
+  load(key: string, syscallPath: string, hooks?: InstallHooks): Promise<Buffer> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
     const ticket = this.clock.begin();
-    const promise = this.loadFromBackend(key, ticket, syscallPath);
+    const promise = this.loadFromBackend(key, ticket, syscallPath, hooks);
     this.loading.set(key, promise);
     return promise;
   }
 
-  private async loadFromBackend(key: string, ticket: number, syscallPath: string): Promise<Buffer> {
+  private async loadFromBackend(key: string, ticket: number, syscallPath: string, hooks: InstallHooks | undefined): Promise<Buffer> {
     let data: Uint8Array;
     try {
       this.counters.backendReads++;
       this.store.recordMiss(key);
+      let identity: BackendStats | undefined;
+      const statStartedAt = Date.now();
+      // Stat before the read, never after: see captureIdentity.
+      if (this.capturesIdentity) identity = await this.backend.stat(key);
       const started = performance.now();
       data = await this.backend.readFile(key);
-      this.events.emit('backendRead', { path: key, ms: performance.now() - started, bytes: data.length });
+      const ms = performance.now() - started;
+      this.readLatency.record(ms);
+      this.events.emit('backendRead', { path: key, ms, bytes: data.length });
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      hooks?.read?.(buf.length);
       if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
-        await this.installClean(key, buf);
+        await this.installClean(key, buf, hooks, identity, statStartedAt);
       }
       return buf;
     } catch (err) {
@@ -209,7 +271,8 @@ export class CacheCore {
    * a hit, else a load. Counts one hit or one miss.
    */
   async readWhole(key: string, userPath: string): Promise<Buffer> {
-    const slot = this.hitSlot(key);
+    let slot = this.hitSlot(key);
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) {
       const size = this.store.size(slot);
       const out = Buffer.allocUnsafe(size);
@@ -228,6 +291,7 @@ export class CacheCore {
    */
   async readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
     let slot = this.hitSlot(key);
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
     if (slot < 0) {
       this.counters.misses++;
       const st = await this.statOf(key, true, 'read', userPath);
@@ -258,6 +322,7 @@ export class CacheCore {
     } catch (err) {
       throw asCallError(err, 'chmod', userPath);
     }
+    this.ownChange(key);
     this.forgetMeta(key);
   }
 
@@ -272,11 +337,15 @@ export class CacheCore {
     }
     const slot = this.store.lookup(key);
     if (slot >= 0 && this.store.isDirty(slot)) this.store.setMtimeMs(slot, mtimeMs);
+    this.ownChange(key);
     this.forgetMeta(key);
   }
 
-  /** Installs clean bytes for `key` if they can ever fit, then restores the limits. */
-  async installClean(key: string, data: Uint8Array): Promise<void> {
+  /**
+   * Installs clean bytes for `key` if they can ever fit, then restores the limits. `identity` is the
+   * backend's `stat` of the file taken (at `statStartedAt`) before the bytes were read.
+   */
+  async installClean(key: string, data: Uint8Array, hooks?: InstallHooks, identity?: BackendStats, statStartedAt?: number): Promise<void> {
     const store = this.store;
     if (!store.admissible(data.length)) {
       const slot = store.lookup(key);
@@ -286,7 +355,13 @@ export class CacheCore {
     const now = Date.now();
     const existing = store.lookup(key);
     if (existing >= 0 && store.isDirty(existing)) return; // the dirty copy is newer than any backend read
-    store.install(key, data, data.length, this.expiryFor(key, now), now);
+    if (hooks?.admit && !hooks.admit(data.length)) return;
+    const slot = store.install(key, data, data.length, this.expiryFor(key, now), now);
+    if (identity !== undefined && statStartedAt !== undefined) {
+      store.setValidatedAt(slot, statStartedAt);
+      captureIdentity(store, slot, identity, statStartedAt);
+    }
+    hooks?.installed?.(slot);
     await this.enforceLimits();
   }
 
@@ -316,12 +391,13 @@ export class CacheCore {
 
   /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
   async statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats> {
-    const cached = this.meta.get(key, follow);
-    let stats = cached;
-    if (stats === undefined) {
+    let stats = this.meta.get(key, follow);
+    const stale = stats !== undefined && this.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
+    if (stats === undefined || stale) {
       try {
-        stats = follow ? await this.backend.stat(key) : await this.backend.lstat(key);
+        stats = await this.revalidator.stat(key, follow, stale);
       } catch (err) {
+        if (stale) this.meta.delete(key);
         throw asCallError(err, syscall, userPath);
       }
       if (this.opts.metadataCache) this.meta.set(key, follow, stats);
@@ -367,20 +443,30 @@ export class CacheCore {
       throw asCallError(err, 'open', userPath);
     }
     this.forgetMeta(key);
-    this.forgetData(key);
-    if (mode === 'write-through') await this.installClean(key, data);
+    if (mode === 'write-through') {
+      // Replace in place (install swaps the slot), so a pin on the path survives the rewrite.
+      this.loading.delete(key);
+      this.clock.stamp(key);
+      await this.installClean(key, data);
+    } else {
+      this.forgetData(key);
+    }
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     this.counters.writeOps++;
-    await this.locks.run(key, () => this.writeAtUnlocked(key, data, position, userPath));
+    await this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
+      await this.writeAtUnlocked(key, data, position, userPath);
+    });
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
   async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
     this.counters.writeOps++;
     return this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
       let size: number;
       const slot = this.store.lookup(key);
       if (slot >= 0) {
@@ -428,6 +514,7 @@ export class CacheCore {
     if (slot >= 0) {
       if (this.opts.writeMode === 'write-through' && store.admissible(Math.max(store.size(slot), position + data.length))) {
         store.writeAt(slot, position, data);
+        store.clearIdentity(slot); // our write changed the file's identity
         await this.enforceLimits();
       } else {
         store.remove(slot, 'invalidated');
@@ -439,6 +526,7 @@ export class CacheCore {
   async truncate(key: string, length: number, userPath: string): Promise<void> {
     this.counters.writeOps++;
     await this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
       if (this.opts.writeMode === 'write-back' && this.writeBack) {
         await this.writeBack.truncate(key, length, userPath);
         return;
@@ -455,6 +543,7 @@ export class CacheCore {
       if (slot >= 0) {
         if (this.opts.writeMode === 'write-through' && this.store.admissible(length)) {
           this.store.truncate(slot, length);
+          this.store.clearIdentity(slot); // our truncate changed the file's identity
           await this.enforceLimits();
         } else {
           this.store.remove(slot, 'invalidated');
@@ -561,6 +650,7 @@ export class CacheCore {
         const slot = store.lookup(key);
         const moved = to + key.slice(from.length);
         store.rekey(slot, moved);
+        store.clearIdentity(slot); // a rename changes the file's ctime
         this.writeBack?.renamed(key, moved);
       }
     }
@@ -609,10 +699,29 @@ export class CacheCore {
     if (this.closed) return;
     await this.locks.idle();
     if (this.writeBack) await this.writeBack.close();
+    this.watcher?.close();
+    this.memoryPressure?.close();
     this.closed = true;
     this.store.removeAll('invalidated');
     this.meta.clear();
     await this.backend.close?.();
+  }
+
+  /**
+   * True when `key` is resident and may be used without a check against the backend (revalidation not
+   * due, or dirty: the program's data is the file).
+   */
+  residentAndFresh(key: string): boolean {
+    const slot = this.store.lookup(key);
+    if (slot < 0) return false;
+    const after = this.revalidateAfter;
+    return after < 0 || this.store.isDirty(slot) || Date.now() - this.store.validatedAt(slot) < after;
+  }
+
+  /** The program changed `key`'s file itself: the identity recorded at load no longer describes it. */
+  private ownChange(key: string): void {
+    const slot = this.store.lookup(key);
+    if (slot >= 0) this.store.clearIdentity(slot);
   }
 
   /** Synthesized stats for a dirty entry whose file the backend does not know (yet). */

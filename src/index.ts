@@ -13,3 +13,16 @@ export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
 export { FsError, CacheClosedError } from './errors.js';
 export { FileStats, DirEntry } from './stats-object.js';
+export type { PathCacheStats } from './warm/batch.js';
+export type {
+  WarmOptions, WarmSmartOptions, WarmProgress, WarmPriority, PrefetchOptions, PrefetchResult,
+} from './warm/options.js';
+export type { WarmProgressEvent } from './warm/runner.js';
+export { AbortError, PinLimitError } from './warm/errors.js';
+export { compareSnapshots } from './metrics/snapshot.js';
+export type { StatsSnapshot, SnapshotDelta } from './metrics/snapshot.js';
+export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js';
+// Coherence event payloads ('conflict', 'watchInvalidate', 'shed').
+export type { ConflictEvent } from './coherence/revalidate.js';
+export type { WatchInvalidateEvent } from './coherence/watcher.js';
+export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';

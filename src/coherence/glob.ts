@@ -48,7 +48,9 @@ export function compileGlob(pattern: string, argName = 'pattern'): (path: string
   const cached = compiled.get(pattern);
   if (cached !== undefined) return cached;
   validateGlob(pattern, argName);
-  const matcher = picomatch(pattern, { dot: true, nonegate: true, noextglob: true, strictSlashes: true });
+  // picomatch lets `/a/**/b` match `/a/b` but not `/**/b` match `/b`; `**/b` matches both `/b` and `/x/b`.
+  const source = pattern.startsWith('/**/') ? pattern.slice(1) : pattern;
+  const matcher = picomatch(source, { dot: true, nonegate: true, noextglob: true, strictSlashes: true });
   // Compiling a glob costs far more than matching it; programs invalidate the same few patterns again
   // and again (after each deploy, each build), so keep the most recent ones.
   if (compiled.size >= 256) compiled.delete(compiled.keys().next().value as string);

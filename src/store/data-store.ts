@@ -35,6 +35,11 @@ export class DataStore {
   private accessCounts = new Float64Array(0);
   private writeSeqs = new Float64Array(0);
   private flagBits = new Uint8Array(0);
+  // The backend's identity of the file when it was loaded (coherence): NaN mtime = unknown.
+  private idSizes = new Float64Array(0);
+  private idMtimes = new Float64Array(0);
+  private idCtimes = new Float64Array(0);
+  private idInos = new Float64Array(0);
   private freeSlots = new Int32Array(0);
   private freeTop = 0;
 
@@ -44,6 +49,10 @@ export class DataStore {
   evictions = 0;
   /** Resident entries that are dirty. */
   dirtyCount = 0;
+  /** Bytes charged by pinned entries (warming with priority `'high'` keeps them within `maxBytes`). */
+  pinnedBytes = 0;
+  /** Resident entries that are pinned. */
+  pinnedEntries = 0;
   /** Called with the key and reason whenever an entry leaves. */
   onRemove: ((key: string, reason: RemovalReason, size: number) => void) | undefined;
   /** Set by write-back: how a dirty victim is flushed before it may leave. */
@@ -119,6 +128,36 @@ export class DataStore {
     return (this.flagBits[slot]! & DIRTY) !== 0;
   }
 
+  // ---------------------------------------------------------------- identity (coherence)
+
+  /** Records the backend's identity of the file behind `slot` (captured before its bytes were read). */
+  setIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
+    this.idSizes[slot] = size;
+    this.idMtimes[slot] = mtimeMs;
+    this.idCtimes[slot] = ctimeMs;
+    this.idInos[slot] = ino;
+  }
+
+  /** Forgets the identity of `slot`: the next revalidation cannot vouch for it and reloads. */
+  clearIdentity(slot: number): void {
+    this.idMtimes[slot] = NaN;
+  }
+
+  /** True when `slot`'s identity is known (see {@link setIdentity}). */
+  hasIdentity(slot: number): boolean {
+    return this.idMtimes[slot] === this.idMtimes[slot];
+  }
+
+  /** True when the identity of `slot` is known and equals the given one. */
+  sameIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): boolean {
+    return (
+      this.idMtimes[slot] === mtimeMs &&
+      this.idSizes[slot] === size &&
+      this.idCtimes[slot] === ctimeMs &&
+      this.idInos[slot] === ino
+    );
+  }
+
   /** Every resident key (a snapshot array: callers may remove while iterating it). */
   allKeys(): string[] {
     return [...this.index.keys()];
@@ -145,6 +184,8 @@ export class DataStore {
    */
   install(key: string, data: Uint8Array, size: number, expiresAt: number, now: number, adopt = false): number {
     const existing = this.index.get(key);
+    // A pin belongs to the path, not to one version of its bytes: a rewrite keeps it.
+    const keepPinned = existing !== undefined && (this.flagBits[existing]! & PINNED) !== 0;
     if (existing !== undefined) this.removeSlot(existing, 'replaced');
     const slot = this.allocateSlot();
     let buf: Buffer;
@@ -166,8 +207,10 @@ export class DataStore {
     this.accessCounts[slot] = 0;
     this.writeSeqs[slot] = 0;
     this.flagBits[slot] = 0;
+    this.idMtimes[slot] = NaN;
     this.index.set(key, slot);
     this.policy.insert(slot, hashKey(key), size, expiresAt, now);
+    if (keepPinned) this.pin(slot);
     return slot;
   }
 
@@ -238,7 +281,29 @@ export class DataStore {
   pin(slot: number): void {
     if ((this.flagBits[slot]! & PINNED) !== 0) return;
     this.flagBits[slot]! |= PINNED;
+    this.pinnedBytes += this.footprints[slot]!;
+    this.pinnedEntries++;
     this.policy.remove(slot);
+  }
+
+  /**
+   * True when one more pinned entry of `size` bytes keeps the pinned entries within `maxBytes` and
+   * `maxEntries`: beyond that the limits could never hold again, since pinned entries are never evicted.
+   */
+  pinFits(size: number): boolean {
+    return this.pinnedWithinLimits(this.bytes.footprint(size));
+  }
+
+  /** {@link pinFits} for a resident entry: its current footprint. */
+  canPin(slot: number): boolean {
+    return (this.flagBits[slot]! & PINNED) !== 0 || this.pinnedWithinLimits(this.footprints[slot]!);
+  }
+
+  private pinnedWithinLimits(cost: number): boolean {
+    return (
+      (this.maxBytes === 0 || this.pinnedBytes + cost <= this.maxBytes) &&
+      (this.maxEntries === 0 || this.pinnedEntries + 1 <= this.maxEntries)
+    );
   }
 
   isPinned(slot: number): boolean {
@@ -315,6 +380,7 @@ export class DataStore {
     this.buffers[slot] = next;
     const cost = this.bytes.footprint(next.length);
     this.bytesUsed += cost - this.footprints[slot]!;
+    if ((this.flagBits[slot]! & PINNED) !== 0) this.pinnedBytes += cost - this.footprints[slot]!;
     this.footprints[slot] = cost;
   }
 
@@ -325,6 +391,10 @@ export class DataStore {
     this.policy.remove(slot);
     this.bytesUsed -= this.footprints[slot]!;
     if ((this.flagBits[slot]! & DIRTY) !== 0) this.dirtyCount--;
+    if ((this.flagBits[slot]! & PINNED) !== 0) {
+      this.pinnedBytes -= this.footprints[slot]!;
+      this.pinnedEntries--;
+    }
     this.flagBits[slot] = 0;
   }
 
@@ -358,6 +428,10 @@ export class DataStore {
     this.accessCounts = widen(this.accessCounts, (n) => new Float64Array(n));
     this.writeSeqs = widen(this.writeSeqs, (n) => new Float64Array(n));
     this.flagBits = widen(this.flagBits, (n) => new Uint8Array(n));
+    this.idSizes = widen(this.idSizes, (n) => new Float64Array(n));
+    this.idMtimes = widen(this.idMtimes, (n) => new Float64Array(n));
+    this.idCtimes = widen(this.idCtimes, (n) => new Float64Array(n));
+    this.idInos = widen(this.idInos, (n) => new Float64Array(n));
     const free = new Int32Array(capacity);
     free.set(this.freeSlots.subarray(0, this.freeTop));
     // Push new slots so that the lowest number is handed out first.

@@ -166,6 +166,11 @@ export class WriteBack {
     else this.paused.set(prefix, n);
   }
 
+  /** True while a flush of `key` runs: the backend file is changing because of us (coherence asks). */
+  isFlushing(key: string): boolean {
+    return this.flushing.has(key);
+  }
+
   /** Restarts the background timer after a failed close left the cache open. */
   restartTimer(): void {
     const interval = this.core.opts.flushInterval;

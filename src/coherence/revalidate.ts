@@ -1,0 +1,210 @@
+import type { BackendStats } from '../backend/backend.js';
+import type { CacheCore } from '../core.js';
+import { asCallError } from '../errors.js';
+import { identityMatches, isGone } from './identity.js';
+
+/** Returned by `CacheCore.hitSlot` for a resident entry that must be checked against the backend first. */
+export const REVALIDATE = -2;
+
+/** A backend `stat` in flight, shared by the callers that arrive while it runs. */
+interface PendingStat {
+  promise: Promise<BackendStats>;
+  /** The mutation clock's epoch when the stat started: a caller arriving after a change must not join. */
+  ticket: number;
+}
+
+/** How a dirty entry's external change was noticed (the `'conflict'` event's `detectedBy`). */
+export type ConflictSource = 'revalidate' | 'watch';
+
+/** Payload of the `'conflict'` event: the program's dirty data won over an external change of `path`. */
+export interface ConflictEvent {
+  path: string;
+  detectedBy: ConflictSource;
+  /** True when the file had been deleted (the flush recreates it). */
+  deleted: boolean;
+}
+
+/**
+ * Revalidation: before a cached entry older than `revalidate` is used, the backend's cheap identity of
+ * the file (size, mtime, ctime, inode) is compared with the one recorded when the entry was loaded.
+ * Unchanged: the entry is served (a hit). Changed: it is dropped and reloaded (a miss). Gone: it is
+ * dropped and the read fails with `ENOENT`. Concurrent checks of one path share one backend `stat`.
+ *
+ * Dirty entries (write-back) are never reloaded: the program's acknowledged write wins. When their file
+ * changed behind the cache, a `'conflict'` event is emitted and the dirty data is flushed over it at once.
+ *
+ * Cached metadata obeys the same age rule: a `stat` result older than `revalidate` is fetched again.
+ */
+export class Revalidator {
+  private readonly pending = new Map<string, PendingStat>();
+  /** When each cached `stat` result was fetched (its start), so that metadata ages like data. */
+  private readonly fetchedAt = new WeakMap<BackendStats, number>();
+
+  constructor(private readonly core: CacheCore) {
+    // A flush rewrote the file: the identity recorded at load no longer describes it, and the new one
+    // is not known without a race (see captureIdentity). Unknown means: reload at the next check.
+    core.events.on('flush', (e: { path: string }) => {
+      const slot = core.store.lookup(e.path);
+      if (slot >= 0) core.store.clearIdentity(slot);
+    });
+  }
+
+  /**
+   * The backend's `stat` (or `lstat`) of `key`, shared with callers already waiting for one that
+   * started after the last change of `key`. Every result remembers when it was asked for. A stat made
+   * to check something already cached (`revalidation`) counts in `revalidations`, once per backend call.
+   */
+  stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> {
+    const clock = this.core.clock;
+    const id = follow ? key : `\u0000l${key}`;
+    const running = this.pending.get(id);
+    if (running !== undefined && clock.mayInstall(key, running.ticket)) return running.promise;
+    if (revalidation) this.core.counters.revalidations++;
+    const ticket = clock.begin();
+    const startedAt = Date.now();
+    const backend = this.core.backend;
+    const promise = (follow ? backend.stat(key) : backend.lstat(key)).then(
+      (st) => {
+        this.fetchedAt.set(st, startedAt);
+        return st;
+      },
+    );
+    const entry: PendingStat = { promise, ticket };
+    this.pending.set(id, entry);
+    const done = (): void => {
+      if (this.pending.get(id) === entry) this.pending.delete(id);
+      clock.end();
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** True when a cached `stat` result may still be used without asking the backend. */
+  metadataFresh(st: BackendStats): boolean {
+    const after = this.core.revalidateAfter;
+    if (after < 0) return true;
+    const at = this.fetchedAt.get(st);
+    return at !== undefined && Date.now() - at < after;
+  }
+
+  /**
+   * Checks the resident entry of `key` against the backend (`hitSlot` returned {@link REVALIDATE}).
+   * Returns its slot, counting a hit, when it may be served; -1 when the caller must load (a miss).
+   * Rejects with the backend's error, as the read's own (`syscall`, `userPath`), when the file is gone
+   * (the entry is dropped) or cannot be checked (the entry stays).
+   */
+  async revalidate(key: string, syscall: string, userPath: string): Promise<number> {
+    const slot = await this.verify(key, syscall, userPath);
+    if (slot >= 0) {
+      this.core.store.touch(slot, 0);
+      this.core.counters.hits++;
+    }
+    return slot;
+  }
+
+  /**
+   * Before the program patches a resident clean entry in place (a positional write, an append, a
+   * truncate), makes sure it is not stale: a patch applied to outdated bytes would be written back (or
+   * kept) as if it were the file. A changed or vanished file's entry is dropped, so the write starts
+   * from the backend. Errors are left to the write itself.
+   */
+  async beforePatch(key: string): Promise<void> {
+    const core = this.core;
+    const after = core.revalidateAfter;
+    if (after < 0) return;
+    const store = core.store;
+    const slot = store.lookup(key);
+    if (slot < 0 || store.isDirty(slot) || Date.now() - store.validatedAt(slot) < after) return;
+    await this.verify(key, 'open', key).catch(() => undefined);
+  }
+
+  /**
+   * A watch event named the dirty entry of `key`: checks its file against the identity it had when the
+   * entry was loaded. Never rejects.
+   */
+  async checkDirtyAfterEvent(key: string): Promise<void> {
+    const core = this.core;
+    let st: BackendStats | undefined;
+    let failure: unknown;
+    try {
+      st = await this.stat(key, true, true);
+    } catch (err) {
+      failure = err;
+    }
+    const slot = core.store.lookup(key);
+    if (slot >= 0 && core.store.isDirty(slot)) this.checkDirty(key, slot, st, failure, 'watch');
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** {@link revalidate} without counting a hit: the slot to serve, or -1 to load. */
+  private async verify(key: string, syscall: string, userPath: string): Promise<number> {
+    const core = this.core;
+    const store = core.store;
+    const ticket = core.clock.begin();
+    const askedAt = Date.now();
+    let st: BackendStats | undefined;
+    let failure: unknown;
+    let undisturbed: boolean;
+    try {
+      st = await this.stat(key, true, true);
+    } catch (err) {
+      failure = err;
+    } finally {
+      // Asked before end(): the clock forgets its stamps once nothing is in flight.
+      undisturbed = core.clock.mayInstall(key, ticket);
+      core.clock.end();
+    }
+    const slot = store.lookup(key);
+    if (slot < 0) return -1;
+    if (store.isDirty(slot)) {
+      this.checkDirty(key, slot, st, failure, 'revalidate');
+      store.setValidatedAt(slot, askedAt);
+      return slot;
+    }
+    // The program changed the path while we asked: the answer may describe the version before.
+    if (!undisturbed) return -1;
+    if (failure !== undefined) {
+      if (isGone(failure)) this.vanished(key);
+      throw asCallError(failure, syscall, userPath);
+    }
+    if (identityMatches(store, slot, st!)) {
+      store.setValidatedAt(slot, askedAt);
+      return slot;
+    }
+    if (store.hasIdentity(slot)) core.counters.changesDetected++;
+    core.forgetData(key);
+    core.meta.delete(key);
+    return -1;
+  }
+
+  /** The file of a clean entry is gone: drop the entry and its metadata (the parent's listing changed). */
+  private vanished(key: string): void {
+    const core = this.core;
+    core.counters.changesDetected++;
+    core.forgetData(key);
+    core.forgetMeta(key);
+  }
+
+  /**
+   * The conflict rule: a dirty entry whose file changed (or vanished) behind the cache keeps its data,
+   * which is flushed over the external change at once; `'conflict'` `{ path, detectedBy, deleted }` says
+   * so. Only files whose identity is known can be judged: those the cache loaded before the program
+   * changed them, until their first flush. A flush of the path in flight is our own change, not one.
+   */
+  private checkDirty(key: string, slot: number, st: BackendStats | undefined, failure: unknown, source: ConflictSource): void {
+    const core = this.core;
+    const store = core.store;
+    if (!store.hasIdentity(slot) || core.writeBack?.isFlushing(key)) return;
+    const deleted = failure !== undefined && isGone(failure);
+    if (!deleted && (st === undefined || identityMatches(store, slot, st))) return;
+    core.counters.changesDetected++;
+    // Report each external change once: from now on the changed file is the base to compare with.
+    if (st !== undefined) store.setIdentity(slot, st.size, st.mtimeMs, st.ctimeMs, st.ino);
+    else store.clearIdentity(slot);
+    core.meta.delete(key);
+    const event: ConflictEvent = { path: key, detectedBy: source, deleted };
+    core.events.emit('conflict', event);
+    core.writeBack?.flushKey(key).catch(() => undefined); // a failure is reported as 'flushError'
+  }
+}

@@ -1,0 +1,96 @@
+import type { PathLike } from '../paths.js';
+import { checkPaths } from './warm.js';
+import { pathString, type CacheView } from './view.js';
+
+/** What `batchStats` reports for one path. */
+export interface PathCacheStats {
+  /** The path as given. */
+  path: string;
+  /** Bytes of the cached data (0 when not cached). */
+  size: number;
+  /** True when the cached data has not reached the backend yet (write-back). */
+  dirty: boolean;
+  /** Hits on this entry since it was cached. */
+  accessCount: number;
+  /** True when a read of the path would be served from the cache now. */
+  cached: boolean;
+}
+
+/**
+ * Drops the cached data and metadata of each path in one pass: clean entries leave at once, dirty ones
+ * are flushed together and then leave (a failed flush keeps its entry and is reported in an
+ * `AggregateError` once every path was handled). Returns how many paths had anything cached, and emits
+ * `'invalidate'` for each.
+ */
+export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>): Promise<number> {
+  view.check('batchInvalidate');
+  const list = checkPaths(paths);
+  const core = view.core;
+  const store = core.store;
+  const dirty: string[] = [];
+  const dropped: string[] = [];
+  // The clean part of `core.drop`, without an await per path; dirty keys wait for one parallel flush.
+  const dropClean = (key: string): boolean => {
+    let had = core.meta.delete(key);
+    const slot = store.lookup(key);
+    if (slot >= 0) {
+      had = true;
+      if (store.isDirty(slot)) dirty.push(key);
+    }
+    core.forgetData(key);
+    return had;
+  };
+  for (const path of list) {
+    const key = view.keyOf(path);
+    const real = core.knownKey(key);
+    core.counters.invalidateOps++;
+    let had = dropClean(real);
+    if (real !== key) had = dropClean(key) || had;
+    if (had) dropped.push(real);
+  }
+  const failures: unknown[] = [];
+  const stayed = new Set<string>();
+  if (dirty.length > 0) {
+    const results = await Promise.allSettled(dirty.map((key) => core.drop(key)));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        failures.push(r.reason);
+        stayed.add(dirty[i]!);
+      }
+    });
+  }
+  for (const key of dropped) if (!stayed.has(key)) core.events.emit('invalidate', { path: view.viewOf(key) ?? key });
+  if (failures.length > 0) {
+    throw new AggregateError(failures, `cachefs: ${failures.length} dirty entries could not be flushed, so they stay cached`);
+  }
+  return dropped.length;
+}
+
+/**
+ * What the cache holds for each path, from memory alone (no backend call, no hit counted), keyed by
+ * the path as given.
+ */
+export function batchStats(view: CacheView, paths: Iterable<PathLike>): Map<string, PathCacheStats> {
+  view.check('batchStats');
+  const list = checkPaths(paths);
+  const core = view.core;
+  const store = core.store;
+  const out = new Map<string, PathCacheStats>();
+  let now = 0;
+  for (const given of list) {
+    const path = typeof given === 'string' ? given : pathString(given);
+    const slot = store.lookup(core.knownKey(view.keyOf(path)));
+    let cached = slot >= 0;
+    if (cached && store.expiresAt(slot) !== Infinity && !store.isDirty(slot) && !store.isPinned(slot)) {
+      now ||= Date.now();
+      cached = store.expiresAt(slot) > now;
+    }
+    out.set(
+      path,
+      cached
+        ? { path, size: store.size(slot), dirty: store.isDirty(slot), accessCount: store.accessCount(slot), cached: true }
+        : { path, size: 0, dirty: false, accessCount: 0, cached: false },
+    );
+  }
+  return out;
+}

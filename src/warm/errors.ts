@@ -1,0 +1,24 @@
+/**
+ * Raised when an `AbortSignal` stops a warm or a prefetch: the same `name` and `code` as the errors of
+ * Node's own cancellable APIs, with the signal's reason as `cause`.
+ */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/**
+ * A warm with priority `'high'` could not pin a file: pinned entries are never evicted, so together
+ * they must stay within `maxBytes` and `maxEntries`, and this file would have taken them beyond.
+ */
+export class PinLimitError extends Error {
+  readonly code = 'ERR_CACHEFS_PIN_LIMIT';
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(`cachefs: cannot pin '${path}': ${detail}`);
+    this.path = path;
+  }
+}

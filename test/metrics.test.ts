@@ -1,0 +1,235 @@
+// Metrics: the Prometheus export (parsed back), a shared prom-client registry, JSON, snapshots and the
+// events a program can subscribe to.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Counter, Registry } from 'prom-client';
+import { CacheFS, compareSnapshots, memoryBackend } from '../src/index.js';
+import { faultyBackend } from '../src/backend/fault.js';
+import { parsePrometheusText, sampleValue, type Family } from './prom-text.js';
+import { until } from './until.js';
+
+const FILES = { '/a': 'alpha', '/b': 'bravo!', '/c': 'charlie', '/t/x': 'expiring', '/w': '' };
+
+async function waitPast(ms: number): Promise<void> {
+  const from = Date.now();
+  await until(() => Date.now() > from + ms, `${ms} ms to pass`);
+}
+
+describe('exportPrometheus', () => {
+  test('every counter, gauge and the latency histogram, parsed back, match what happened', async () => {
+    const backend = faultyBackend(memoryBackend(FILES));
+    const fs = new CacheFS(backend, {
+      name: 'files', writeMode: 'write-back', flushInterval: 0, maxEntries: 2, maxBytes: 1 << 20,
+      ttlRules: [{ pattern: '/t/**', ttl: 1 }],
+    });
+    const reasons: Record<string, number> = {};
+    fs.on('evict', (e: { reason: string }) => (reasons[e.reason] = (reasons[e.reason] ?? 0) + 1));
+    await fs.readFile('/a'); // miss
+    await fs.readFile('/a'); // hit
+    await fs.readFile('/b'); // miss
+    await fs.readFile('/c'); // miss: /a is evicted (maxEntries 2)
+    await fs.readFile('/missing').catch(() => undefined); // miss, no data
+    await fs.invalidate('/b'); // invalidated
+    await fs.readFile('/t/x'); // miss; expires after 1 ms
+    await waitPast(2);
+    assert.equal(await fs.cleanExpired(), 1); // expired
+    await fs.writeFile('/w', 'dirty data');
+    await fs.flush(); // one flush
+    await fs.writeFile('/w', 'dirty again');
+    backend.faults.failAlways(['writeFile'], 'EIO');
+    await assert.rejects(fs.flush()); // one flush error; /w stays dirty
+    backend.faults.heal();
+
+    const families = parsePrometheusText(await fs.exportPrometheus());
+    for (const name of families.keys()) assert.ok(name.startsWith('cachefs_'), name);
+    for (const f of families.values()) for (const s of f.samples) assert.equal(s.labels.cache, 'files');
+
+    const detailed = fs.detailedStats();
+    const v = (name: string, labels: Record<string, string> = {}) => sampleValue(families, name, { cache: 'files', ...labels });
+    assert.equal(families.get('cachefs_hits_total')!.type, 'counter');
+    assert.equal(v('cachefs_hits_total'), 1);
+    assert.equal(v('cachefs_misses_total'), 5);
+    assert.equal(v('cachefs_hits_total'), detailed.hits);
+    assert.equal(v('cachefs_misses_total'), detailed.misses);
+    assert.equal(v('cachefs_flushes_total'), 1);
+    assert.equal(v('cachefs_flush_errors_total'), detailed.flushErrors);
+    assert.ok(detailed.flushErrors >= 1);
+    assert.equal(v('cachefs_invalidations_total'), detailed.invalidateOps);
+    assert.equal(v('cachefs_reads_total'), detailed.readOps);
+    assert.equal(v('cachefs_writes_total'), 2);
+    for (const reason of ['evicted', 'expired', 'invalidated', 'shed']) {
+      assert.equal(v('cachefs_evictions_total', { reason }), reasons[reason] ?? 0, reason);
+    }
+    assert.deepEqual([reasons.evicted, reasons.expired, reasons.invalidated], [1, 1, 1]);
+
+    assert.equal(families.get('cachefs_bytes')!.type, 'gauge');
+    assert.equal(v('cachefs_bytes'), detailed.bytesUsed);
+    assert.equal(v('cachefs_entries'), detailed.entries);
+    assert.equal(v('cachefs_dirty_entries'), 1);
+    assert.equal(v('cachefs_max_bytes'), 1 << 20);
+    assert.equal(v('cachefs_max_entries'), 2);
+    assert.equal(v('cachefs_hit_ratio'), 1 / 6);
+    assert.equal(v('cachefs_pinned_bytes'), 0);
+
+    const latency: Family = families.get('cachefs_backend_read_duration_seconds')!;
+    assert.equal(latency.type, 'histogram');
+    const successfulReads = 4; // /a, /b, /c, /t/x (not /missing)
+    assert.equal(v('cachefs_backend_read_duration_seconds_count'), successfulReads);
+    const buckets = latency.samples.filter((s) => s.name.endsWith('_bucket'));
+    assert.equal(buckets.at(-1)!.labels.le, '+Inf');
+    assert.equal(buckets.at(-1)!.value, successfulReads);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, 'cumulative buckets');
+    assert.ok(v('cachefs_backend_read_duration_seconds_sum') >= 0);
+    await fs.close();
+  });
+
+  test('values are read at scrape time, and registering metrics attaches nothing to the read path', async () => {
+    const fs = new CacheFS(memoryBackend(FILES));
+    const listenersBefore = fs.core.events.eventNames().map((n) => fs.core.events.listenerCount(n));
+    let families = parsePrometheusText(await fs.exportPrometheus());
+    assert.equal(sampleValue(families, 'cachefs_hits_total', { cache: 'default' }), 0);
+    await fs.readFile('/a');
+    await fs.readFile('/a');
+    families = parsePrometheusText(await fs.exportPrometheus());
+    assert.equal(sampleValue(families, 'cachefs_hits_total', { cache: 'default' }), 1);
+    assert.equal(sampleValue(families, 'cachefs_hit_ratio', { cache: 'default' }), 0.5);
+    fs.resetStats();
+    families = parsePrometheusText(await fs.exportPrometheus());
+    assert.equal(sampleValue(families, 'cachefs_hits_total', { cache: 'default' }), 0, 'a reset counter, as Prometheus understands it');
+    assert.deepEqual(fs.core.events.eventNames().map((n) => fs.core.events.listenerCount(n)), listenersBefore);
+    await fs.close();
+  });
+});
+
+describe('registerMetrics on an existing prom-client registry', () => {
+  test('several caches share a registry, labelled by name, next to the application’s own metrics', async () => {
+    const registry = new Registry();
+    const requests = new Counter({ name: 'app_requests_total', help: 'Requests.', registers: [registry] });
+    requests.inc(7);
+    const assets = new CacheFS(memoryBackend(FILES), { name: 'assets' });
+    const thumbs = new CacheFS(memoryBackend(FILES), { name: 'thumbs' });
+    const offAssets = assets.registerMetrics(registry);
+    const offThumbs = thumbs.registerMetrics(registry);
+    assert.doesNotThrow(() => assets.registerMetrics(registry), 'registering the same cache again is a no-op');
+    await assets.readFile('/a');
+    await assets.readFile('/a');
+    await thumbs.readFile('/b');
+
+    let families = parsePrometheusText(await registry.metrics());
+    assert.equal(sampleValue(families, 'app_requests_total'), 7);
+    assert.equal(sampleValue(families, 'cachefs_hits_total', { cache: 'assets' }), 1);
+    assert.equal(sampleValue(families, 'cachefs_hits_total', { cache: 'thumbs' }), 0);
+    assert.equal(sampleValue(families, 'cachefs_misses_total', { cache: 'thumbs' }), 1);
+    assert.equal(sampleValue(families, 'cachefs_bytes', { cache: 'thumbs' }), 6);
+    assert.equal(sampleValue(families, 'cachefs_backend_read_duration_seconds_count', { cache: 'assets' }), 1);
+    assert.equal(families.get('cachefs_hits_total')!.samples.length, 2);
+    const json = await registry.getMetricsAsJSON();
+    const histogram = json.find((m) => m.name === 'cachefs_backend_read_duration_seconds')!;
+    const counts = histogram.values.filter((x) => (x as { metricName?: string }).metricName?.endsWith('_count'));
+    assert.deepEqual(counts.map((x) => [x.labels.cache, x.value]), [['assets', 1], ['thumbs', 1]], 'JSON export too');
+
+    const twin = new CacheFS(memoryBackend(FILES), { name: 'assets' });
+    assert.throws(() => twin.registerMetrics(registry), { code: 'ERR_CACHEFS_METRICS_NAME_IN_USE' });
+
+    offAssets();
+    families = parsePrometheusText(await registry.metrics());
+    assert.deepEqual(families.get('cachefs_hits_total')!.samples.map((s) => s.labels.cache), ['thumbs']);
+    offThumbs();
+    families = parsePrometheusText(await registry.metrics());
+    assert.deepEqual([...families.keys()], ['app_requests_total'], 'the last cache takes cachefs metrics off the registry');
+    assert.doesNotThrow(() => twin.registerMetrics(registry), 'the name is free again');
+
+    await Promise.all([assets.close(), thumbs.close(), twin.close()]);
+  });
+
+  test('a registry that already has a cachefs_ metric of its own, or no registry at all, is refused', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'cachefs_hits_total', help: 'Not ours.', registers: [registry] });
+    const fs = new CacheFS(memoryBackend(FILES));
+    assert.throws(() => fs.registerMetrics(registry), { code: 'ERR_CACHEFS_METRICS_CONFLICT' });
+    assert.throws(() => fs.registerMetrics({} as Registry), { code: 'ERR_INVALID_ARG_TYPE' });
+    await fs.close();
+  });
+});
+
+test('the test parser rejects what Prometheus would', () => {
+  assert.throws(() => parsePrometheusText('orphan_total 1\n'), /no TYPE\/HELP family/);
+  assert.throws(() => parsePrometheusText('# TYPE m counter\nm{a=b} 1\n'), /not quoted/);
+  assert.throws(() => parsePrometheusText('# TYPE m counter\nm{a="b"} one\n'), /bad value/);
+  assert.throws(() => parsePrometheusText('# TYPE m counter\nm{a="b",a="c"} 1\n'), /duplicate label/);
+  const ok = parsePrometheusText('# HELP m Help.\n# TYPE m gauge\nm{a="x\\"y"} +Inf\n');
+  assert.equal(sampleValue(ok, 'm', { a: 'x"y' }), Infinity);
+});
+
+describe('JSON and snapshots', () => {
+  test('exportJSON is detailedStats as JSON', async () => {
+    const fs = new CacheFS(memoryBackend(FILES), { writeMode: 'write-around', eviction: 'lfu' });
+    await fs.readFile('/a');
+    assert.deepEqual(JSON.parse(fs.exportJSON()), fs.detailedStats());
+    assert.equal(JSON.parse(fs.exportJSON()).writeMode, 'write-around');
+    await fs.close();
+  });
+
+  test('compareSnapshots: counter increases, gauge changes, the interval’s hit rate, counter resets', async () => {
+    const fs = new CacheFS(memoryBackend(FILES));
+    await fs.readFile('/c');
+    const before = fs.snapshot();
+    assert.equal(typeof before.timestamp, 'number');
+    await fs.readFile('/a');
+    await fs.readFile('/a');
+    await fs.readFile('/a');
+    await fs.invalidate('/c');
+    const after = fs.snapshot();
+    const d = compareSnapshots(before, after);
+    assert.equal(d.elapsedMs, after.timestamp - before.timestamp);
+    assert.equal(d.hits, 2);
+    assert.equal(d.misses, 1);
+    assert.equal(d.hitRate, 2 / 3);
+    assert.equal(d.readOps, 3);
+    assert.equal(d.invalidateOps, 1);
+    assert.equal(d.entries, 0, '/a came, /c went');
+    assert.equal(d.bytesUsed, 5 - 7);
+    assert.equal(d.maxBytes, undefined, 'configuration is not a delta');
+
+    fs.resetStats();
+    await fs.readFile('/a');
+    const reset = compareSnapshots(after, fs.snapshot());
+    assert.equal(reset.hits, 1, 'a counter that went down was reset: its new value is the increase');
+    assert.equal(reset.misses, 0);
+    assert.throws(() => compareSnapshots({} as never, after), { code: 'ERR_INVALID_ARG_TYPE' });
+    await fs.close();
+  });
+});
+
+describe('events', () => {
+  test('evict (with reason), invalidate, flush and flushError', async () => {
+    const backend = faultyBackend(memoryBackend(FILES));
+    const fs = new CacheFS(backend, { writeMode: 'write-back', flushInterval: 0, maxEntries: 1 });
+    const seen: string[] = [];
+    fs.on('evict', (e: { path: string; reason: string; size: number }) => seen.push(`evict ${e.path} ${e.reason} ${e.size}`));
+    fs.on('invalidate', (e: { path?: string; prefix?: string; count?: number }) => seen.push(`invalidate ${e.path ?? e.prefix} ${e.count ?? ''}`.trim()));
+    fs.on('flush', (e: { path: string; bytes: number }) => seen.push(`flush ${e.path} ${e.bytes}`));
+    fs.on('flushError', (e: { path: string; error: { code: string } }) => seen.push(`flushError ${e.path} ${e.error.code}`));
+    await fs.readFile('/a');
+    await fs.readFile('/b');
+    await fs.invalidate('/b');
+    await fs.writeFile('/w', 'xyz');
+    await fs.flush();
+    await fs.writeFile('/w', 'xyzw');
+    backend.faults.failAlways(['writeFile'], 'EIO');
+    await assert.rejects(fs.flush());
+    backend.faults.heal();
+    await fs.invalidatePrefix('/w');
+    assert.deepEqual(seen, [
+      'evict /a evicted 5',
+      'evict /b invalidated 6',
+      'invalidate /b',
+      'flush /w 3',
+      'flushError /w EIO',
+      'flush /w 4',
+      'evict /w invalidated 4',
+      'invalidate /w 1',
+    ]);
+    await fs.close();
+  });
+});
