@@ -1,6 +1,6 @@
 /**
  * The admin endpoints of `cachefs serve`, all below `/_cachefs/`:
- * - `GET /_cachefs/metrics`: Prometheus text from `cfs.exportPrometheus()` (501 while the cache lacks it);
+ * - `GET /_cachefs/metrics`: Prometheus text from `cfs.exportPrometheus()`;
  * - `GET /_cachefs/stats`: `cfs.detailedStats()` as JSON;
  * - `POST /_cachefs/warm`: warms files and streams progress as NDJSON (see warm-protocol.ts); the
  *   client closing the connection aborts the warming.
@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheFS } from '../cachefs.js';
+import type { WarmOptions, WarmProgress } from '../warm/options.js';
 import type { AccessVerdict } from './access.js';
 import {
   METRICS_PATH,
@@ -16,28 +17,8 @@ import {
   type AdminErrorBody,
   type WarmLine,
   type WarmPriority,
-  type WarmProgress,
   type WarmRequest,
 } from './warm-protocol.js';
-
-/** Options of a warm call, as API.md states them. */
-interface WarmCallOptions {
-  concurrency?: number;
-  priority?: WarmPriority;
-  skipErrors?: boolean;
-  onProgress?: (p: WarmProgress) => void;
-  signal?: AbortSignal;
-}
-
-/**
- * The parts of the CacheFS API that arrive with the warming and metrics work (API.md). They are looked
- * up at run time so the server works, with 501 answers, on a cache that does not have them yet.
- */
-interface OptionalCacheApi {
-  exportPrometheus?: () => Promise<string>;
-  warm?: (paths: string[], opts?: WarmCallOptions) => Promise<WarmProgress>;
-  warmFromPattern?: (glob: string, opts?: WarmCallOptions) => Promise<WarmProgress>;
-}
 
 /** How one warm request ended, reported to the server's listeners. */
 export interface WarmOutcome {
@@ -149,15 +130,10 @@ function progressOf(p: WarmProgress): WarmProgress {
 /** Builds the admin endpoints over `cfs`. */
 export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHandler {
   const metrics = options.metrics !== false;
-  const api = cfs as unknown as OptionalCacheApi;
   const running = new Set<AbortController>();
 
   async function metricsEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (typeof api.exportPrometheus !== 'function') {
-      sendAdminError(res, 501, 'ERR_CACHEFS_NO_METRICS', 'this cachefs build has no exportPrometheus(); metrics are not available');
-      return;
-    }
-    const text = await api.exportPrometheus.call(cfs);
+    const text = await cfs.exportPrometheus();
     res.writeHead(200, {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
@@ -191,10 +167,6 @@ export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHa
     }
     const patterns = request.patterns ?? [];
     const paths = request.paths ?? [];
-    if ((patterns.length > 0 && typeof api.warmFromPattern !== 'function') || (paths.length > 0 && typeof api.warm !== 'function')) {
-      sendAdminError(res, 501, 'ERR_CACHEFS_NO_WARM', 'this cachefs build cannot warm (warm/warmFromPattern are missing)');
-      return;
-    }
 
     const controller = new AbortController();
     running.add(controller);
@@ -218,7 +190,7 @@ export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHa
         send({ type: 'progress', ...add(finished, current) });
       }
     };
-    const opts: WarmCallOptions = {
+    const opts: WarmOptions = {
       skipErrors: true,
       onProgress,
       signal: controller.signal,
@@ -229,14 +201,14 @@ export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHa
     try {
       for (const pattern of patterns) {
         current = ZERO;
-        const result = await api.warmFromPattern!.call(cfs, pattern, opts);
+        const result = await cfs.warmFromPattern(pattern, opts);
         finished = add(finished, progressOf(result));
         current = ZERO;
         controller.signal.throwIfAborted();
       }
       if (paths.length > 0) {
         current = ZERO;
-        const result = await api.warm!.call(cfs, paths, opts);
+        const result = await cfs.warm(paths, opts);
         finished = add(finished, progressOf(result));
         current = ZERO;
       }

@@ -9,20 +9,12 @@
  * `{"type":"progress", total, completed, errors, bytesRead}` while warming (at most every 100 ms, and
  * after the first file), then exactly one of `{"type":"done", …progress}` or
  * `{"type":"error", code, message, …progress}`. Closing the connection cancels the warming.
- * Errors found before warming starts (a bad body, a method the server lacks) are plain JSON answers
+ * Errors found before warming starts (a bad body) are plain JSON answers
  * `{ "error": { code, message } }` with a 4xx/5xx status.
  */
+import type { WarmPriority, WarmProgress } from '../warm/options.js';
 
-/** `WarmProgress` of API.md: files considered, finished, failed, and bytes read from the backend. */
-export interface WarmProgress {
-  total: number;
-  completed: number;
-  errors: number;
-  bytesRead: number;
-}
-
-/** Priority of warmed entries (API.md): `'high'` pins them, `'low'` loads only what fits without evicting. */
-export type WarmPriority = 'low' | 'normal' | 'high';
+export type { WarmPriority, WarmProgress };
 
 export interface WarmRequest {
   patterns?: string[];

@@ -12,11 +12,6 @@ import { fetchPath, startServer, tempDir, type Running } from './helpers.js';
 
 const remote = (): boolean => false;
 
-/** Whether this build of CacheFS has the warming and metrics methods of API.md. */
-function hasMethod(cfs: CacheFS, name: string): boolean {
-  return typeof (cfs as unknown as Record<string, unknown>)[name] === 'function';
-}
-
 /** Fails (instead of hanging) when `promise` does not settle within 10 s. */
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
@@ -88,20 +83,20 @@ describe('admin endpoints', () => {
     assert.equal(json(post.body).error.code, 'ERR_CACHEFS_METHOD');
   });
 
-  test('/_cachefs/metrics is Prometheus text when the cache can export it, else 501 with a code', async () => {
-    const { cfs, srv } = await serve();
+  test('/_cachefs/metrics is the cache\'s Prometheus text', async () => {
+    const { srv } = await serve();
+    await fetchPath(srv.port, '/b.txt');
     await fetchPath(srv.port, '/b.txt');
     const r = await fetchPath(srv.port, '/_cachefs/metrics');
-    if (hasMethod(cfs, 'exportPrometheus')) {
-      assert.equal(r.status, 200);
-      assert.match(r.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
-      const text = r.body.toString();
-      assert.match(text, /^# (HELP|TYPE) cachefs_/m);
-      assert.match(text, /^cachefs_\w+(\{[^}]*\})? \d/m);
-    } else {
-      assert.equal(r.status, 501);
-      assert.equal(json(r.body).error.code, 'ERR_CACHEFS_NO_METRICS');
-    }
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = r.body.toString();
+    assert.match(text, /^# TYPE cachefs_\w+ (counter|gauge|histogram)$/m);
+    assert.match(text, /^cachefs_hits_total(\{[^}]*\})? 1$/m);
+    assert.match(text, /^cachefs_misses_total(\{[^}]*\})? 1$/m);
+    const head = await fetchPath(srv.port, '/_cachefs/metrics', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
   });
 
   test('unknown admin paths are 404 with a JSON error', async () => {
@@ -213,15 +208,9 @@ describe('admin endpoints', () => {
       assert.equal((await post(srv.port, '{"patterns":["*"]}', { 'Content-Type': 'text/plain' })).status, 415);
     });
 
-    test('streams NDJSON progress and ends with done; the files are then cached', async (t) => {
+    test('streams NDJSON progress and ends with done; the files are then cached', async () => {
       const { cfs, srv } = await serve();
       const r = await post(srv.port, JSON.stringify({ patterns: ['/w/**/*.txt'], concurrency: 2 }));
-      if (!hasMethod(cfs, 'warmFromPattern')) {
-        assert.equal(r.status, 501);
-        assert.equal(json(r.body).error.code, 'ERR_CACHEFS_NO_WARM');
-        t.skip('this CacheFS has no warmFromPattern yet: only the 501 answer is checked');
-        return;
-      }
       assert.equal(r.status, 200);
       assert.equal(r.headers['content-type'], 'application/x-ndjson; charset=utf-8');
       const lines = r.body.toString().trim().split('\n').map((l) => JSON.parse(l));
@@ -234,12 +223,8 @@ describe('admin endpoints', () => {
       assert.equal(cfs.stats().hits, before + 1, 'served from the cache');
     });
 
-    test('paths are warmed with warm(); a failing warm ends with an error line', async (t) => {
-      const { cfs, srv } = await serve();
-      if (!hasMethod(cfs, 'warm')) {
-        t.skip('this CacheFS has no warm yet');
-        return;
-      }
+    test('paths are warmed with warm(); a failing warm ends with an error line', async () => {
+      const { srv } = await serve();
       const r = await post(srv.port, JSON.stringify({ paths: ['/w/a.txt', '/w/missing.txt'] }));
       assert.equal(r.status, 200);
       const final = JSON.parse(r.body.toString().trim().split('\n').at(-1)!);
@@ -253,14 +238,9 @@ describe('admin endpoints', () => {
       assert.equal(last.code, 'ERR_INVALID_ARG_VALUE');
     });
 
-    test('closing the connection aborts the warming on the server', async (t) => {
+    test('closing the connection aborts the warming on the server', async () => {
       const backend = faultyBackend(nodeBackend(root));
       const cfs = new CacheFS(backend, { metadataCache: true });
-      if (!hasMethod(cfs, 'warmFromPattern')) {
-        await cfs.close();
-        t.skip('this CacheFS has no warmFromPattern yet');
-        return;
-      }
       const srv = await startServer(cfs);
       open.push({ cfs, srv });
       const gate = backend.faults.gate('readFile', 'before');
