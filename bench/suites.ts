@@ -11,6 +11,15 @@ import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
 import { batchSuite } from './batch.js';
 import { coherenceSuite } from './revalidate.js';
+import { serveSuite, type ServeRow } from './serve.js';
+
+/** A row of any suite: the harness's timing rows, or the serve suite's load rows (req/s, p99). */
+export type SuiteRow = Row | ServeRow;
+
+/** True for the harness's timing rows (those the generic table can show). */
+export function isTimingRow(row: SuiteRow): row is Row {
+  return 'nsPerOp' in row;
+}
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -20,8 +29,11 @@ export interface SuiteOptions extends HarnessOptions {
   args: readonly string[];
 }
 
-/** A named group of benchmarks. */
-export interface Suite {
+/**
+ * A named group of benchmarks. `R` is the kind of row it produces: the harness's timing rows by
+ * default; the serve suite's load rows (req/s, p99) come with their own `format`.
+ */
+export interface Suite<R extends SuiteRow = Row> {
   /** The word that selects it on the command line, and the `suite` of its rows. */
   readonly name: string;
   /** One line for `--help`. */
@@ -29,31 +41,31 @@ export interface Suite {
   /** Whether a run without a suite name includes it. */
   readonly inDefaultRun: boolean;
   /** Measures; rows not matching `opts.filter` are skipped before anything is built. */
-  run(opts: SuiteOptions): Promise<Row[]>;
+  run(opts: SuiteOptions): Promise<R[]>;
   /** Renders this suite's rows for the terminal (Markdown); a generic table is used when absent. */
-  format?(rows: readonly Row[]): string;
+  format?(rows: readonly R[]): string;
 }
 
-const registry = new Map<string, Suite>();
+const registry = new Map<string, Suite<SuiteRow>>();
 
 /** Adds a suite; a name can be registered once. */
-export function registerSuite(suite: Suite): void {
+export function registerSuite(suite: Suite<SuiteRow>): void {
   if (registry.has(suite.name)) throw new Error(`bench: suite ${suite.name} registered twice`);
   registry.set(suite.name, suite);
 }
 
 /** The suite called `name`, if any. */
-export function getSuite(name: string): Suite | undefined {
+export function getSuite(name: string): Suite<SuiteRow> | undefined {
   return registry.get(name);
 }
 
 /** Every registered suite, in registration order. */
-export function allSuites(): Suite[] {
+export function allSuites(): Suite<SuiteRow>[] {
   return [...registry.values()];
 }
 
 /** The suites of a run without a suite name. */
-export function defaultSuites(): Suite[] {
+export function defaultSuites(): Suite<SuiteRow>[] {
   return allSuites().filter((s) => s.inDefaultRun);
 }
 
@@ -61,3 +73,4 @@ registerSuite(seedSuite);
 registerSuite(peersSuite);
 registerSuite(batchSuite);
 registerSuite(coherenceSuite);
+registerSuite(serveSuite);
