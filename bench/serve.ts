@@ -140,8 +140,10 @@ export async function runServeBench(opts: ServeBenchOptions = {}): Promise<Serve
   const warmup = opts.warmupSeconds ?? 1;
   const rounds = opts.rounds ?? 2;
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const variants = opts.variants ?? SERVE_VARIANTS;
   const files = makeFiles();
+  const wanted = (caseName: string, variant: string): boolean => !opts.filter || opts.filter.test(`serve/${caseName}/${variant}`);
+  // Only the servers some case still needs are started.
+  const variants = (opts.variants ?? SERVE_VARIANTS).filter((v) => [...files.keys()].some((name) => wanted(name, v)));
 
   const dir = mkdtempSync(join(tmpdir(), 'cachefs-serve-bench-'));
   const servers: RunningServer[] = [];
@@ -152,7 +154,7 @@ export async function runServeBench(opts: ServeBenchOptions = {}): Promise<Serve
     const rows: ServeRow[] = [];
     for (const [caseName, file] of files) {
       const path = `/${file.name}`;
-      const active = servers.filter((s) => !opts.filter || opts.filter.test(`serve/${caseName}/${s.variant}`));
+      const active = servers.filter((s) => wanted(caseName, s.variant));
       if (active.length === 0) continue;
       for (const s of active) {
         await check(s.port, path, file.body, s.variant);
