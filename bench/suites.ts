@@ -11,15 +11,8 @@ import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
 import { batchSuite } from './batch.js';
 import { coherenceSuite } from './revalidate.js';
-import { serveSuite, type ServeRow } from './serve.js';
-
-/** A row of any suite: the harness's timing rows, or the serve suite's load rows (req/s, p99). */
-export type SuiteRow = Row | ServeRow;
-
-/** True for the harness's timing rows (those the generic table can show). */
-export function isTimingRow(row: SuiteRow): row is Row {
-  return 'nsPerOp' in row;
-}
+import { hitRatioSuite } from './hit-ratio-suite.js';
+import { serveSuite } from './serve.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -29,11 +22,15 @@ export interface SuiteOptions extends HarnessOptions {
   args: readonly string[];
 }
 
-/**
- * A named group of benchmarks. `R` is the kind of row it produces: the harness's timing rows by
- * default; the serve suite's load rows (req/s, p99) come with their own `format`.
- */
-export interface Suite<R extends SuiteRow = Row> {
+/** What every row of every suite has; timed suites add ns/op and bytes/op, others their own figures. */
+export interface ReportRow {
+  suite: string;
+  name: string;
+  variant: string;
+}
+
+/** A named group of benchmarks. */
+export interface Suite<R extends ReportRow = Row> {
   /** The word that selects it on the command line, and the `suite` of its rows. */
   readonly name: string;
   /** One line for `--help`. */
@@ -46,26 +43,27 @@ export interface Suite<R extends SuiteRow = Row> {
   format?(rows: readonly R[]): string;
 }
 
-const registry = new Map<string, Suite<SuiteRow>>();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- suites differ in their row type
+const registry = new Map<string, Suite<any>>();
 
 /** Adds a suite; a name can be registered once. */
-export function registerSuite(suite: Suite<SuiteRow>): void {
+export function registerSuite<R extends ReportRow>(suite: Suite<R>): void {
   if (registry.has(suite.name)) throw new Error(`bench: suite ${suite.name} registered twice`);
   registry.set(suite.name, suite);
 }
 
 /** The suite called `name`, if any. */
-export function getSuite(name: string): Suite<SuiteRow> | undefined {
+export function getSuite(name: string): Suite<ReportRow> | undefined {
   return registry.get(name);
 }
 
 /** Every registered suite, in registration order. */
-export function allSuites(): Suite<SuiteRow>[] {
+export function allSuites(): Suite<ReportRow>[] {
   return [...registry.values()];
 }
 
 /** The suites of a run without a suite name. */
-export function defaultSuites(): Suite<SuiteRow>[] {
+export function defaultSuites(): Suite<ReportRow>[] {
   return allSuites().filter((s) => s.inDefaultRun);
 }
 
@@ -73,4 +71,5 @@ registerSuite(seedSuite);
 registerSuite(peersSuite);
 registerSuite(batchSuite);
 registerSuite(coherenceSuite);
+registerSuite(hitRatioSuite);
 registerSuite(serveSuite);
