@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { closeHarness, DEFAULT_HARNESS_OPTIONS, type Row } from './harness.js';
-import { allSuites, defaultSuites, getSuite, type Suite, type SuiteOptions } from './suites.js';
+import { allSuites, defaultSuites, getSuite, type ReportRow, type Suite, type SuiteOptions } from './suites.js';
 import { formatRows } from './table.js';
 
 /** The machine a run was measured on, as written at the top of the JSON file. */
@@ -24,7 +24,7 @@ export interface BenchReport {
   machine: Machine;
   /** ISO 8601 time at which the run started. */
   date: string;
-  rows: Row[];
+  rows: ReportRow[];
 }
 
 /** Describes this machine. */
@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   // The first positional word picks a suite; later words belong to that suite.
-  let suites: Suite[];
+  let suites: Suite<ReportRow>[];
   let args: string[] = [];
   if (positionals.length > 0) {
     const [word, ...rest] = positionals as [string, ...string[]];
@@ -98,13 +98,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   process.stdout.write(`cachefs benchmarks — node ${m.node}, ${m.cpu}, ${m.cores} cores, ${date}\n`);
 
-  const rows: Row[] = [];
+  const rows: ReportRow[] = [];
   for (const suite of suites) {
     process.stderr.write(`bench: ${suite.name}\n`);
     const got = await suite.run(opts);
     rows.push(...got);
     if (got.length === 0) continue;
-    const table = suite.format ? suite.format(got) : formatRows(got);
+    const table = suite.format ? suite.format(got) : formatRows(got as Row[]);
     process.stdout.write(`\n## ${suite.name}\n\n${table}\n`);
   }
   closeHarness();

@@ -11,6 +11,8 @@ import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
 import { batchSuite } from './batch.js';
 import { coherenceSuite } from './revalidate.js';
+import { hitRatioSuite } from './hit-ratio-suite.js';
+import { serveSuite } from './serve.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -20,8 +22,15 @@ export interface SuiteOptions extends HarnessOptions {
   args: readonly string[];
 }
 
+/** What every row of every suite has; timed suites add ns/op and bytes/op, others their own figures. */
+export interface ReportRow {
+  suite: string;
+  name: string;
+  variant: string;
+}
+
 /** A named group of benchmarks. */
-export interface Suite {
+export interface Suite<R extends ReportRow = Row> {
   /** The word that selects it on the command line, and the `suite` of its rows. */
   readonly name: string;
   /** One line for `--help`. */
@@ -29,31 +38,32 @@ export interface Suite {
   /** Whether a run without a suite name includes it. */
   readonly inDefaultRun: boolean;
   /** Measures; rows not matching `opts.filter` are skipped before anything is built. */
-  run(opts: SuiteOptions): Promise<Row[]>;
+  run(opts: SuiteOptions): Promise<R[]>;
   /** Renders this suite's rows for the terminal (Markdown); a generic table is used when absent. */
-  format?(rows: readonly Row[]): string;
+  format?(rows: readonly R[]): string;
 }
 
-const registry = new Map<string, Suite>();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- suites differ in their row type
+const registry = new Map<string, Suite<any>>();
 
 /** Adds a suite; a name can be registered once. */
-export function registerSuite(suite: Suite): void {
+export function registerSuite<R extends ReportRow>(suite: Suite<R>): void {
   if (registry.has(suite.name)) throw new Error(`bench: suite ${suite.name} registered twice`);
   registry.set(suite.name, suite);
 }
 
 /** The suite called `name`, if any. */
-export function getSuite(name: string): Suite | undefined {
+export function getSuite(name: string): Suite<ReportRow> | undefined {
   return registry.get(name);
 }
 
 /** Every registered suite, in registration order. */
-export function allSuites(): Suite[] {
+export function allSuites(): Suite<ReportRow>[] {
   return [...registry.values()];
 }
 
 /** The suites of a run without a suite name. */
-export function defaultSuites(): Suite[] {
+export function defaultSuites(): Suite<ReportRow>[] {
   return allSuites().filter((s) => s.inDefaultRun);
 }
 
@@ -61,3 +71,5 @@ registerSuite(seedSuite);
 registerSuite(peersSuite);
 registerSuite(batchSuite);
 registerSuite(coherenceSuite);
+registerSuite(hitRatioSuite);
+registerSuite(serveSuite);

@@ -89,7 +89,7 @@ const REQUIRED_BACKEND_METHODS = [
  * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error, attempts, retryInMs }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
  * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.
- * Coherence (see docs/coherence.md): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * Coherence (see the README, "Coherence"): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
  * file changed behind the cache (the program's data wins and is flushed over it),
  * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
  * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until

@@ -1,20 +1,41 @@
-// TEMPORARY until the policies branch lands: every name maps to a plain LRU.
+import { HybridPolicy } from './hybrid.js';
+import { LfuPolicy } from './lfu.js';
+import { LruPolicy } from './lru.js';
 import type { EvictionPolicy, PolicyName } from './policy.js';
+import { SievePolicy } from './sieve.js';
+import { TinyLfuPolicy } from './tinylfu.js';
+import { TtlPolicy } from './ttl.js';
 
-class TempLru implements EvictionPolicy {
-  readonly name: string;
-  private order = new Map<number, true>();
-  constructor(name: string) { this.name = name; }
-  grow(): void {}
-  insert(slot: number): void { this.order.delete(slot); this.order.set(slot, true); }
-  access(slot: number): void { if (this.order.delete(slot)) this.order.set(slot, true); }
-  resize(): void {}
-  remove(slot: number): void { this.order.delete(slot); }
-  victim(): number { const v = this.order.keys().next(); return v.done ? -1 : v.value; }
-  recordMiss(): void {}
-  clear(): void { this.order.clear(); }
-}
+export type { EvictionPolicy, PolicyName } from './policy.js';
+export { POLICY_NAMES, hashKey } from './policy.js';
+export { HybridPolicy } from './hybrid.js';
+export { LfuPolicy } from './lfu.js';
+export { LruPolicy } from './lru.js';
+export { SievePolicy } from './sieve.js';
+export { CountMinSketch } from './sketch.js';
+export { TinyLfuPolicy } from './tinylfu.js';
+export { TtlPolicy } from './ttl.js';
 
-export function createPolicy(name: PolicyName): EvictionPolicy {
-  return new TempLru(name);
+/**
+ * A new, empty policy of the named kind, sized for `capacity` slots (the store calls `grow` before it
+ * uses a slot beyond that). Throws a `RangeError` for a name outside {@link POLICY_NAMES}, so that a
+ * caller that skipped option validation fails loudly rather than silently falling back.
+ */
+export function createPolicy(name: PolicyName, capacity = 16): EvictionPolicy {
+  switch (name) {
+    case 'lru':
+      return new LruPolicy(capacity);
+    case 'lfu':
+      return new LfuPolicy(capacity);
+    case 'ttl':
+      return new TtlPolicy(capacity);
+    case 'hybrid':
+      return new HybridPolicy(capacity);
+    case 'tinylfu':
+      return new TinyLfuPolicy(capacity);
+    case 'sieve':
+      return new SievePolicy(capacity);
+    default:
+      throw new RangeError(`unknown eviction policy: ${String(name satisfies never)}`);
+  }
 }

@@ -1,0 +1,411 @@
+/**
+ * The hit-ratio simulator: replays synthetic traces through every eviction policy, exactly as the store
+ * drives a policy, and through Belady's optimal policy, which bounds what any policy could achieve.
+ */
+import { createPolicy } from '../src/policy/index.js';
+import { POLICY_NAMES, hashKey, type EvictionPolicy, type PolicyName } from '../src/policy/policy.js';
+import { loopTrace, scanTrace, shiftingTrace, sizeMixTrace, zipfTrace, type Trace } from './traces.js';
+
+/** One simulated (trace, cache size, policy) result. */
+export interface HitRatioRow {
+  suite: 'hit-ratio';
+  /** `${trace}@${sizeLabel}`, e.g. `zipf-0.99@1%`. */
+  name: string;
+  variant: PolicyName | 'optimal';
+  /** Hits / requests, in [0, 1]. */
+  hitRatio: number;
+  /** Bytes served from the cache / bytes requested, in [0, 1]; equals `hitRatio` on entry-count traces. */
+  byteHitRatio: number;
+}
+
+/** The cache sizes, as shares of the key space (in entries; in bytes for the size-mix trace). */
+export const CACHE_SIZES = [
+  { label: '0.1%', share: 0.001 },
+  { label: '1%', share: 0.01 },
+  { label: '10%', share: 0.1 },
+] as const;
+
+/** A trace family: how to build it for a cache of a given capacity, and what the capacity counts. */
+interface TraceSpec {
+  name: string;
+  /** `bytes` for the size-mix trace: the cache is limited by the sum of entry sizes. */
+  unit: 'entries' | 'bytes';
+  /**
+   * Builds the trace for a cache holding `capacity` entries. Only the loop depends on it (its span is a
+   * little larger than the cache); the others return the same trace for every size.
+   */
+  build(capacity: number): Trace;
+}
+
+/** The outcome of one replay. */
+interface Outcome {
+  hits: number;
+  requests: number;
+  hitBytes: number;
+  bytes: number;
+}
+
+/**
+ * The trace families. Lengths are chosen so that the full run stays well within 90 s on two cores while
+ * the cache sees many times its size: Zipf traces run 10 requests per key of the key space, and the loop
+ * at the largest size goes round about 90 times. `scale` (0.1 in quick mode) shrinks key space and
+ * lengths together, so the shapes (and roughly the ratios) stay the same.
+ */
+function traceSpecs(scale: number): { keySpace: number; specs: TraceSpec[] } {
+  const keys = Math.round(100_000 * scale);
+  const length = Math.round(3_000_000 * scale);
+  const once = <T>(make: () => T): (() => T) => {
+    let value: T | undefined;
+    return () => (value ??= make());
+  };
+  const zipf08 = once(() => zipfTrace(keys, 0.8, length, 0x08));
+  const zipf099 = once(() => zipfTrace(keys, 0.99, length, 0x99));
+  const scan = once(() => scanTrace(keys, length, Math.round(0.6 * keys), Math.round(0.2 * keys), 0x5ca2));
+  const shifting = once(() => shiftingTrace(keys, Math.round(0.01 * keys), Math.round(length / 20), length, 0x5f7));
+  const sizes = once(() => sizeMixTrace(keys, 0.9, length, 0x512e));
+  return {
+    keySpace: keys,
+    specs: [
+      { name: 'zipf-0.8', unit: 'entries', build: zipf08 },
+      { name: 'zipf-0.99', unit: 'entries', build: zipf099 },
+      { name: 'zipf+scan', unit: 'entries', build: scan },
+      { name: 'loop', unit: 'entries', build: (capacity) => loopTrace(Math.ceil(capacity * 1.1), length) },
+      { name: 'shifting', unit: 'entries', build: shifting },
+      { name: 'size-mix', unit: 'bytes', build: sizes },
+    ],
+  };
+}
+
+/**
+ * Replays `trace` through `policy` the way the store drives it: a map from key to slot, a stack of free
+ * slots (grown by doubling, with `grow` called first), `recordMiss` then `insert` on a miss, victims
+ * asked for and removed while the cache is over its limit (the new entry included, so a policy may
+ * evict the entry just inserted), and `access` on a hit. Time is the request index; nothing expires.
+ */
+function replay(policy: EvictionPolicy, trace: Trace, hashes: Uint32Array, limit: number): Outcome {
+  const { keys, sizes } = trace;
+  const slots = new Map<number, number>();
+  let capacity = 64;
+  policy.grow(capacity);
+  let slotKey = new Int32Array(capacity);
+  let slotSize = new Float64Array(capacity);
+  let free = new Int32Array(capacity);
+  let freeTop = 0;
+  let nextFresh = 0;
+  let used = 0;
+  let hits = 0;
+  let hitBytes = 0;
+  let bytes = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const size = sizes === undefined ? 1 : sizes[key]!;
+    bytes += size;
+    const resident = slots.get(key);
+    if (resident !== undefined) {
+      hits++;
+      hitBytes += size;
+      policy.access(resident, i);
+      continue;
+    }
+    const hash = hashes[key]!;
+    policy.recordMiss(hash);
+    let slot: number;
+    if (freeTop > 0) {
+      slot = free[--freeTop]!;
+    } else {
+      if (nextFresh === capacity) {
+        capacity *= 2;
+        policy.grow(capacity);
+        slotKey = widenInt(slotKey, capacity);
+        free = widenInt(free, capacity);
+        const s = new Float64Array(capacity);
+        s.set(slotSize);
+        slotSize = s;
+      }
+      slot = nextFresh++;
+    }
+    slots.set(key, slot);
+    slotKey[slot] = key;
+    slotSize[slot] = size;
+    used += size;
+    policy.insert(slot, hash, size, Infinity, i);
+    while (used > limit) {
+      const v = policy.victim(i);
+      if (v < 0 || slots.get(slotKey[v]!) !== v) throw new Error(`${policy.name}: bad victim ${v}`);
+      policy.remove(v);
+      slots.delete(slotKey[v]!);
+      used -= slotSize[v]!;
+      free[freeTop++] = v;
+    }
+  }
+  return { hits, requests: keys.length, hitBytes, bytes };
+}
+
+function widenInt(a: Int32Array, capacity: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(capacity);
+  b.set(a);
+  return b;
+}
+
+/** For each request, the index of the next request for the same key, or `keys.length` when none. */
+function nextUses(trace: Trace): Int32Array {
+  const { keys } = trace;
+  const next = new Int32Array(keys.length);
+  const last = new Int32Array(trace.keySpace).fill(keys.length);
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i]!;
+    next[i] = last[k]!;
+    last[k] = i;
+  }
+  return next;
+}
+
+/**
+ * Belady's MIN: on a miss the key is inserted, then while over the limit the resident key whose next
+ * request is farthest away (possibly the new one, i.e. a bypass) is evicted, using a max-heap of
+ * resident keys on next use with a position index (O(log n) per request).
+ *
+ * For entry-count traces this is the optimum: no policy, online or not, hits more. For the byte-limited
+ * trace it is the common size-aware approximation (farthest next use first, regardless of size); the
+ * true byte optimum is NP-hard, and this heuristic is neither a proven upper bound on the byte hit ratio
+ * nor on the object hit ratio, only a strong reference.
+ */
+function replayOptimal(trace: Trace, next: Int32Array, limit: number): Outcome {
+  const { keys, sizes } = trace;
+  const heap = new Int32Array(trace.keySpace);
+  const pos = new Int32Array(trace.keySpace).fill(-1);
+  const due = new Int32Array(trace.keySpace);
+  let count = 0;
+  let used = 0;
+  let hits = 0;
+  let hitBytes = 0;
+  let bytes = 0;
+
+  const siftUp = (i: number): void => {
+    const k = heap[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (due[p]! >= due[k]!) break;
+      heap[i] = p;
+      pos[p] = i;
+      i = parent;
+    }
+    heap[i] = k;
+    pos[k] = i;
+  };
+  const siftDown = (i: number): void => {
+    const k = heap[i]!;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= count) break;
+      if (child + 1 < count && due[heap[child + 1]!]! > due[heap[child]!]!) child++;
+      const c = heap[child]!;
+      if (due[c]! <= due[k]!) break;
+      heap[i] = c;
+      pos[c] = i;
+      i = child;
+    }
+    heap[i] = k;
+    pos[k] = i;
+  };
+
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const size = sizes === undefined ? 1 : sizes[key]!;
+    bytes += size;
+    due[key] = next[i]!;
+    if (pos[key] !== -1) {
+      hits++;
+      hitBytes += size;
+      // The next use only moves later, so the key can only rise in a max-heap.
+      siftUp(pos[key]!);
+      continue;
+    }
+    heap[count] = key;
+    pos[key] = count;
+    count++;
+    siftUp(count - 1);
+    used += size;
+    while (used > limit) {
+      const out = heap[0]!;
+      pos[out] = -1;
+      used -= sizes === undefined ? 1 : sizes[out]!;
+      count--;
+      if (count > 0) {
+        heap[0] = heap[count]!;
+        siftDown(0);
+      }
+    }
+  }
+  return { hits, requests: keys.length, hitBytes, bytes };
+}
+
+/** The key hashes the store would compute: FNV-1a of a path per key id. */
+function keyHashes(keySpace: number): Uint32Array {
+  const hashes = new Uint32Array(keySpace);
+  for (let k = 0; k < keySpace; k++) hashes[k] = hashKey(`/data/file-${k}.bin`);
+  return hashes;
+}
+
+/**
+ * Runs every policy of {@link POLICY_NAMES} and Belady's optimal over every trace and cache size.
+ * `quick` shrinks the key space and the traces tenfold (for tests). The traces are deterministic, so
+ * two runs give the same rows.
+ */
+export async function runHitRatio(opts: { quick?: boolean } = {}): Promise<HitRatioRow[]> {
+  const { keySpace, specs } = traceSpecs(opts.quick === true ? 0.1 : 1);
+  const rows: HitRatioRow[] = [];
+  for (const spec of specs) {
+    let hashes: Uint32Array | undefined;
+    let shared: { trace: Trace; next: Int32Array } | undefined;
+    for (const size of CACHE_SIZES) {
+      const entries = Math.max(1, Math.round(size.share * keySpace));
+      const trace = spec.build(entries);
+      // Traces that do not depend on the size are built once, and so are their next-use indices.
+      const next = shared?.trace === trace ? shared.next : nextUses(trace);
+      shared = { trace, next };
+      if (hashes === undefined || hashes.length < trace.keySpace) hashes = keyHashes(trace.keySpace);
+      let limit = entries;
+      if (spec.unit === 'bytes') {
+        let total = 0;
+        for (let k = 0; k < trace.keySpace; k++) total += trace.sizes![k]!;
+        limit = Math.round(size.share * total);
+      }
+      const name = `${spec.name}@${size.label}`;
+      const add = (variant: HitRatioRow['variant'], o: Outcome): void => {
+        rows.push({
+          suite: 'hit-ratio',
+          name,
+          variant,
+          hitRatio: o.requests === 0 ? 0 : o.hits / o.requests,
+          byteHitRatio: o.bytes === 0 ? 0 : o.hitBytes / o.bytes,
+        });
+      };
+      for (const policyName of POLICY_NAMES) {
+        add(policyName, replay(createPolicy(policyName), trace, hashes, limit));
+        // Yield between replays so that a caller's timers and I/O are not starved for the whole run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      add('optimal', replayOptimal(trace, next, limit));
+    }
+  }
+  return rows;
+}
+
+/** The variants in column order: every policy, then the optimal bound. */
+export const VARIANTS: readonly HitRatioRow['variant'][] = [...POLICY_NAMES, 'optimal'];
+
+/** A fixed-width text table: one row per `trace@size`, one column per variant, `field` in percent. */
+export function formatHitRatioTable(rows: readonly HitRatioRow[], field: 'hitRatio' | 'byteHitRatio' = 'hitRatio'): string {
+  const names = [...new Set(rows.map((r) => r.name))];
+  const width = Math.max(14, ...names.map((n) => n.length));
+  const header = ['trace@size'.padEnd(width), ...VARIANTS.map((v) => v.padStart(8))].join(' ');
+  const lines = [header, '-'.repeat(header.length)];
+  for (const name of names) {
+    const cells = VARIANTS.map((v) => {
+      const row = rows.find((r) => r.name === name && r.variant === v);
+      return (row === undefined ? '-' : (100 * row[field]).toFixed(2)).padStart(8);
+    });
+    lines.push([name.padEnd(width), ...cells].join(' '));
+  }
+  return lines.join('\n');
+}
+
+const COLORS: Record<HitRatioRow['variant'], string> = {
+  lru: '#1f77b4',
+  lfu: '#ff7f0e',
+  ttl: '#8c564b',
+  hybrid: '#2ca02c',
+  tinylfu: '#d62728',
+  sieve: '#9467bd',
+  optimal: '#222222',
+};
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * The results as a standalone SVG: one panel per trace (plus one for the byte hit ratio of the size-mix
+ * trace), hit ratio against cache size on a log axis, one line per variant (optimal dashed), and a legend.
+ */
+export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
+  const traces = [...new Set(rows.map((r) => r.name.slice(0, r.name.lastIndexOf('@'))))];
+  const panels: { title: string; trace: string; field: 'hitRatio' | 'byteHitRatio' }[] = traces.map((t) => ({
+    title: `${t} — hit ratio`,
+    trace: t,
+    field: 'hitRatio',
+  }));
+  if (traces.includes('size-mix')) panels.push({ title: 'size-mix — byte hit ratio', trace: 'size-mix', field: 'byteHitRatio' });
+
+  const cols = 4;
+  const pw = 300;
+  const ph = 240;
+  const margin = { left: 48, right: 16, top: 34, bottom: 40 };
+  const cells = panels.length + 1;
+  const rowsCount = Math.ceil(cells / cols);
+  const width = cols * pw;
+  const height = rowsCount * ph + 40;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">cachefs eviction policies: hit ratio against cache size</text>`,
+  );
+  const xs = CACHE_SIZES.map((s) => Math.log10(s.share));
+  const xMin = xs[0]! - 0.15;
+  const xMax = xs[xs.length - 1]! + 0.15;
+
+  panels.forEach((panel, index) => {
+    const ox = (index % cols) * pw;
+    const oy = 40 + Math.floor(index / cols) * ph;
+    const iw = pw - margin.left - margin.right;
+    const ih = ph - margin.top - margin.bottom;
+    const x0 = ox + margin.left;
+    const y0 = oy + margin.top;
+    const px = (share: number): number => x0 + ((Math.log10(share) - xMin) / (xMax - xMin)) * iw;
+    const py = (ratio: number): number => y0 + (1 - ratio) * ih;
+    out.push(`<text x="${x0 + iw / 2}" y="${oy + 20}" text-anchor="middle" font-size="13">${escapeXml(panel.title)}</text>`);
+    out.push(`<rect x="${x0}" y="${y0}" width="${iw}" height="${ih}" fill="none" stroke="#999"/>`);
+    for (let g = 0; g <= 5; g++) {
+      const y = py(g / 5);
+      out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + iw}" y2="${y}" stroke="#e5e5e5"/>`);
+      out.push(`<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${g * 20}%</text>`);
+    }
+    for (const size of CACHE_SIZES) {
+      const x = px(size.share);
+      out.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y0 + ih}" stroke="#e5e5e5"/>`);
+      out.push(`<text x="${x}" y="${y0 + ih + 16}" text-anchor="middle">${size.label}</text>`);
+    }
+    out.push(`<text x="${x0 + iw / 2}" y="${y0 + ih + 32}" text-anchor="middle" fill="#555">cache size (share of key space${panel.trace === 'size-mix' ? ' bytes' : ''}, log)</text>`);
+    for (const variant of VARIANTS) {
+      const points: string[] = [];
+      for (const size of CACHE_SIZES) {
+        const row = rows.find((r) => r.name === `${panel.trace}@${size.label}` && r.variant === variant);
+        if (row !== undefined) points.push(`${px(size.share).toFixed(1)},${py(row[panel.field]).toFixed(1)}`);
+      }
+      if (points.length === 0) continue;
+      const dash = variant === 'optimal' ? ' stroke-dasharray="5,3"' : '';
+      out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLORS[variant]}" stroke-width="2"${dash}/>`);
+      for (const p of points) {
+        const [cx, cy] = p.split(',');
+        out.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${COLORS[variant]}"/>`);
+      }
+    }
+  });
+
+  // The legend takes the cell after the last panel.
+  const li = panels.length;
+  const lx = (li % cols) * pw + margin.left;
+  const ly = 40 + Math.floor(li / cols) * ph + margin.top;
+  out.push(`<text x="${lx}" y="${ly}" font-size="13">legend</text>`);
+  VARIANTS.forEach((variant, i) => {
+    const y = ly + 20 + i * 20;
+    const dash = variant === 'optimal' ? ' stroke-dasharray="5,3"' : '';
+    out.push(`<line x1="${lx}" y1="${y - 4}" x2="${lx + 28}" y2="${y - 4}" stroke="${COLORS[variant]}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${lx + 36}" y="${y}">${variant === 'optimal' ? 'optimal (Belady)' : variant}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
