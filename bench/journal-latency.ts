@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { CacheFS } from '../src/cachefs.js';
 import { nodeBackend } from '../src/backend/node.js';
 import type { CacheFSOptions } from '../src/options.js';
+import type { Suite } from './suites.js';
 
 /** One measured case, in the benchmark suite's row shape. */
 export interface JournalLatencyRow {
@@ -114,3 +115,19 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log('| --- | --- | ---: |');
   for (const r of rows) console.log(`| ${r.name} | ${r.variant} | ${(r.nsPerOp / 1000).toFixed(1)} |`);
 }
+
+/** `npm run bench -- journal`: write latency with and without the journal, with and without fsync. */
+export const journalSuite: Suite<JournalLatencyRow> = {
+  name: 'journal',
+  description: 'writeFile latency: write-through, write-back, with the journal, with journal + fsync (nodeBackend)',
+  inDefaultRun: false,
+  async run(opts) {
+    const rows = await runJournalLatency();
+    return opts.filter ? rows.filter((r) => opts.filter!.test(`${r.suite}/${r.name}/${r.variant}`)) : rows;
+  },
+  format(rows) {
+    const lines = ['| write | variant | µs per writeFile |', '| --- | --- | ---: |'];
+    for (const r of rows) lines.push(`| ${r.name} | ${r.variant} | ${(r.nsPerOp / 1000).toFixed(1)} |`);
+    return lines.join('\n');
+  },
+};

@@ -30,3 +30,5 @@ export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
 export { createCacheServer } from './cli/serve.js';
 export type { CacheServer, CacheServerOptions } from './cli/serve.js';
 export type { WarmOutcome } from './cli/admin.js';
+export { JournalError } from './writeback/journal.js';
+export type { FlushEvent, FlushErrorEvent } from './writeback/write-back.js';
