@@ -578,6 +578,23 @@ export class CacheCore {
     });
   }
 
+  /**
+   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
+   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
+   */
+  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    let st: BackendStats;
+    try {
+      st = await this.backend.stat(key);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return false;
+      throw asCallError(err, 'open', userPath);
+    }
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    if (exclusive) throw fsError('EEXIST', 'open', userPath);
+    return true;
+  }
+
   /** Creates an empty file if it does not exist (open with a create flag). */
   async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
     const slot = this.store.lookup(key);
@@ -585,15 +602,7 @@ export class CacheCore {
       if (truncate) await this.truncate(key, 0, userPath);
       return;
     }
-    let exists = true;
-    try {
-      const st = await this.backend.stat(key);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'open', userPath);
-      exists = false;
-    }
-    if (exists && exclusive) throw fsError('EEXIST', 'open', userPath);
+    const exists = await this.existsForCreate(key, userPath, exclusive);
     if (!exists) {
       await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
     } else if (truncate) {

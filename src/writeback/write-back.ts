@@ -326,16 +326,7 @@ export class WriteBack {
   /** Creates `key` in the backend (empty) if it is missing, so the namespace stays in the backend. */
   private async ensureExists(key: string, userPath: string, exclusive: boolean, mode?: number): Promise<void> {
     const backend = this.core.backend;
-    let exists = true;
-    try {
-      const st = await backend.stat(key);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'open', userPath);
-      exists = false;
-    }
-    if (exists && exclusive) throw fsError('EEXIST', 'open', userPath);
-    if (!exists) {
+    if (!(await this.core.existsForCreate(key, userPath, exclusive))) {
       try {
         await backend.writeFile(key, EMPTY, { flag: 'wx', ...(mode !== undefined ? { mode } : {}) });
       } catch (err) {
