@@ -17,6 +17,7 @@ import { MemoryPressure } from './coherence/memory-pressure.js';
 import { REVALIDATE, Revalidator } from './coherence/revalidate.js';
 import { ChangeWatcher } from './coherence/watcher.js';
 import { WriteBack } from './writeback/write-back.js';
+import { Journal } from './writeback/journal.js';
 import { LatencyHistogram } from './metrics/latency.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
@@ -89,9 +90,13 @@ export class CacheCore {
   /** Latency of successful backend reads, in fixed buckets (read by the Prometheus exporter). */
   readonly readLatency = new LatencyHistogram();
   readonly writeBack: WriteBack | undefined;
+  /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
+  readonly journal: Journal | undefined;
   closed = false;
   /** Resolves when the cache can serve (journal replay, when configured). */
   ready: Promise<void> = Promise.resolve();
+  /** True while the journal of an earlier process is being replayed: calls wait for {@link ready}. */
+  replayPending = false;
   /** Loads in flight, so that concurrent misses of one path share one backend read. */
   private readonly loading = new Map<string, Promise<Buffer>>();
   /** Non-canonical paths (through a symbolic link) already resolved to their real path. */
@@ -139,6 +144,27 @@ export class CacheCore {
     this.watcher = opts.watch ? new ChangeWatcher(this) : undefined;
     const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
     this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(this, opts.memoryPressure!) : undefined;
+    if (opts.journal !== undefined) {
+      // Opened (and locked) synchronously so that a journal in use by a live process fails construction.
+      let journal: Journal;
+      try {
+        journal = Journal.open(opts.journal, { sync: opts.journalSync });
+      } catch (err) {
+        this.watcher?.close();
+        this.memoryPressure?.close();
+        throw err;
+      }
+      this.journal = journal;
+      this.replayPending = true;
+      this.ready = journal.replay(backend).then(
+        () => void (this.replayPending = false),
+        (err: unknown) => {
+          this.replayPending = false;
+          throw err;
+        },
+      );
+      this.ready.catch(() => undefined); // reported through ready() and every call, never as unhandled
+    }
     if (opts.writeMode === 'write-back') this.writeBack = new WriteBack(this);
   }
 
@@ -711,6 +737,23 @@ export class CacheCore {
     });
   }
 
+  /**
+   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
+   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
+   */
+  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    let st: BackendStats;
+    try {
+      st = await this.backend.stat(key);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return false;
+      throw asCallError(err, 'open', userPath);
+    }
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    if (exclusive) throw fsError('EEXIST', 'open', userPath);
+    return true;
+  }
+
   /** Creates an empty file if it does not exist (open with a create flag). */
   async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
     const slot = this.store.lookup(key);
@@ -718,15 +761,7 @@ export class CacheCore {
       if (truncate) await this.truncate(key, 0, userPath);
       return;
     }
-    let exists = true;
-    try {
-      const st = await this.backend.stat(key);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'open', userPath);
-      exists = false;
-    }
-    if (exists && exclusive) throw fsError('EEXIST', 'open', userPath);
+    const exists = await this.existsForCreate(key, userPath, exclusive);
     if (!exists) {
       await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
     } else if (truncate) {
@@ -746,7 +781,8 @@ export class CacheCore {
     if (slot >= 0) {
       if (this.store.isDirty(slot) && this.writeBack) await this.writeBack.flushKey(key);
       const again = this.store.lookup(key);
-      if (again >= 0) this.store.remove(again, reason);
+      // Dirty again: a write landed after the flush; that data must stay until it is flushed too.
+      if (again >= 0 && !this.store.isDirty(again)) this.store.remove(again, reason);
       dropped = true;
     }
     this.loading.delete(key);
@@ -799,11 +835,28 @@ export class CacheCore {
     for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
   }
 
+  /**
+   * After a removal that failed part-way (`rm -r`): drops what is clean at or below `prefix` and its
+   * metadata, but keeps dirty entries, whose files may still exist (those that are gone were discarded
+   * one by one as they were removed).
+   */
+  discardCleanWithin(prefix: string): void {
+    this.clock.stampAll();
+    for (const key of this.store.allKeys()) {
+      const slot = this.store.lookup(key);
+      if (isWithin(key, prefix) && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
+    }
+    this.meta.deleteWithin(prefix);
+    this.meta.delete(parentOf(prefix));
+    for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
+  }
+
   /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
   moveWithin(from: string, to: string): void {
     this.clock.stampAll();
     const store = this.store;
     for (const key of store.allKeys()) if (isWithin(key, to)) this.discard(key);
+    this.writeBack?.movingWithin(from, to);
     for (const key of store.allKeys()) {
       if (isWithin(key, from)) {
         const slot = store.lookup(key);
@@ -864,6 +917,7 @@ export class CacheCore {
     this.store.removeAll('invalidated');
     this.store.bytes.trim();
     this.meta.clear();
+    await this.journal?.close();
     await this.backend.close?.();
   }
 

@@ -36,7 +36,7 @@ describe('exportPrometheus', () => {
     await fs.writeFile('/w', 'dirty data');
     await fs.flush(); // one flush
     await fs.writeFile('/w', 'dirty again');
-    backend.faults.failAlways(['writeFile'], 'EIO');
+    backend.faults.failAlways(['writeFile', 'write', 'truncate'], 'EIO'); // the calls a (ranged) flush makes
     await assert.rejects(fs.flush()); // one flush error; /w stays dirty
     backend.faults.heal();
 
@@ -216,7 +216,7 @@ describe('events', () => {
     await fs.writeFile('/w', 'xyz');
     await fs.flush();
     await fs.writeFile('/w', 'xyzw');
-    backend.faults.failAlways(['writeFile'], 'EIO');
+    backend.faults.failAlways(['writeFile', 'write', 'truncate'], 'EIO'); // the calls a (ranged) flush makes
     await assert.rejects(fs.flush());
     backend.faults.heal();
     await fs.invalidatePrefix('/w');
