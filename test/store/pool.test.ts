@@ -238,11 +238,12 @@ describe('returned buffers', () => {
 
   test('a kept buffer keeps at most its slab: 16× a power-of-two size, under 32× any size', () => {
     const pool = new ReturnBufferPool();
-    for (const n of [1, 100, 4095, 4096, 5000, 16_384, 40_000, 65_536, 65_537, 300_000]) {
+    for (const n of [1, 100, 511, 512, 1000, 4095, 4096, 5000, 16_384, 40_000, 65_536, 65_537, 300_000]) {
       const b = pool.allocate(n);
       const bound = pool.retainedBound(n);
       assert.ok(b.buffer.byteLength <= bound, `${n} B keeps ${b.buffer.byteLength} B, bound ${bound}`);
-      if (n >= 4096 && n <= 65_536) {
+      assert.ok(bound <= Math.max(8192, 32 * n), `${n} B: bound ${bound}`);
+      if (n >= 512 && n <= 65_536) {
         assert.ok(bound < 32 * n);
         if ((n & (n - 1)) === 0) assert.equal(bound, 16 * n);
         assert.equal(b.byteOffset % 8, 0, 'carved buffers are 8-byte aligned');
