@@ -480,7 +480,7 @@ export class CacheCore {
     if (slot < 0) {
       this.counters.misses++;
       const st = await this.statOf(key, true, 'read', userPath);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read');
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
       if (!this.store.admissible(st.size) && this.backend.read) {
         try {
           return await this.backend.read(key, into, offset, length, position);

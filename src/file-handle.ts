@@ -94,9 +94,9 @@ export class CacheFileHandle {
       checkInt('offset', offset, 0, bytes.length);
       checkInt('length', length, 0, bytes.length - offset);
       this.check('read');
-      if (!this.mode.readable) throw fsError('EBADF', 'read');
+      if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
       // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
-      if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read');
+      if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read', this.userPath);
       const explicit = position !== null && position !== undefined && Number(position) >= 0;
       const at = explicit ? Number(position) : this.position;
       const n = length === 0 ? 0 : this.core.readAtHit(this.key, bytes, offset, length, at);
@@ -153,7 +153,7 @@ export class CacheFileHandle {
       throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
     }
     this.check('write');
-    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
     const explicit = typeof pos === 'number' && pos >= 0;
     if (this.mode.append) {
       const end = await this.core.append(this.key, bytes, this.userPath);
@@ -169,8 +169,8 @@ export class CacheFileHandle {
   /** The rest of the file from the handle's position (the whole file for a fresh handle). */
   async readFile(options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<Buffer | string> {
     this.check('read');
-    if (!this.mode.readable) throw fsError('EBADF', 'read');
-    if (this.isDirectory) throw fsError('EISDIR', 'read');
+    if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
+    if (this.isDirectory) throw fsError('EISDIR', 'read', this.userPath);
     const whole = await this.core.readWhole(this.key, this.userPath);
     const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
     this.position += rest.length;
@@ -188,7 +188,7 @@ export class CacheFileHandle {
   /** Appends `data` (the handle must be writable). */
   async appendFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
     this.check('write');
-    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
     const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
     const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
     this.position = await this.core.append(this.key, bytes, this.userPath);
@@ -201,7 +201,7 @@ export class CacheFileHandle {
 
   async truncate(len = 0): Promise<void> {
     this.check('ftruncate');
-    if (!this.mode.writable) throw new FsError('EINVAL', 'ftruncate');
+    if (!this.mode.writable) throw new FsError('EINVAL', 'ftruncate', this.userPath);
     await this.core.truncate(this.key, Math.max(0, len), this.userPath);
   }
 
@@ -240,7 +240,7 @@ export class CacheFileHandle {
   }
 
   private check(syscall: string): void {
-    if (this.closed) throw fsError('EBADF', syscall);
+    if (this.closed) throw fsError('EBADF', syscall, this.userPath);
     if (this.core.closed) throw new CacheClosedError(syscall);
   }
 }
