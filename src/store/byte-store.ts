@@ -20,7 +20,7 @@ export interface ByteStore {
   hold(buffer: Buffer): void;
   /** Ends a {@link hold}; a release that came meanwhile takes effect now. */
   unhold(buffer: Buffer): void;
-  /** Gives memory that holds no entry back to the garbage collector (after `clear()`). */
+  /** Gives memory that holds no entry back to the garbage collector (on `close()`). */
   trim(): void;
   /** True when `allocate` rounds and reuses memory (the pooled implementation). */
   readonly pooled: boolean;

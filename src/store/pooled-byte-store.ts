@@ -63,7 +63,7 @@ const EMPTY = Buffer.alloc(0);
  * same class. Files larger than the largest class get a dedicated buffer (counted at its exact length).
  *
  * Memory goes back to the garbage collector when a slab empties and its class already has a spare empty
- * slab, and on {@link trim} (called by `clear()`), which drops the spares too. A slab with a single live
+ * slab, and on {@link trim} (called by `close()`), which drops the spares too. A slab with a single live
  * chunk stays, as in memcached: `bytesUsed` counts chunks, the slack of partly used slabs is reported by
  * {@link stats} (`slabBytes - liveChunkBytes`).
  */
