@@ -12,7 +12,7 @@ import { faultyBackend } from '../src/backend/fault.js';
 import { crc32, crc32Table } from '../src/writeback/crc32.js';
 import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/writeback/journal-format.js';
 import { Journal } from '../src/writeback/journal.js';
-import { tempDirs, until } from './support.js';
+import { tempDirs, until, backendText } from './support.js';
 
 const dirs = tempDirs();
 after(() => dirs.cleanup());
@@ -37,14 +37,6 @@ async function segmentFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith('.cfj')).sort();
 }
 
-async function backendText(backend: Backend, path: string): Promise<string | undefined> {
-  try {
-    return Buffer.from(await backend.readFile(path)).toString('latin1');
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Stops `cfs` as if its process had died: no flush, the journal files left as they are. */
 async function crash(cfs: CacheFS): Promise<void> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CacheFS } from '../src/index.js';
+import type { Backend, CacheFS } from '../src/index.js';
 
 /** Creates a real temporary directory; `cleanup()` removes every one made so far. */
 export function tempDirs(): { make(prefix?: string): Promise<string>; cleanup(): Promise<void> } {
@@ -65,13 +65,14 @@ export function truncateModel(current: Buffer, length: number): Buffer {
 }
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be reproduced from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export { prng } from '../bench/traces.js';
+
+/** A backend file's content as latin1 text, or undefined when it does not exist. */
+export async function backendText(backend: Backend, path: string): Promise<string | undefined> {
+  try {
+    return Buffer.from(await backend.readFile(path)).toString('latin1');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }

@@ -7,21 +7,13 @@ import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
 import { faultyBackend, type FaultCode } from '../src/backend/fault.js';
 import type { CacheFSOptions } from '../src/options.js';
-import { nextEvent, prng, tempDirs, truncateModel, until, writeAtModel } from './support.js';
+import { nextEvent, prng, tempDirs, truncateModel, until, writeAtModel, backendText } from './support.js';
 
 const dirs = tempDirs();
 after(() => dirs.cleanup());
 
 const WB: CacheFSOptions = { writeMode: 'write-back', flushInterval: 0 };
 
-async function backendText(backend: Backend, path: string): Promise<string | undefined> {
-  try {
-    return Buffer.from(await backend.readFile(path)).toString('latin1');
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 async function exists(backend: Backend, path: string): Promise<boolean> {
   return backend.lstat(path).then(
