@@ -12,6 +12,8 @@ import { peersSuite } from './peers.js';
 import { batchSuite } from './batch.js';
 import { coherenceSuite } from './revalidate.js';
 import { hitRatioSuite } from './hit-ratio-suite.js';
+import { journalSuite } from './journal-latency.js';
+import { serveSuite } from './serve.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -71,3 +73,5 @@ registerSuite(peersSuite);
 registerSuite(batchSuite);
 registerSuite(coherenceSuite);
 registerSuite(hitRatioSuite);
+registerSuite(journalSuite);
+registerSuite(serveSuite);

@@ -9,6 +9,7 @@ import { baseName, joinPath, normalizePath, parentOf, type PathLike } from './pa
 import { compileGlob } from './coherence/glob.js';
 import { DirEntry, FileStats, isDirectoryMode, isSymlinkMode } from './stats-object.js';
 import type { PolicyName } from './policy/policy.js';
+import type { NamespaceOp } from './writeback/write-back.js';
 import type { Registry } from 'prom-client';
 import type { CacheView } from './warm/view.js';
 import { batchInvalidate, batchStats, type PathCacheStats } from './warm/batch.js';
@@ -85,10 +86,10 @@ const REQUIRED_BACKEND_METHODS = [
  *
  * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when an entry leaves
  * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
- * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error }` in write-back mode,
+ * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error, attempts, retryInMs }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
  * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.
- * Coherence (see docs/coherence.md): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * Coherence (see the README, "Coherence"): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
  * file changed behind the cache (the program's data wins and is flushed over it),
  * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
  * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
@@ -113,6 +114,7 @@ export class CacheFS {
     if (shared) {
       this.core = shared.core;
       this.root = shared.root;
+      if (this.core.replayPending) gateUntilReady(this, this.core.ready);
       return;
     }
     if (!backend || typeof backend !== 'object') throw new InvalidArgError('backend', backend, 'must be a Backend object');
@@ -123,6 +125,7 @@ export class CacheFS {
     }
     this.core = new CacheCore(backend, resolveOptions(options));
     this.root = '';
+    if (this.core.replayPending) gateUntilReady(this, this.core.ready);
   }
 
   /** Resolves when the cache can serve (after a journal replay, when a journal is configured). */
@@ -164,26 +167,34 @@ export class CacheFS {
 
   // ------------------------------------------------------------------ reading
 
-  /** Reads a whole file; served from memory after the first read. */
-  async readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
-  async readFile(path: PathLike, options: Encoding | { encoding: Encoding }): Promise<string>;
-  async readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer | string> {
-    this.check('readFile');
-    options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
-    const core = this.core;
-    core.counters.readOps++;
-    let key = core.knownKey(this.toKey(path));
-    const slot = core.hitSlot(key);
-    let out: Buffer;
-    if (slot >= 0) {
-      const store = core.store;
-      const size = store.size(slot);
-      out = Buffer.allocUnsafe(size);
-      store.buffer(slot).copy(out, 0, 0, size);
-    } else {
-      key = await core.resolve(key);
-      out = await core.readWhole(key, this.shown(path));
+  /**
+   * Reads a whole file; served from memory after the first read. A hit runs without an `await` and
+   * allocates only the returned buffer (carved from a shared slab, see `store/return-buffers.ts`).
+   */
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
+  readFile(path: PathLike, options: Encoding | { encoding: Encoding }): Promise<string>;
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer | string> {
+    let key: string;
+    try {
+      this.check('readFile');
+      options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
+      const core = this.core;
+      core.counters.readOps++;
+      key = core.knownKey(this.toKey(path));
+      const slot = core.hitSlot(key);
+      if (slot >= 0) {
+        const out = core.copyOut(slot);
+        const encoding = encodingOf(options);
+        return Promise.resolve(encoding ? out.toString(encoding) : out);
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return this.readFileMiss(key, path, options);
+  }
+
+  private async readFileMiss(key: string, path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const out = await this.core.readWhole(await this.core.resolve(key), this.shown(path));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
@@ -407,7 +418,7 @@ export class CacheFS {
     this.check('rmdir');
     const shown = this.shown(path);
     const key = await this.linkKey(this.toKey(path));
-    await this.namespaceChange([key], async () => {
+    await this.namespaceChange([key], { kind: 'remove', path: key }, async () => {
       try {
         await this.core.backend.rmdir(key);
       } catch (err) {
@@ -422,7 +433,7 @@ export class CacheFS {
     this.check('unlink');
     const shown = this.shown(path);
     const key = await this.linkKey(this.toKey(path));
-    await this.namespaceChange([key], async () => {
+    await this.namespaceChange([key], { kind: 'remove', path: key }, async () => {
       try {
         await this.core.backend.unlink(key);
       } catch (err) {
@@ -456,22 +467,27 @@ export class CacheFS {
       err.errno = 21;
       throw err;
     }
-    await this.namespaceChange([key], async () => {
+    await this.namespaceChange([key], { kind: 'remove', path: key }, async () => {
+      // Each file leaves the cache as it leaves the backend: if the removal stops part-way, the dirty
+      // data of the files it did not reach stays (and is flushed), and none of what it removed comes back.
       const removeTree = async (k: string, isDir: boolean): Promise<void> => {
         if (!isDir) {
           await backend.unlink(k);
+          this.core.discard(k);
           return;
         }
         for (const e of await backend.readdir(k)) await removeTree(joinPath(k, e.name), e.type === 'directory');
         await backend.rmdir(k);
+        this.core.discardWithin(k);
       };
       try {
         await removeTree(key, isDirectoryMode(st.mode));
       } catch (err) {
+        this.core.discardCleanWithin(key);
         if (!(force && hasCode(err) && err.code === 'ENOENT')) throw asCallError(err, 'rm', shown);
-      } finally {
-        this.core.discardWithin(key);
+        return;
       }
+      this.core.discardWithin(key);
     });
   }
 
@@ -486,7 +502,7 @@ export class CacheFS {
       });
       return;
     }
-    await this.namespaceChange([from, to], async () => {
+    await this.namespaceChange([from, to], { kind: 'rename', from, to }, async () => {
       try {
         await this.core.backend.rename(from, to);
       } catch (err) {
@@ -666,6 +682,19 @@ export class CacheFS {
     await this.core.writeBack?.flushAll(root === '' ? undefined : (k) => k === root || k.startsWith(root + '/'));
   }
 
+  // ------------------------------------------------------------------ write-back: batch flush
+
+  /**
+   * Writes the dirty data of the given paths to the backend (paths with nothing dirty, or not cached,
+   * are skipped); rejects with an `AggregateError` naming each path whose flush failed (they stay dirty).
+   */
+  async batchFlush(paths: Iterable<PathLike>): Promise<void> {
+    this.check('batchFlush');
+    const keys: string[] = [];
+    for (const p of paths) keys.push(await this.core.resolve(this.toKey(p)));
+    await this.core.writeBack?.flushKeys(keys);
+  }
+
   /**
    * Stops background work, flushes dirty data and releases memory; later calls fail with
    * `ERR_CACHEFS_CLOSED`. If a flush fails, `close` rejects and the cache stays open, so nothing
@@ -757,23 +786,14 @@ export class CacheFS {
    * Runs a namespace change (unlink, rmdir, rm, rename) with the paths' mutations and flushes held
    * off, so that a flush in flight cannot recreate a file the program just removed.
    */
-  private async namespaceChange(keys: string[], change: () => Promise<void>): Promise<void> {
+  private async namespaceChange(keys: string[], op: NamespaceOp, change: () => Promise<void>): Promise<void> {
     const core = this.core;
     const sorted = [...new Set(keys)].sort();
     const run = async (i: number): Promise<void> => {
       if (i === sorted.length) {
         const wb = core.writeBack;
-        if (wb) {
-          for (const k of sorted) wb.pause(k);
-          try {
-            for (const k of sorted) await wb.settleWithin(k);
-            await change();
-          } finally {
-            for (const k of sorted) wb.resume(k);
-          }
-        } else {
-          await change();
-        }
+        if (wb) await wb.aroundNamespaceChange(op, sorted, change);
+        else await change();
         core.forgetResolutions();
         return;
       }
@@ -889,4 +909,36 @@ export class CacheFS {
   registerMetrics(registry: Registry): () => void {
     return registerCacheMetrics(this.core, registry);
   }
+}
+
+// ------------------------------------------------------------------ journal replay gate
+
+/**
+ * While the journal of an earlier process is being replayed, every asynchronous method of `view` waits
+ * for it (own properties shadowing the prototype's). Once the replay is done they are set back to the
+ * prototype's own functions, so the hit path costs what it did; if the replay failed they stay, and every
+ * call rejects with its error (`close()` still works, so the journal's lock can be released).
+ */
+function gateUntilReady(view: CacheFS, ready: Promise<void>): void {
+  const proto = CacheFS.prototype as unknown as Record<string, unknown>;
+  const names = Object.getOwnPropertyNames(CacheFS.prototype).filter((name) => {
+    const fn = proto[name];
+    return name !== 'ready' && typeof fn === 'function' && fn.constructor.name === 'AsyncFunction';
+  });
+  for (const name of names) {
+    const method = proto[name] as (...args: unknown[]) => Promise<unknown>;
+    const wait = name === 'close' ? ready.catch(() => undefined) : ready;
+    Object.defineProperty(view, name, {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value: async (...args: unknown[]) => {
+        await wait;
+        return method.apply(view, args);
+      },
+    });
+  }
+  ready.then(() => {
+    for (const name of names) Object.defineProperty(view, name, { value: proto[name] });
+  }, () => undefined);
 }

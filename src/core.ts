@@ -9,6 +9,7 @@ import { DataStore, type RemovalReason } from './store/data-store.js';
 import { MetadataCache } from './store/metadata-cache.js';
 import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
+import { returnBuffers } from './store/return-buffers.js';
 import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { captureIdentity } from './coherence/identity.js';
@@ -16,6 +17,7 @@ import { MemoryPressure } from './coherence/memory-pressure.js';
 import { REVALIDATE, Revalidator } from './coherence/revalidate.js';
 import { ChangeWatcher } from './coherence/watcher.js';
 import { WriteBack } from './writeback/write-back.js';
+import { Journal } from './writeback/journal.js';
 import { LatencyHistogram } from './metrics/latency.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
@@ -61,6 +63,9 @@ function newCounters(): Counters {
 
 const EMPTY = new Uint8Array(0);
 
+/** Default of {@link CacheCore.readIntoStoreMin}: below it, `readFile` plus a copy is as fast or faster. */
+const READ_INTO_STORE_MIN = 16 * 1024;
+
 /** Converts a Node-style time argument (seconds as number or string, or a Date) to epoch ms. */
 export function toTimeMs(value: number | string | Date, name: string): number {
   if (value instanceof Date) return value.getTime();
@@ -85,9 +90,13 @@ export class CacheCore {
   /** Latency of successful backend reads, in fixed buckets (read by the Prometheus exporter). */
   readonly readLatency = new LatencyHistogram();
   readonly writeBack: WriteBack | undefined;
+  /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
+  readonly journal: Journal | undefined;
   closed = false;
   /** Resolves when the cache can serve (journal replay, when configured). */
   ready: Promise<void> = Promise.resolve();
+  /** True while the journal of an earlier process is being replayed: calls wait for {@link ready}. */
+  replayPending = false;
   /** Loads in flight, so that concurrent misses of one path share one backend read. */
   private readonly loading = new Map<string, Promise<Buffer>>();
   /** Non-canonical paths (through a symbolic link) already resolved to their real path. */
@@ -109,7 +118,7 @@ export class CacheCore {
     readonly backend: Backend,
     readonly opts: ResolvedOptions,
   ) {
-    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool), opts.maxBytes, opts.maxEntries);
+    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool, opts.maxBytes), opts.maxBytes, opts.maxEntries);
     this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
     // Keys are absolute: a relative pattern ('*.css') is taken relative to '/', as cwd() starts.
     this.ttlMatchers = opts.ttlRules.map((r) => ({
@@ -135,6 +144,27 @@ export class CacheCore {
     this.watcher = opts.watch ? new ChangeWatcher(this) : undefined;
     const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
     this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(this, opts.memoryPressure!) : undefined;
+    if (opts.journal !== undefined) {
+      // Opened (and locked) synchronously so that a journal in use by a live process fails construction.
+      let journal: Journal;
+      try {
+        journal = Journal.open(opts.journal, { sync: opts.journalSync });
+      } catch (err) {
+        this.watcher?.close();
+        this.memoryPressure?.close();
+        throw err;
+      }
+      this.journal = journal;
+      this.replayPending = true;
+      this.ready = journal.replay(backend).then(
+        () => void (this.replayPending = false),
+        (err: unknown) => {
+          this.replayPending = false;
+          throw err;
+        },
+      );
+      this.ready.catch(() => undefined); // reported through ready() and every call, never as unhandled
+    }
     if (opts.writeMode === 'write-back') this.writeBack = new WriteBack(this);
   }
 
@@ -229,11 +259,14 @@ export class CacheCore {
    * Concurrent callers share one backend read. The returned buffer belongs to the cache's loader: copy
    * it before handing it out.
    */
-  load(key: string, syscallPath: string, hooks?: InstallHooks): Promise<Buffer> {
+  load(key: string, syscallPath: string, hooks?: InstallHooks, knownSize = -1): Promise<Buffer> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
     const ticket = this.clock.begin();
-    const promise = this.loadFromBackend(key, ticket, syscallPath, hooks);
+    const promise =
+      knownSize >= this.readIntoStoreMin && this.backend.read !== undefined && this.store.admissible(knownSize)
+        ? this.loadIntoStore(key, ticket, syscallPath, hooks, knownSize)
+        : this.loadFromBackend(key, ticket, syscallPath, hooks);
     this.loading.set(key, promise);
     return promise;
   }
@@ -249,9 +282,7 @@ export class CacheCore {
       if (this.capturesIdentity) identity = await this.backend.stat(key);
       const started = performance.now();
       data = await this.backend.readFile(key);
-      const ms = performance.now() - started;
-      this.readLatency.record(ms);
-      this.events.emit('backendRead', { path: key, ms, bytes: data.length });
+      this.recordBackendRead(key, started, data.length);
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       hooks?.read?.(buf.length);
       if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
@@ -266,6 +297,115 @@ export class CacheCore {
     }
   }
 
+  private recordBackendRead(key: string, started: number, bytes: number): void {
+    const ms = performance.now() - started;
+    this.readLatency.record(ms);
+    // The event object is built only when someone listens: a miss should not allocate for nothing.
+    if (this.events.listenerCount('backendRead') > 0) this.events.emit('backendRead', { path: key, ms, bytes });
+  }
+
+  // ---------------------------------------------------------------- misses into pool memory (pooling)
+
+  /**
+   * Files at least this large, whose size a caller already knows, are read with the backend's `read`
+   * straight into the store's memory instead of `readFile` plus a copy (see docs/pooling.md for the
+   * crossover on each backend).
+   */
+  readIntoStoreMin = READ_INTO_STORE_MIN;
+
+  /**
+   * A load that reads `size` bytes (a stat's answer) straight into a buffer of the byte store, which the
+   * entry then adopts: no intermediate buffer and no copy. When the buffer has room, one byte more is
+   * asked for, so that a file that grew since the stat is noticed and read again whole.
+   *
+   * The resolved bytes are the store's own memory: they stay untouched until every caller that awaited
+   * this load has run (the byte store holds them back until the next turn of the event loop), and
+   * callers copy out of them right after their `await`, as every caller of {@link load} does.
+   */
+  private async loadIntoStore(key: string, ticket: number, syscallPath: string, hooks: InstallHooks | undefined, size: number): Promise<Buffer> {
+    const bytes = this.store.bytes;
+    let target: Buffer | undefined;
+    try {
+      this.counters.backendReads++;
+      this.store.recordMiss(key);
+      let identity: BackendStats | undefined;
+      const statStartedAt = Date.now();
+      if (this.capturesIdentity) {
+        identity = await this.backend.stat(key);
+        size = identity.size;
+      }
+      const started = performance.now();
+      target = bytes.allocate(size);
+      const want = Math.min(target.length, size + 1);
+      // Reading stops once the stat's size is reached (no extra call to confirm the end of the file);
+      // a backend that returns less is asked again, in case it reads in pieces.
+      let n = 0;
+      do {
+        const got = await this.backend.read!(key, target, n, want - n, n);
+        if (got <= 0) break;
+        n += got;
+      } while (n < size);
+      if (n > size) {
+        // The file grew after the stat: give the buffer back and read it whole.
+        bytes.release(target);
+        target = undefined;
+        const whole = Buffer.from(await this.backend.readFile(key));
+        this.recordBackendRead(key, started, whole.length);
+        hooks?.read?.(whole.length);
+        if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
+          await this.installClean(key, whole, hooks);
+        }
+        return whole;
+      }
+      this.recordBackendRead(key, started, n);
+      hooks?.read?.(n);
+      const data = target.subarray(0, n);
+      const adopted = target;
+      target = undefined;
+      bytes.hold(adopted);
+      try {
+        if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
+          await this.installAdopted(key, adopted, n, hooks, identity, statStartedAt);
+        } else {
+          bytes.release(adopted);
+        }
+      } finally {
+        setImmediate(() => bytes.unhold(adopted));
+      }
+      return data;
+    } catch (err) {
+      if (target !== undefined) bytes.release(target);
+      throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
+    } finally {
+      this.loading.delete(key);
+      this.clock.end();
+    }
+  }
+
+  /**
+   * {@link installClean} for a buffer of the byte store holding `size` bytes: the entry adopts it, or,
+   * when it is not installed, it goes back to the store.
+   */
+  private async installAdopted(key: string, buffer: Buffer, size: number, hooks?: InstallHooks, identity?: BackendStats, statStartedAt?: number): Promise<void> {
+    const store = this.store;
+    const existing = store.lookup(key);
+    if (!store.admissible(size) || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
+      store.bytes.release(buffer);
+      if (!store.admissible(size) && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
+      return;
+    }
+    const now = Date.now();
+    const slot = store.install(key, buffer, size, this.expiryFor(key, now), now, true);
+    if (identity !== undefined && statStartedAt !== undefined) {
+      store.setValidatedAt(slot, statStartedAt);
+      captureIdentity(store, slot, identity, statStartedAt);
+    }
+    hooks?.installed?.(slot);
+    await this.enforceLimits();
+  }
+
+  // ---------------------------------------------------------------- (end of misses into pool memory)
+
   /**
    * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
    * a hit, else a load. Counts one hit or one miss.
@@ -273,29 +413,74 @@ export class CacheCore {
   async readWhole(key: string, userPath: string): Promise<Buffer> {
     let slot = this.hitSlot(key);
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
-    if (slot >= 0) {
-      const size = this.store.size(slot);
-      const out = Buffer.allocUnsafe(size);
-      this.store.buffer(slot).copy(out, 0, 0, size);
-      return out;
-    }
+    if (slot >= 0) return this.copyOut(slot);
     this.counters.misses++;
     const loaded = await this.load(key, userPath);
-    return Buffer.from(loaded);
+    return returnBuffers.copy(loaded, 0, loaded.length);
   }
 
   /**
    * Reads up to `length` bytes at `position` of real path `key` into `into[offset..]`. A hit copies
-   * straight out of the cache and allocates nothing. A miss loads the file when it can be cached, and
-   * otherwise reads just the range from the backend.
+   * straight out of the cache and allocates nothing but the promise. A miss loads the file when it can be
+   * cached, and otherwise reads just the range from the backend.
    */
-  async readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
-    let slot = this.hitSlot(key);
+  readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
+    const n = this.readAtHit(key, into, offset, length, position);
+    return n >= 0 ? Promise.resolve(n) : this.readAtMiss(key, into, offset, length, position, userPath, n);
+  }
+
+  // ---------------------------------------------------------------- hits without allocation (pooling)
+
+  /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
+  copyOut(slot: number): Buffer {
+    const bytes = this.store.view(slot);
+    const out = returnBuffers.allocate(bytes.length);
+    out.set(bytes, 0);
+    return out;
+  }
+
+  /**
+   * The hit half of {@link readAt}: when `key` is cached and valid, copies from it into `into` and
+   * returns the count (counting a hit). Otherwise returns what {@link hitSlot} said (-1, or
+   * `REVALIDATE`), for the caller to hand to {@link readAtMiss}. Allocates nothing.
+   */
+  readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+    const slot = this.hitSlot(key);
+    return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
+  }
+
+  /**
+   * Copies up to `length` bytes at `position` of resident `slot` into `into[offset..]`. The whole file
+   * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
+   * `Buffer#copy` makes of its source.
+   */
+  private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
+    const bytes = this.store.view(slot);
+    const size = bytes.length;
+    if (position >= size) return 0;
+    if (position === 0 && length >= size && into.length - offset >= size) {
+      into.set(bytes, offset);
+      return size;
+    }
+    const n = Math.min(size - position, length);
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) into[offset + i] = bytes[position + i]!;
+      return n;
+    }
+    return bytes.copy(into, offset, position, position + n);
+  }
+
+  /**
+   * The rest of {@link readAt} after {@link readAtHit} returned `state` (-1 or `REVALIDATE`): revalidates,
+   * or counts one miss and loads.
+   */
+  async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number): Promise<number> {
+    let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
     if (slot < 0) {
       this.counters.misses++;
       const st = await this.statOf(key, true, 'read', userPath);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read');
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
       if (!this.store.admissible(st.size) && this.backend.read) {
         try {
           return await this.backend.read(key, into, offset, length, position);
@@ -303,17 +488,17 @@ export class CacheCore {
           throw asCallError(err, 'read', userPath);
         }
       }
-      const loaded = await this.load(key, userPath);
+      const loaded = await this.load(key, userPath, undefined, st.size);
       slot = this.store.lookup(key);
       if (slot < 0) {
         if (position >= loaded.length) return 0;
         return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
       }
     }
-    const size = this.store.size(slot);
-    if (position >= size) return 0;
-    return this.store.buffer(slot).copy(into, offset, position, Math.min(size, position + length));
+    return this.copyRange(slot, into, offset, length, position);
   }
+
+  // ---------------------------------------------------------------- (end of hits without allocation)
 
   /** Changes permission bits; dirty data is unaffected. */
   async chmod(key: string, mode: number, userPath: string): Promise<void> {
@@ -552,6 +737,23 @@ export class CacheCore {
     });
   }
 
+  /**
+   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
+   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
+   */
+  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    let st: BackendStats;
+    try {
+      st = await this.backend.stat(key);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return false;
+      throw asCallError(err, 'open', userPath);
+    }
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    if (exclusive) throw fsError('EEXIST', 'open', userPath);
+    return true;
+  }
+
   /** Creates an empty file if it does not exist (open with a create flag). */
   async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
     const slot = this.store.lookup(key);
@@ -559,15 +761,7 @@ export class CacheCore {
       if (truncate) await this.truncate(key, 0, userPath);
       return;
     }
-    let exists = true;
-    try {
-      const st = await this.backend.stat(key);
-      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') throw asCallError(err, 'open', userPath);
-      exists = false;
-    }
-    if (exists && exclusive) throw fsError('EEXIST', 'open', userPath);
+    const exists = await this.existsForCreate(key, userPath, exclusive);
     if (!exists) {
       await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
     } else if (truncate) {
@@ -587,7 +781,8 @@ export class CacheCore {
     if (slot >= 0) {
       if (this.store.isDirty(slot) && this.writeBack) await this.writeBack.flushKey(key);
       const again = this.store.lookup(key);
-      if (again >= 0) this.store.remove(again, reason);
+      // Dirty again: a write landed after the flush; that data must stay until it is flushed too.
+      if (again >= 0 && !this.store.isDirty(again)) this.store.remove(again, reason);
       dropped = true;
     }
     this.loading.delete(key);
@@ -640,11 +835,28 @@ export class CacheCore {
     for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
   }
 
+  /**
+   * After a removal that failed part-way (`rm -r`): drops what is clean at or below `prefix` and its
+   * metadata, but keeps dirty entries, whose files may still exist (those that are gone were discarded
+   * one by one as they were removed).
+   */
+  discardCleanWithin(prefix: string): void {
+    this.clock.stampAll();
+    for (const key of this.store.allKeys()) {
+      const slot = this.store.lookup(key);
+      if (isWithin(key, prefix) && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
+    }
+    this.meta.deleteWithin(prefix);
+    this.meta.delete(parentOf(prefix));
+    for (const key of [...this.loading.keys()]) if (isWithin(key, prefix)) this.loading.delete(key);
+  }
+
   /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
   moveWithin(from: string, to: string): void {
     this.clock.stampAll();
     const store = this.store;
     for (const key of store.allKeys()) if (isWithin(key, to)) this.discard(key);
+    this.writeBack?.movingWithin(from, to);
     for (const key of store.allKeys()) {
       if (isWithin(key, from)) {
         const slot = store.lookup(key);
@@ -703,7 +915,9 @@ export class CacheCore {
     this.memoryPressure?.close();
     this.closed = true;
     this.store.removeAll('invalidated');
+    this.store.bytes.trim();
     this.meta.clear();
+    await this.journal?.close();
     await this.backend.close?.();
   }
 

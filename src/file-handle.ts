@@ -59,47 +59,61 @@ export class CacheFileHandle {
 
   /**
    * Reads into `buffer` (or a fresh 16 KiB buffer). `position` null or omitted reads at, and advances,
-   * the handle's position.
+   * the handle's position. A hit runs without an `await` and allocates nothing but the promise and its
+   * result object.
    */
-  async read<T extends NodeJS.ArrayBufferView = Buffer>(
+  read<T extends NodeJS.ArrayBufferView = Buffer>(
     bufferOrOptions?: T | ReadOptions<T>,
     offsetOrOptions?: number | ReadOptions<T> | null,
     length?: number | null,
     position?: number | bigint | null,
   ): Promise<ReadResult<T>> {
-    let buffer: T | undefined;
-    let offset: number | undefined;
-    if (bufferOrOptions !== undefined && bufferOrOptions !== null && !ArrayBuffer.isView(bufferOrOptions)) {
-      const o = bufferOrOptions as ReadOptions<T>;
-      buffer = o.buffer;
-      offset = o.offset;
-      length = o.length;
-      position = o.position;
-    } else {
-      buffer = bufferOrOptions as T | undefined;
-      if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
-        offset = offsetOrOptions.offset;
-        length = offsetOrOptions.length;
-        position = offsetOrOptions.position;
+    try {
+      let buffer: T | undefined;
+      let offset: number | undefined;
+      if (bufferOrOptions !== undefined && bufferOrOptions !== null && !ArrayBuffer.isView(bufferOrOptions)) {
+        const o = bufferOrOptions as ReadOptions<T>;
+        buffer = o.buffer;
+        offset = o.offset;
+        length = o.length;
+        position = o.position;
       } else {
-        offset = offsetOrOptions ?? undefined;
+        buffer = bufferOrOptions as T | undefined;
+        if (offsetOrOptions !== null && typeof offsetOrOptions === 'object') {
+          offset = offsetOrOptions.offset;
+          length = offsetOrOptions.length;
+          position = offsetOrOptions.position;
+        } else {
+          offset = offsetOrOptions ?? undefined;
+        }
       }
+      buffer ??= Buffer.alloc(16384) as unknown as T;
+      const bytes = toBytes(buffer);
+      offset ??= 0;
+      length ??= bytes.length - offset;
+      checkInt('offset', offset, 0, bytes.length);
+      checkInt('length', length, 0, bytes.length - offset);
+      this.check('read');
+      if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
+      // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
+      if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read', this.userPath);
+      const explicit = position !== null && position !== undefined && Number(position) >= 0;
+      const at = explicit ? Number(position) : this.position;
+      const n = length === 0 ? 0 : this.core.readAtHit(this.key, bytes, offset, length, at);
+      if (n >= 0) {
+        if (!explicit) this.position = at + n;
+        return Promise.resolve({ bytesRead: n, buffer });
+      }
+      return this.readMiss(buffer, bytes, offset, length, at, explicit, n);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    buffer ??= Buffer.alloc(16384) as unknown as T;
-    const bytes = toBytes(buffer);
-    offset ??= 0;
-    length ??= bytes.length - offset;
-    checkInt('offset', offset, 0, bytes.length);
-    checkInt('length', length, 0, bytes.length - offset);
-    this.check('read');
-    if (!this.mode.readable) throw fsError('EBADF', 'read');
-    // Node answers a zero-length read without a system call, so even a directory yields 0 bytes.
-    if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read');
-    const explicit = position !== null && position !== undefined && Number(position) >= 0;
-    const at = explicit ? Number(position) : this.position;
-    const n = length === 0 ? 0 : await this.core.readAt(this.key, bytes, offset, length, at, this.userPath);
+  }
+
+  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state);
     if (!explicit) this.position = at + n;
-    return { bytesRead: n, buffer };
+    return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
 
   /**
@@ -139,7 +153,7 @@ export class CacheFileHandle {
       throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
     }
     this.check('write');
-    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
     const explicit = typeof pos === 'number' && pos >= 0;
     if (this.mode.append) {
       const end = await this.core.append(this.key, bytes, this.userPath);
@@ -155,8 +169,8 @@ export class CacheFileHandle {
   /** The rest of the file from the handle's position (the whole file for a fresh handle). */
   async readFile(options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<Buffer | string> {
     this.check('read');
-    if (!this.mode.readable) throw fsError('EBADF', 'read');
-    if (this.isDirectory) throw fsError('EISDIR', 'read');
+    if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
+    if (this.isDirectory) throw fsError('EISDIR', 'read', this.userPath);
     const whole = await this.core.readWhole(this.key, this.userPath);
     const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
     this.position += rest.length;
@@ -174,7 +188,7 @@ export class CacheFileHandle {
   /** Appends `data` (the handle must be writable). */
   async appendFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
     this.check('write');
-    if (!this.mode.writable) throw fsError('EBADF', 'write');
+    if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
     const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
     const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
     this.position = await this.core.append(this.key, bytes, this.userPath);
@@ -187,7 +201,7 @@ export class CacheFileHandle {
 
   async truncate(len = 0): Promise<void> {
     this.check('ftruncate');
-    if (!this.mode.writable) throw new FsError('EINVAL', 'ftruncate');
+    if (!this.mode.writable) throw new FsError('EINVAL', 'ftruncate', this.userPath);
     await this.core.truncate(this.key, Math.max(0, len), this.userPath);
   }
 
@@ -226,7 +240,7 @@ export class CacheFileHandle {
   }
 
   private check(syscall: string): void {
-    if (this.closed) throw fsError('EBADF', syscall);
+    if (this.closed) throw fsError('EBADF', syscall, this.userPath);
     if (this.core.closed) throw new CacheClosedError(syscall);
   }
 }

@@ -158,6 +158,8 @@ for (const [backendName, makeBackend] of BACKENDS) {
         await rejectsWith(h.read(Buffer.alloc(1), 0, 1, 0), 'EBADF');
         await rejectsWith(h.write('x'), 'EBADF');
         await rejectsWith(h.stat(), 'EBADF');
+        // API.md: every error carries code, syscall and path (Node leaves path off EBADF; we do not).
+        await assert.rejects(h.read(Buffer.alloc(1), 0, 1, 0), { code: 'EBADF', syscall: 'read', path: '/a.txt' });
         const d = await fs.open('/a.txt');
         await d[Symbol.asyncDispose]();
         await rejectsWith(d.readFile(), 'EBADF');

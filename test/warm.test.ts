@@ -213,7 +213,8 @@ describe('warm: cancellation', () => {
 
 describe('warm: priorities', () => {
   test("'high' pins: pinned entries survive eviction pressure until invalidated", async () => {
-    const fs = new CacheFS(memoryBackend({ ...files(3, 300, '/hot'), ...files(10, 300, '/cold') }), { maxBytes: 1000 });
+    // pool: false in these tests: their byte arithmetic is in file sizes (pool rounding: test/store/pool.test.ts).
+    const fs = new CacheFS(memoryBackend({ ...files(3, 300, '/hot'), ...files(10, 300, '/cold') }), { maxBytes: 1000, pool: false });
     const evicted: string[] = [];
     fs.on('evict', (e: { path: string; reason: string }) => evicted.push(`${e.path}:${e.reason}`));
     const result = await fs.warm(names(3, '/hot'), { priority: 'high' });
@@ -234,7 +235,7 @@ describe('warm: priorities', () => {
   });
 
   test("'high' beyond maxBytes fails those files with ERR_CACHEFS_PIN_LIMIT", async () => {
-    const fs = new CacheFS(memoryBackend(files(5, 300)), { maxBytes: 1000 });
+    const fs = new CacheFS(memoryBackend(files(5, 300)), { maxBytes: 1000, pool: false });
     const errors: string[] = [];
     fs.on('warmProgress', (e: { path: string; error?: { code: string } }) => e.error && errors.push(`${e.path}:${e.error.code}`));
     const result = await fs.warm(names(5), { priority: 'high', skipErrors: true, concurrency: 1 });
@@ -267,7 +268,7 @@ describe('warm: priorities', () => {
 
   test("'low' loads only what fits and never evicts", async () => {
     const backend = faultyBackend(memoryBackend({ ...files(3, 300, '/old'), ...files(3, 300, '/new') }));
-    const fs = new CacheFS(backend, { maxBytes: 1000 });
+    const fs = new CacheFS(backend, { maxBytes: 1000, pool: false });
     await fs.readFile('/old/f0');
     const evicted: string[] = [];
     fs.on('evict', (e: { path: string }) => evicted.push(e.path));
@@ -282,7 +283,7 @@ describe('warm: priorities', () => {
 
   test("'low' does not even read when the cache is full", async () => {
     const backend = faultyBackend(memoryBackend(files(4, 300)));
-    const fs = new CacheFS(backend, { maxBytes: 900 });
+    const fs = new CacheFS(backend, { maxBytes: 900, pool: false });
     const result = await fs.warm(names(4), { priority: 'low', concurrency: 1 });
     assert.deepEqual(result, { total: 4, completed: 4, errors: 0, bytesRead: 900 });
     assert.equal(backend.faults.calls.readFile, 3);

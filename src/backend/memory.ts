@@ -162,6 +162,14 @@ export function memoryBackend(files?: Record<string, string | Uint8Array>): Back
           fs.unlinkSync(src);
           return;
         }
+        // memfs miscounts the target directory's children when a rename replaces an existing entry
+        // (a later rmdir sees ENOTEMPTY in an empty directory): remove the replaced entry first.
+        // The checks above already made the replacement legal, so this cannot lose anything rename
+        // would have kept.
+        if (dstStat) {
+          if (dstStat.isDirectory()) fs.rmdirSync(dst);
+          else fs.unlinkSync(dst);
+        }
         fs.renameSync(src, dst);
       });
     },

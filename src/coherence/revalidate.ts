@@ -205,6 +205,7 @@ export class Revalidator {
     core.meta.delete(key);
     const event: ConflictEvent = { path: key, detectedBy: source, deleted };
     core.events.emit('conflict', event);
-    core.writeBack?.flushKey(key).catch(() => undefined); // a failure is reported as 'flushError'
+    // The whole file, not the dirty ranges: those describe changes to a copy the backend no longer has.
+    core.writeBack?.flushWhole(key).catch(() => undefined); // a failure is reported as 'flushError'
   }
 }

@@ -27,6 +27,8 @@ export class DataStore {
   private capacity = 0;
   private keys: (string | undefined)[] = [];
   private buffers: (Buffer | null)[] = [];
+  /** Exact-length views of `buffers` (pooling: a hit copies a whole view, which allocates nothing). */
+  private views: (Buffer | null)[] = [];
   private sizes = new Float64Array(0);
   private footprints = new Float64Array(0);
   private expires = new Float64Array(0);
@@ -98,6 +100,13 @@ export class DataStore {
   /** The bytes of `slot`: valid from 0 to `size(slot)`; the buffer may be longer. */
   buffer(slot: number): Buffer {
     return this.buffers[slot]!;
+  }
+  /**
+   * The bytes of `slot`, exactly `size(slot)` long. Node's `Buffer#copy` allocates a view when it copies
+   * part of its source, and a pool chunk is usually longer than its entry: copying a whole view is free.
+   */
+  view(slot: number): Buffer {
+    return this.views[slot]!;
   }
   expiresAt(slot: number): number {
     return this.expires[slot]!;
@@ -198,6 +207,7 @@ export class DataStore {
     this.keys[slot] = key;
     this.buffers[slot] = buf;
     this.sizes[slot] = size;
+    this.refreshView(slot);
     const cost = this.bytes.footprint(buf.length);
     this.footprints[slot] = cost;
     this.bytesUsed += cost;
@@ -362,9 +372,17 @@ export class DataStore {
     for (const slot of [...this.index.values()]) this.removeSlot(slot, reason);
   }
 
+  /** Made when an entry's bytes or size change (a miss or a write), never on a hit. */
+  private refreshView(slot: number): void {
+    const buf = this.buffers[slot]!;
+    const size = Math.min(this.sizes[slot]!, buf.length);
+    this.views[slot] = buf.length === size ? buf : buf.subarray(0, size);
+  }
+
   private setSize(slot: number, size: number): void {
     this.writeSeqs[slot]! += 1;
     this.sizes[slot] = size;
+    this.refreshView(slot);
     if ((this.flagBits[slot]! & (PINNED | PARKED)) === 0) this.policy.resize(slot, size);
   }
 
@@ -378,6 +396,7 @@ export class DataStore {
     if (keep > 0) old.copy(next, 0, 0, keep);
     this.bytes.release(old);
     this.buffers[slot] = next;
+    this.refreshView(slot);
     const cost = this.bytes.footprint(next.length);
     this.bytesUsed += cost - this.footprints[slot]!;
     if ((this.flagBits[slot]! & PINNED) !== 0) this.pinnedBytes += cost - this.footprints[slot]!;
@@ -403,6 +422,7 @@ export class DataStore {
     const size = this.sizes[slot]!;
     this.bytes.release(this.buffers[slot]!);
     this.buffers[slot] = null;
+    this.views[slot] = null;
     this.keys[slot] = undefined;
     this.freeSlots[this.freeTop++] = slot;
     this.onRemove?.(key, reason, size);
@@ -439,6 +459,7 @@ export class DataStore {
     this.freeSlots = free;
     this.keys.length = capacity;
     this.buffers.length = capacity;
+    this.views.length = capacity;
     this.capacity = capacity;
     this.policy.grow(capacity);
   }

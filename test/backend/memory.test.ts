@@ -51,3 +51,15 @@ describe('memoryBackend', () => {
     assert.equal(renamed.dest, '/alias/f/x');
   });
 });
+
+describe('memoryBackend rename over an existing file', () => {
+  it('leaves the directory countable: rmdir succeeds once it is empty', async () => {
+    const b = memoryBackend({ '/a': 'alpha', '/d/a': 'delta-a' });
+    await b.rename('/a', '/d/a');
+    assert.equal(Buffer.from(await b.readFile('/d/a')).toString(), 'alpha');
+    await b.unlink('/d/a');
+    assert.deepEqual(await b.readdir('/d'), []);
+    await b.rmdir('/d');
+    await assert.rejects(b.stat('/d'), { code: 'ENOENT' });
+  });
+});
