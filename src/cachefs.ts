@@ -100,6 +100,11 @@ export class CacheFS {
   readonly core: CacheCore;
   /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
   readonly constants = fsConstants;
+
+  /** This cache itself: for programs that take an `fs`-shaped object and call `fs.promises.readFile(…)`. */
+  get promises(): this {
+    return this;
+  }
   /** The backend path this view's `/` maps to (`''` for the whole backend). */
   private readonly root: string;
   private cwdPath = '/';

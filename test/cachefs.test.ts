@@ -446,6 +446,7 @@ describe('options, limits and lifecycle', () => {
     assert.ok((await fs.stat(a)).isDirectory());
     await assert.rejects(fs.mkdtemp('/nope/job-'), { code: 'ENOENT', syscall: 'mkdtemp' });
     assert.equal(fs.constants.COPYFILE_EXCL, constants.COPYFILE_EXCL);
+    assert.equal(await fs.promises.readFile('/tmp/keep', 'utf8'), 'k');
   });
 
   test('a handle read hit copies into the caller buffer', async () => {
