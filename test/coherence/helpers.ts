@@ -42,25 +42,9 @@ export function inChild(root: string, body: string): Promise<void> {
   });
 }
 
-/**
- * Resolves with the first payload of `event` that `accept` takes; rejects after `guardMs` (a failure
- * guard, not a timing assertion). Subscribe before causing the event.
- */
-export function nextEvent<T>(fs: CacheFS, event: string, accept: (payload: T) => boolean = () => true, guardMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      fs.off(event, listener);
-      reject(new Error(`no '${event}' event within ${guardMs} ms`));
-    }, guardMs);
-    const listener = (payload: T): void => {
-      if (!accept(payload)) return;
-      clearTimeout(timer);
-      fs.off(event, listener);
-      resolve(payload);
-    };
-    fs.on(event, listener);
-  });
-}
+import { nextEvent } from '../support.js';
+
+export { nextEvent };
 
 /** Waits for the batches of watch events until every path of `paths` has been invalidated. */
 export function invalidated(fs: CacheFS, paths: string[], guardMs = 10_000): Promise<void> {
