@@ -8,7 +8,9 @@ export { CacheFileHandle } from './file-handle.js';
 export type { ReadResult, WriteResult } from './file-handle.js';
 export type { CacheFSOptions, WriteMode, TtlRule } from './options.js';
 export type { PolicyName } from './policy/policy.js';
-export type { Backend, BackendDirent, BackendStats, BackendWatcher } from './backend/backend.js';
+export type {
+  Backend, BackendDirent, BackendStats, BackendWatcher, BackendFile, BackendSync, BackendStatFs,
+} from './backend/backend.js';
 export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
 export { FsError, CacheClosedError } from './errors.js';

@@ -55,6 +55,73 @@ export interface Backend {
   watch?(onChange: (path: string | null) => void, onError?: (err: Error) => void): BackendWatcher;
   /** Releases what the backend holds (connections, watchers). */
   close?(): Promise<void>;
+
+  /**
+   * Opens a file and keeps it open, so that a handle's reads and writes cost one backend round trip
+   * each and the identity for revalidation comes from the open file (`fstat`), not a second path call.
+   * `'r'` reads; `'r+'` reads and writes an existing file. Creation and truncation stay with
+   * {@link Backend.writeFile} and {@link Backend.truncate}. Fails as `open(2)` would (ENOENT, EISDIR, …).
+   */
+  open?(path: string, flags: 'r' | 'r+'): Promise<BackendFile>;
+  /** Creates a hard link `newPath` to `existingPath`. */
+  link?(existingPath: string, newPath: string): Promise<void>;
+  /** Like {@link Backend.chown} on a symbolic link itself. */
+  lchown?(path: string, uid: number, gid: number): Promise<void>;
+  /** Like {@link Backend.utimes} on a symbolic link itself. */
+  lutimes?(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  /** File system statistics of the volume holding `path`, as `fs.statfs` reports them. */
+  statfs?(path: string): Promise<BackendStatFs>;
+  /**
+   * The synchronous face: the same calls, answered synchronously. `toNodeFs(cache)`'s `…Sync` forms use
+   * it on a miss; a backend without it makes such a miss throw `ERR_CACHEFS_SYNC_UNSUPPORTED`.
+   */
+  readonly sync?: BackendSync;
+}
+
+/** A file held open by {@link Backend.open}. Positions are absolute; there is no file position. */
+export interface BackendFile {
+  /** Reads up to `length` bytes at `position` into `into` at `offset`; 0 at end of file. */
+  read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Writes `length` bytes of `data` from `offset` at `position` (opened `'r+'`); returns bytes written. */
+  write?(data: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Stats of the open file itself (`fstat`), whatever happened to its path since it was opened. */
+  stat(): Promise<BackendStats>;
+  truncate?(length: number): Promise<void>;
+  /** Makes written data durable (`fdatasync`). */
+  sync?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The synchronous twin of {@link Backend}'s calls, with the same paths, results and error codes. */
+export interface BackendSync {
+  stat(path: string): BackendStats;
+  lstat(path: string): BackendStats;
+  readFile(path: string): Uint8Array;
+  writeFile(path: string, data: Uint8Array, options?: { flag?: 'w' | 'wx'; mode?: number }): void;
+  readdir(path: string): BackendDirent[];
+  mkdir(path: string, options?: { recursive?: boolean; mode?: number }): void;
+  rmdir(path: string): void;
+  unlink(path: string): void;
+  rename(from: string, to: string): void;
+  truncate(path: string, length: number): void;
+  chmod(path: string, mode: number): void;
+  utimes(path: string, atimeMs: number, mtimeMs: number): void;
+  symlink(target: string, path: string): void;
+  readlink(path: string): string;
+  read?(path: string, into: Uint8Array, offset: number, length: number, position: number): number;
+  write?(path: string, data: Uint8Array, position: number): void;
+  realpath?(path: string): string;
+}
+
+/** What {@link Backend.statfs} reports (the fields of Node's `StatFs`). */
+export interface BackendStatFs {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
 }
 
 /** A running subscription of {@link Backend.watch}. */
