@@ -1,5 +1,5 @@
 // The fs surface of CacheFS, in every write mode, over both real backends.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
@@ -469,18 +469,25 @@ describe('options, limits and lifecycle', () => {
   }
 
   test('ttl: an entry past its TTL is reloaded; cleanExpired drops expired entries', async () => {
-    const fs = new CacheFS(memoryBackend({ '/a': 'a', '/b': 'b' }), { ttl: 30 });
-    await fs.readFile('/a');
-    await fs.readFile('/b');
-    await fs.readFile('/a');
-    assert.equal(fs.stats().hits, 1);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await fs.cleanExpired(), 2);
-    assert.equal(fs.stats().entries, 0);
-    await fs.readFile('/a');
-    await new Promise((r) => setTimeout(r, 50));
-    await fs.readFile('/a');
-    assert.equal(fs.stats().misses, 4, 'expired entry was read again from the backend');
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 }); // the TTL passes when the test says, not when the machine stalls
+    try {
+      const fs = new CacheFS(memoryBackend({ '/a': 'a', '/b': 'b' }), { ttl: 30 });
+      await fs.readFile('/a');
+      await fs.readFile('/b');
+      mock.timers.tick(29);
+      await fs.readFile('/a');
+      assert.equal(fs.stats().hits, 1, 'one ms before its TTL the entry is served');
+      mock.timers.tick(1);
+      assert.equal(await fs.cleanExpired(), 2, 'at its TTL it has expired');
+      assert.equal(fs.stats().entries, 0);
+      await fs.readFile('/a');
+      mock.timers.tick(30);
+      await fs.readFile('/a');
+      assert.equal(fs.stats().misses, 4, 'expired entry was read again from the backend');
+      await fs.close();
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('metadata cache serves stat from memory and stays within metadataMaxEntries', async () => {
