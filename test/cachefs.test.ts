@@ -94,8 +94,20 @@ const ERROR_CASES: ErrorCase[] = [
   { name: 'chmod of a missing file', path: '/nope', call: (f, p) => f.chmod(p('/nope'), 0o644) },
   { name: 'utimes of a missing file', path: '/nope', call: (f, p) => f.utimes(p('/nope'), 1, 1) },
   { name: 'realpath of a missing file', path: '/nope', call: (f, p) => f.realpath(p('/nope')) },
+  { name: 'read through a handle on a directory', path: '/dir', call: (f, p) => readThroughHandle(f, p('/dir')) },
+  { name: 'readFile through a handle on a directory', path: '/dir', call: (f, p) => readThroughHandle(f, p('/dir'), true) },
   { name: 'symlink over an existing file', path: 'target', dest: '/a.txt', call: (f, p) => f.symlink('target', p('/a.txt')) },
 ];
+
+/** Opens `path` for reading (a directory opens, in Node as on Linux) and reads from the handle. */
+async function readThroughHandle(f: NodeFsLike, path: string, whole = false): Promise<unknown> {
+  const handle = await f.open(path, 'r');
+  try {
+    return whole ? await handle.readFile() : await handle.read(Buffer.alloc(4), 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Cases where cachefs disagrees with Node today, with the reason (issue 17 works on these). */
 const KNOWN_ERROR_DIFFERENCES: Record<string, string> = {};
