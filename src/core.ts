@@ -10,7 +10,7 @@ import { MetadataCache } from './store/metadata-cache.js';
 import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
 import { returnBuffers } from './store/return-buffers.js';
-import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
+import { isDirectoryMode } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { captureIdentity } from './coherence/identity.js';
 import { MemoryPressure } from './coherence/memory-pressure.js';
@@ -936,10 +936,5 @@ export class CacheCore {
   private ownChange(key: string): void {
     const slot = this.store.lookup(key);
     if (slot >= 0) this.store.clearIdentity(slot);
-  }
-
-  /** Synthesized stats for a dirty entry whose file the backend does not know (yet). */
-  syntheticStats(slot: number): BackendStats {
-    return syntheticFileStats(this.store.size(slot), this.store.mtimeMs(slot));
   }
 }

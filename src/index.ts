@@ -28,9 +28,9 @@ export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js'
 export type { ConflictEvent } from './coherence/revalidate.js';
 export type { WatchInvalidateEvent } from './coherence/watcher.js';
 export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
-// The HTTP server behind `cachefs serve`, for programs that embed it (src/cli/serve.ts).
-export { createCacheServer } from './cli/serve.js';
-export type { CacheServer, CacheServerOptions } from './cli/serve.js';
-export type { WarmOutcome } from './cli/admin.js';
+// The HTTP server behind `cachefs serve`, for programs that embed it (src/server/serve.ts).
+export { createCacheServer } from './server/serve.js';
+export type { CacheServer, CacheServerOptions } from './server/serve.js';
+export type { WarmOutcome } from './server/admin.js';
 export { JournalError } from './writeback/journal.js';
 export type { FlushEvent, FlushErrorEvent } from './writeback/write-back.js';

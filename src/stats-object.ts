@@ -67,12 +67,3 @@ export class DirEntry {
   isFIFO(): boolean { return false; }
   isSocket(): boolean { return false; }
 }
-
-/** A stat record for a file that so far exists only in the cache (write-back, not yet flushed). */
-export function syntheticFileStats(size: number, mtimeMs: number, mode = 0o666): BackendStats {
-  return {
-    dev: 0, ino: 0, mode: S_IFREG | (mode & 0o7777), nlink: 1, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
-    rdev: 0, size, blksize: 4096, blocks: Math.ceil(size / 512),
-    atimeMs: mtimeMs, mtimeMs, ctimeMs: mtimeMs, birthtimeMs: mtimeMs,
-  };
-}

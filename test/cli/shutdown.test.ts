@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CacheFS } from '../../src/cachefs.js';
 import { nodeBackend } from '../../src/backend/node.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { fetchPath, serveCli, startServer, tempDir } from './helpers.js';
 
 test('SIGTERM stops cachefs serve gracefully: dirty write-back data is flushed, exit code 0', async () => {
