@@ -9,9 +9,9 @@ import { appendFile as appendDisk, mkdir, readdir, readFile, rm, stat, truncate 
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
 import { faultyBackend } from './fault-backend.js';
-import { crc32, crc32Table } from '../src/writeback/crc32.js';
-import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/writeback/journal-format.js';
-import { Journal } from '../src/writeback/journal.js';
+import { crc32, crc32Table } from '../src/write/back/crc32.js';
+import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/write/back/journal-format.js';
+import { Journal } from '../src/write/back/journal.js';
 import { tempDirs, until, backendText } from './support.js';
 
 const dirs = tempDirs();

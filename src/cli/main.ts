@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CacheFS } from '../cachefs.js';
+import { CacheFS } from '../fs/cachefs.js';
 import { nodeBackend } from '../backend/node.js';
 import type { CacheFSOptions, TtlRule, WriteMode } from '../options.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/policy.js';

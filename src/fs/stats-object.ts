@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import type { BackendDirent, BackendStats } from './backend/backend.js';
+import type { BackendDirent, BackendStats } from '../backend/backend.js';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } = constants;
 
@@ -31,16 +31,6 @@ export class FileStats {
   isCharacterDevice(): boolean { return (this.mode & S_IFMT) === S_IFCHR; }
   isFIFO(): boolean { return (this.mode & S_IFMT) === S_IFIFO; }
   isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
-}
-
-/** True when a backend stat record describes a directory. */
-export function isDirectoryMode(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFDIR;
-}
-
-/** True when a backend stat record describes a symbolic link. */
-export function isSymlinkMode(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFLNK;
 }
 
 /** What `readdir(path, { withFileTypes: true })` returns: the shape of Node's `fs.Dirent`. */
