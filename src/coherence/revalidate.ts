@@ -1,7 +1,7 @@
 import type { Backend, BackendStats } from '../backend/backend.js';
 import type { CoherencePort } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
-import { identityMatches, isGone } from './identity.js';
+import { identityMatches, isGone } from '../cache/identity.js';
 
 /** Returned by the engine's `hitSlot` for a resident entry that must be checked against the backend first. */
 export const REVALIDATE = -2;

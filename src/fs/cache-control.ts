@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { compileGlob } from '../coherence/glob.js';
+import { compileGlob } from '../util/glob.js';
 import type { Engine } from '../engine/engine.js';
 import { CacheClosedError, InvalidArgError } from '../errors.js';
 import { exportPrometheus, registerCacheMetrics } from '../metrics/prometheus.js';

@@ -1,5 +1,5 @@
 import { InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { compileGlob } from '../coherence/glob.js';
+import { compileGlob } from '../util/glob.js';
 import { normalizePath, pathString, type PathLike } from '../paths.js';
 import {
   countOption, resolveWarmOptions,
