@@ -2,7 +2,7 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheFS, memoryBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 import { until, settle } from './until.js';
 
 const FILES = { '/a': 'alpha', '/b': 'bravo!', '/c': 'c', '/dir/d': 'delta' };

@@ -4,7 +4,7 @@ import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
 import { CacheFS, compareSnapshots, memoryBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 import { parsePrometheusText, sampleValue, type Family } from './prom-text.js';
 
 const FILES = { '/a': 'alpha', '/b': 'bravo!', '/c': 'charlie', '/t/x': 'expiring', '/w': '' };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile as readDisk, utimes, writeFile as writeDisk } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
-import { faultyBackend, type FaultCode } from '../src/backend/fault.js';
+import { faultyBackend, type FaultCode } from './fault-backend.js';
 import type { CacheFSOptions } from '../src/options.js';
 import { nextEvent, prng, tempDirs, truncateModel, until, writeAtModel, backendText } from './support.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile as diskRead, utimes, writeFile as diskWrite } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend } from '../../src/index.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { inChild, LONG_AGO, seed, tempRoot } from './helpers.js';
 
 describe('revalidate: 0 over nodeBackend, with another process changing the disk', () => {

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile as diskWriteFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../../src/index.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { PooledByteStore } from '../../src/store/pooled-byte-store.js';
 import { DEFAULT_SIZE_CLASSES, SizeClasses, sizeClassOptionsFor } from '../../src/store/size-classes.js';
 import { ReturnBufferPool } from '../../src/store/return-buffers.js';
