@@ -13,6 +13,9 @@ export type {
 } from './backend/backend.js';
 export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
+export { fsBackend } from './backend/fs-backend.js';
+export type { FsLike } from './backend/fs-backend.js';
+export type { BackendFileSync } from './backend/backend.js';
 export { FsError, CacheClosedError } from './errors.js';
 export { FileStats, DirEntry } from './fs/stats-object.js';
 export type { PathCacheStats } from './warm/batch.js';
