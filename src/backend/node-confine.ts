@@ -214,6 +214,13 @@ export class Confinement {
    * in `flags`) opens only in a checked directory, so that nothing is created through a link leading out.
    */
   *open(vpath: string, flags: number, mode: number, create: boolean): Plan<number> {
+    return (yield* this.openInspected(vpath, flags, mode, create, false))[0];
+  }
+
+  /** {@link open}, and the descriptor's `fstat` when `wantStats` (taken beside the check, not after it). */
+  *openInspected(
+    vpath: string, flags: number, mode: number, create: boolean, wantStats: boolean,
+  ): Plan<[number, fs.Stats | undefined]> {
     // 0: the plain path, unchecked; 1: the parent's checked resolution; 2: walked.
     let stage: 0 | 1 | 2;
     let candidate = '';
@@ -247,13 +254,14 @@ export class Confinement {
         continue;
       }
       let leadsWhereExpected: boolean;
+      let stats: fs.Stats | undefined;
       try {
-        leadsWhereExpected = yield* this.verify(fd, candidate, stage < 2);
+        [leadsWhereExpected, stats] = yield* this.verify(fd, candidate, stage < 2, wantStats);
       } catch (err) {
         yield* io.close(fd);
         throw err;
       }
-      if (leadsWhereExpected) return fd;
+      if (leadsWhereExpected) return [fd, stats];
       yield* io.close(fd);
       if (stage === 2) throw new FsError('EACCES', 'open');
       if (stage === 0) {
@@ -273,22 +281,25 @@ export class Confinement {
    * below the root. From procfs when there is one; otherwise from `realpath` of the opened path and a
    * match of the descriptor's device and inode with the path's.
    */
-  private *verify(fd: number, disk: string, exact: boolean): Plan<boolean> {
+  private *verify(fd: number, disk: string, exact: boolean, wantStats: boolean): Plan<[boolean, fs.Stats | undefined]> {
     if (this.procfs) {
-      let at = yield* io.procPath(fd);
-      if (at === undefined) return false;
+      let at: string | undefined;
+      let stats: fs.Stats | undefined;
+      if (wantStats) [at, stats] = yield* io.inspect(fd);
+      else at = yield* io.procPath(fd);
+      if (at === undefined) return [false, undefined];
       if (at.endsWith(' (deleted)')) at = at.slice(0, -' (deleted)'.length);
-      return exact ? at === disk : this.isInside(at);
+      return [exact ? at === disk : this.isInside(at), stats];
     }
     let real: string;
     try {
       real = yield* io.realpath(disk);
     } catch {
-      return false;
+      return [false, undefined];
     }
-    if (exact ? real !== disk : !this.isInside(real)) return false;
+    if (exact ? real !== disk : !this.isInside(real)) return [false, undefined];
     const [opened, named] = [yield* io.fstat(fd), yield* io.lstat(real)];
-    return opened.dev === named.dev && opened.ino === named.ino;
+    return [opened.dev === named.dev && opened.ino === named.ino, opened];
   }
 
   /** The part of an absolute link target below the root, or null when it points elsewhere. */

@@ -174,9 +174,9 @@ function diskPlans(c: Confinement) {
       return toBackendStats(yield* io.lstat(yield* c.entry(path)));
     },
     *readFile(path: string): Plan<Uint8Array> {
-      const fd = yield* c.open(path, O_RDONLY, 0, false);
+      const [fd, stats] = yield* c.openInspected(path, O_RDONLY, 0, false, true);
       try {
-        return yield* readAll(fd);
+        return yield* readAll(fd, stats ?? (yield* io.fstat(fd)));
       } finally {
         yield* io.release(fd);
       }
@@ -310,9 +310,9 @@ function diskPlans(c: Confinement) {
       // Copied through confined descriptors rather than fs.copyFile so that both ends get the O_NOFOLLOW
       // and descriptor checks. COPYFILE_FICLONE(_FORCE) are accepted and ignored (a plain copy).
       const exclusive = (mode & COPYFILE_EXCL) !== 0;
-      const input = yield* c.open(src, O_RDONLY, 0, false);
+      const [input, inspected] = yield* c.openInspected(src, O_RDONLY, 0, false, true);
       try {
-        const srcStats = yield* io.fstat(input);
+        const srcStats = inspected ?? (yield* io.fstat(input));
         if (srcStats.isDirectory()) throw new FsError('EISDIR', 'copyfile');
         const perms = srcStats.mode & 0o7777;
         const output = yield* c.open(dest, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : 0), perms, true);
@@ -340,8 +340,7 @@ function diskPlans(c: Confinement) {
 }
 
 /** The whole content of an open file: its size from `fstat`, then reads until that size or the end. */
-function* readAll(fd: number): Plan<Uint8Array> {
-  const stats = yield* io.fstat(fd);
+function* readAll(fd: number, stats: fs.Stats): Plan<Uint8Array> {
   if (stats.isDirectory()) throw new FsError('EISDIR', 'read');
   if (stats.isFile() && stats.size > 0) {
     const into = Buffer.allocUnsafe(stats.size);
