@@ -117,15 +117,19 @@ export class Confinement {
    * Components that do not exist yet are appended as they are: the call will create them or fail with
    * ENOENT. This is the slow path, one `lstat` per component; it also explains refusals (EACCES, ELOOP).
    */
-  *walk(vpath: string, followLast: boolean): Plan<string> {
+  *walk(vpath: string, followLast: boolean, danglingFails = false): Plan<string> {
     if (vpath.includes('\u0000')) {
       throw new InvalidArgError('path', vpath, 'must be a string, Uint8Array, or URL without null bytes');
     }
     let current = this.root;
     const pending = segments(vpath).reverse(); // a stack: the next component is at the end
     let links = 0;
+    // Components at or above this index of `pending` came from a link's target (a dangling link if missing).
+    let expansion = Infinity;
     while (pending.length > 0) {
       const name = pending.pop()!;
+      const fromLink = pending.length >= expansion;
+      if (!fromLink) expansion = Infinity;
       if (name === '..') {
         if (current === this.root) throw new FsError('EACCES', 'resolve');
         current = nodePath.dirname(current);
@@ -140,7 +144,7 @@ export class Confinement {
       } catch (err) {
         if (hasCode(err) && err.code === 'ENOENT') {
           // A `..` below a missing directory cannot be resolved by the kernel either.
-          if (pending.includes('..')) throw err;
+          if (pending.includes('..') || (danglingFails && fromLink)) throw err;
           return [next, ...pending.reverse()].join('/');
         }
         throw err;
@@ -157,6 +161,7 @@ export class Confinement {
         } else {
           parts = segments(target);
         }
+        expansion = Math.min(expansion, pending.length);
         for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
         continue;
       }
@@ -166,10 +171,13 @@ export class Confinement {
     return current;
   }
 
-  /** The checked disk path of a directory (following a last link), remembered for {@link TRUST_MS}. */
-  *dir(vdir: string): Plan<string> {
+  /**
+   * The checked disk path of a directory (following a last link), remembered for {@link TRUST_MS}.
+   * Missing components are appended, unless `danglingFails` and they are a link's missing target.
+   */
+  *dir(vdir: string, danglingFails = false): Plan<string> {
     if (vdir === '/') return this.root;
-    if (!isNormalizedAbsolute(vdir)) return yield* this.walk(vdir, true);
+    if (!isNormalizedAbsolute(vdir)) return yield* this.walk(vdir, true, danglingFails);
     const known = this.known(vdir);
     if (known !== undefined) return known.disk;
     const at = Date.now();
@@ -185,7 +193,7 @@ export class Confinement {
       if (generation === this.generation) this.remember(vdir, naive, false, at);
       return naive;
     }
-    const walked = yield* this.walk(vdir, true);
+    const walked = yield* this.walk(vdir, true, danglingFails);
     if (real !== undefined && walked === real && generation === this.generation) this.remember(vdir, walked, true, at);
     return walked;
   }

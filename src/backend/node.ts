@@ -205,7 +205,8 @@ function diskPlans(c: Confinement) {
     *mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Plan<void> {
       const mode = options?.mode ?? 0o777;
       // Recursive follows the last link (`mkdir -p` of a link to a directory succeeds), so it must be inside.
-      if (options?.recursive) yield* io.mkdir(yield* c.dir(path), true, mode);
+      // As Node's own `mkdir -p`, never through a dangling link: ENOENT.
+      if (options?.recursive) yield* io.mkdir(yield* c.dir(path, true), true, mode);
       else yield* io.mkdir(yield* c.entry(path), false, mode);
     },
     *rmdir(path: string): Plan<void> {
@@ -222,7 +223,13 @@ function diskPlans(c: Confinement) {
     },
     *rename(from: string, to: string): Plan<void> {
       const src = yield* c.entry(from);
-      const dst = yield* c.entry(to);
+      let dst: string;
+      try {
+        dst = yield* c.entry(to);
+      } catch (err) {
+        yield* parentFirst(src); // rename(2) reports the source's directory before the target's
+        throw err;
+      }
       refuseRoot(src, 'EBUSY');
       refuseRoot(dst, 'EBUSY');
       try {
@@ -295,7 +302,13 @@ function diskPlans(c: Confinement) {
     *link(existingPath: string, newPath: string): Plan<void> {
       // link(2) does not follow a link given as `existingPath`: it links the link itself.
       const from = yield* c.entry(existingPath);
-      const to = yield* c.entry(newPath);
+      let to: string;
+      try {
+        to = yield* c.entry(newPath);
+      } catch (err) {
+        yield* io.lstat(from); // link(2) reports a missing existing file before the new name's directory
+        throw err;
+      }
       yield* io.link(from, to);
     },
     *statfs(path: string): Plan<BackendStatFs> {
@@ -337,6 +350,12 @@ function diskPlans(c: Confinement) {
       }
     },
   };
+}
+
+/** Fails as a lookup of `disk`'s parent directory would (ENOENT, ENOTDIR), or returns when it is one. */
+function* parentFirst(disk: string): Plan<void> {
+  const parent = yield* io.lstat(nodePath.dirname(disk));
+  if (!parent.isDirectory()) throw new FsError('ENOTDIR', 'resolve');
 }
 
 /** The whole content of an open file: its size from `fstat`, then reads until that size or the end. */
