@@ -33,6 +33,11 @@ const EMPTY = new Uint8Array(0);
  */
 export class Engine implements WriteContext {
   readonly cache: Cache;
+  readonly store: Cache['store'];
+  readonly meta: Cache['meta'];
+  readonly events: Cache['events'];
+  readonly clock: Cache['clock'];
+  private readonly resolutions: Cache['resolutions'];
   readonly loader: Loader;
   readonly locks = new PathLocks();
   readonly write: WriteMode;
@@ -49,6 +54,11 @@ export class Engine implements WriteContext {
     readonly opts: ResolvedOptions,
   ) {
     const cache = (this.cache = new Cache(opts));
+    this.store = cache.store;
+    this.meta = cache.meta;
+    this.events = cache.events;
+    this.clock = cache.clock;
+    this.resolutions = cache.resolutions;
     this.loader = new Loader(cache, backend, opts.revalidateAfter >= 0 || opts.watch);
     this.revalidator = new Revalidator(cache, backend);
     this.watcher = opts.watch ? new ChangeWatcher(cache, backend, this.revalidator, opts.revalidateAfter) : undefined;
@@ -71,16 +81,7 @@ export class Engine implements WriteContext {
       opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
   }
 
-  // The cache's state, for the facade, warming and metrics.
-  get store(): Cache['store'] {
-    return this.cache.store;
-  }
-  get meta(): Cache['meta'] {
-    return this.cache.meta;
-  }
-  get events(): Cache['events'] {
-    return this.cache.events;
-  }
+  // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).
   get counters(): Counters {
     return this.cache.counters;
   }
@@ -104,7 +105,7 @@ export class Engine implements WriteContext {
 
   /** The real path of `key` if it is already known, without any backend call. */
   knownKey(key: string): string {
-    return this.cache.resolutions.knownKey(key);
+    return this.resolutions.knownKey(key);
   }
 
   /**
@@ -146,7 +147,7 @@ export class Engine implements WriteContext {
    */
   hitSlot(key: string): number {
     const cache = this.cache;
-    const store = cache.store;
+    const store = this.store;
     const slot = store.lookup(key);
     if (slot < 0) return -1;
     const expires = store.expiresAt(slot);
@@ -169,7 +170,7 @@ export class Engine implements WriteContext {
 
   /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
   copyOut(slot: number): Buffer {
-    const bytes = this.cache.store.view(slot);
+    const bytes = this.store.view(slot);
     const out = returnBuffers.allocate(bytes.length);
     out.set(bytes, 0);
     return out;
@@ -239,7 +240,7 @@ export class Engine implements WriteContext {
    * `Buffer#copy` makes of its source.
    */
   private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
-    const bytes = this.cache.store.view(slot);
+    const bytes = this.store.view(slot);
     const size = bytes.length;
     if (position >= size) return 0;
     if (position === 0 && length >= size && into.length - offset >= size) {
