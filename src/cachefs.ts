@@ -128,7 +128,7 @@ export class CacheFS {
         throw new InvalidArgError('backend', backend, `must implement ${m}()`);
       }
     }
-    this.core = new CacheCore(backend, resolveOptions(options));
+    this.core = new CacheCore(backend, resolveOptions(options, { revalidate: backend.defaultRevalidate }));
     this.root = '';
     if (this.core.replayPending) gateUntilReady(this, this.core.ready);
   }
