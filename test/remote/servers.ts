@@ -52,6 +52,20 @@ async function listening(port: number, child: ChildProcess, log: () => Promise<s
   }
 }
 
+/** Servers still running, killed when this process exits however it exits (a failed test, a Ctrl-C). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) {
+    try { child.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
 async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -121,7 +135,7 @@ export async function startSshd(): Promise<SshServer> {
   let stderr = '';
   const start = async (): Promise<void> => {
     stderr = '';
-    child = spawn(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = track(spawn(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] }));
     child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     await listening(port, child, async () => stderr);
   };
@@ -236,7 +250,7 @@ export async function startApache(): Promise<DavServer> {
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     await fsp.rm(path.join(dir, 'httpd.pid'), { force: true });
-    child = spawn(APACHE, ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND'], { stdio: 'ignore' });
+    child = track(spawn(APACHE, ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND'], { stdio: 'ignore' }));
     await listening(port, child, async () => fsp.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => ''));
   };
   await start();
