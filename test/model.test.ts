@@ -2,15 +2,17 @@
 // write mode and policy, over the memory and the disk backend) and against the reference: Node's own
 // fs.promises on a real temporary directory, no cache. Any difference in bytes, sizes or error codes
 // is a bug.
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, mkdir, rm, stat as statPath, writeFile } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CacheFS, memoryBackend, nodeBackend } from '../src/index.js';
-import type { CacheFSOptions } from '../src/options.js';
+import { CacheFS, memoryBackend, nodeBackend, sftpBackend, webdavBackend } from '../src/index.js';
+import type { Backend } from '../src/backend/backend.js';
+import type { CacheFSOptions, WriteMode } from '../src/options.js';
+import { missingServers, startApache, startSshd, type DavServer, type SshServer } from './remote/servers.js';
 
 const PATHS = ['/a', '/b', '/d', '/d/a', '/d/b', '/d/e', '/d/e/f', '/x'];
 const DIRS = ['/d', '/d/e', '/x', '/a'];
@@ -18,6 +20,8 @@ const DIRS = ['/d', '/d/e', '/x', '/a'];
 const BACKEND_ARB =
   process.env.MODEL_BACKEND === 'disk' ? fc.constant(true) : process.env.MODEL_BACKEND === 'memory' ? fc.constant(false) : fc.boolean();
 const RUNS = Number(process.env.MODEL_RUNS ?? (process.env.CI ? 250 : 120));
+/** Runs per network store and write mode (light: every operation is a round trip to a real server). */
+const REMOTE_RUNS = Number(process.env.MODEL_REMOTE_RUNS ?? (process.env.CI ? 6 : 4));
 
 type Op =
   | { op: 'readFile'; path: string }
@@ -234,13 +238,53 @@ async function snapshot(fs: FsLike, dir = '/', into: Record<string, string> = {}
   return into;
 }
 
-test(`cachefs behaves like the bare backend over ${RUNS} random operation sequences`, async () => {
-  await fc.assert(
-    fc.asyncProperty(optionsArb, BACKEND_ARB, fc.array(opArb, { minLength: 1, maxLength: 40 }), async (options, onDisk, ops) => {
+/** A backend to run the model over, and a second one on the same store to check it after close. */
+interface Store {
+  backend: Backend;
+  /** A backend over the same files (the first is closed with its cache). */
+  reopen(): Backend;
+  remove(): Promise<void>;
+}
+
+type Kind = 'memory' | 'disk' | 'sftp' | 'webdav';
+let sshd: SshServer | undefined;
+let httpd: DavServer | undefined;
+let storeCounter = 0;
+
+async function makeStore(kind: Kind, seed: Record<string, string>): Promise<Store> {
+  if (kind === 'memory') {
+    const backend = memoryBackend(seed);
+    return { backend, reopen: () => backend, remove: async () => undefined };
+  }
+  if (kind === 'disk') {
+    const root = await seededDir(seed);
+    const backend = nodeBackend(root);
+    return { backend, reopen: () => backend, remove: () => rm(root, { recursive: true, force: true }) };
+  }
+  const server = kind === 'sftp' ? sshd! : httpd!;
+  const name = `model-${++storeCounter}`;
+  const root = join(server.data, name);
+  await mkdir(root);
+  for (const [p, content] of Object.entries(seed)) {
+    await mkdir(join(root, p, '..'), { recursive: true });
+    await writeFile(join(root, p), content);
+  }
+  if (kind === 'webdav') {
+    // Apache writes as its own user: the seeded tree must be its.
+    const { uid, gid } = await statPath(server.data);
+    for (const p of ['', ...Object.keys(seed), '/d']) await chown(join(root, p), uid, gid);
+  }
+  const make = (): Backend => kind === 'sftp'
+    ? sftpBackend({ host: '127.0.0.1', port: sshd!.port, username: sshd!.username, privateKey: sshd!.privateKey, root, connections: 2 })
+    : webdavBackend(`${httpd!.url}/${name}`, { username: httpd!.username, password: httpd!.password });
+  return { backend: make(), reopen: make, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+async function runModel(options: CacheFSOptions, kind: Kind, ops: Op[]): Promise<void> {
       const seed = { '/a': 'alpha', '/d/a': 'delta-a' };
       const refRoot = await seededDir(seed);
-      const diskRoot = onDisk ? await seededDir(seed) : undefined;
-      const backend = diskRoot ? nodeBackend(diskRoot) : memoryBackend(seed);
+      const store = await makeStore(kind, seed);
+      const backend = store.backend;
       const cfs = new CacheFS(backend, options);
       const reference = rooted(refRoot);
       const cached = cfs as unknown as FsLike;
@@ -260,13 +304,47 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
       // Everything read back through the cache, then (after close flushed) the backend itself.
       assert.deepEqual(await snapshot(cached), await snapshot(reference), 'whole tree through the cache');
       await cfs.close();
-      const fresh = new CacheFS(backend, { maxBytes: 0 }) as unknown as FsLike;
+      const verifier = new CacheFS(store.reopen(), { maxBytes: 0 });
+      const fresh = verifier as unknown as FsLike;
       assert.deepEqual(await snapshot(fresh), await snapshot(reference), 'whole backend after close');
+      if (kind === 'sftp' || kind === 'webdav') await verifier.close();
       } finally {
+        await cfs.close().catch(() => undefined);
         await rm(refRoot, { recursive: true, force: true });
-        if (diskRoot) await rm(diskRoot, { recursive: true, force: true });
+        await store.remove();
       }
-    }),
-    { numRuns: RUNS, ...(process.env.MODEL_SEED ? { seed: Number(process.env.MODEL_SEED) } : {}), errorWithCause: true } as fc.Parameters<unknown>,
+}
+
+const seedParameter = process.env.MODEL_SEED ? { seed: Number(process.env.MODEL_SEED) } : {};
+
+test(`cachefs behaves like the bare backend over ${RUNS} random operation sequences`, async () => {
+  await fc.assert(
+    fc.asyncProperty(optionsArb, BACKEND_ARB, fc.array(opArb, { minLength: 1, maxLength: 40 }), (options, onDisk, ops) =>
+      runModel(options, onDisk ? 'disk' : 'memory', ops)),
+    { numRuns: RUNS, ...seedParameter, errorWithCause: true } as unknown as fc.Parameters<unknown>,
   );
+});
+
+// The network stores, on real servers: fewer, shorter runs (each operation is a round trip), but
+// every write mode over each of them. MODEL_REMOTE_RUNS sets the runs per store and mode.
+const remoteSkip = missingServers();
+if (remoteSkip) console.log(`# skipping the model over SFTP and WebDAV: ${remoteSkip}`);
+describe('the model over the network stores', { skip: remoteSkip }, () => {
+  before(async () => {
+    [sshd, httpd] = await Promise.all([startSshd(), startApache()]);
+  });
+  after(async () => {
+    await Promise.all([sshd?.stop(), httpd?.stop()]);
+  });
+  for (const kind of ['sftp', 'webdav'] as const) {
+    for (const writeMode of ['write-through', 'write-back', 'write-around'] as WriteMode[]) {
+      test(`cachefs over ${kind} in ${writeMode} behaves like the bare backend over ${REMOTE_RUNS} sequences`, async () => {
+        await fc.assert(
+          fc.asyncProperty(optionsArb.map((o) => ({ ...o, writeMode })), fc.array(opArb, { minLength: 1, maxLength: 25 }), (options, ops) =>
+            runModel(options, kind, ops)),
+          { numRuns: REMOTE_RUNS, ...seedParameter, errorWithCause: true } as unknown as fc.Parameters<unknown>,
+        );
+      });
+    }
+  }
 });

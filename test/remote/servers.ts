@@ -183,7 +183,12 @@ async function descendantsOf(pid: number): Promise<number[]> {
 /** SIGKILLs `child` and every process it forked: a crash of the whole server, connections and all. */
 async function killTree(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  // Frozen first, so that it cannot fork a new worker between the listing and the kill.
+  try { process.kill(child.pid!, 'SIGSTOP'); } catch { /* gone */ }
   const others = await descendantsOf(child.pid!);
+  for (const pid of others) {
+    try { process.kill(pid, 'SIGSTOP'); } catch { /* gone */ }
+  }
   await stopChild(child);
   for (const pid of others) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }

@@ -271,6 +271,14 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       const e = await diagnose(s, 'rename', from, fromParts, false, err);
       return new FsError(e.code, 'rename', from, to);
     }
+    // The kernel looks both parents up before it compares them: a missing one is ENOENT/ENOTDIR first.
+    try {
+      const parent = await resolveDir(s, 'rename', to, toParts.slice(0, -1));
+      if (((await s.stat(parent)).mode & S_IFMT) !== S_IFDIR) return new FsError('ENOTDIR', 'rename', from, to);
+    } catch (e) {
+      if (e instanceof FsError) return new FsError(e.code, 'rename', from, to);
+      throw e;
+    }
     if (type === S_IFDIR && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return new FsError('EINVAL', 'rename', from, to);
     }
@@ -293,6 +301,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     // One more read at the end, in the same round trip: a file that grew since the lstat is read on.
     const probe = Buffer.allocUnsafe(READ_CHUNK);
     const probeRead = s.read(handle, probe, 0, READ_CHUNK, size);
+    probeRead.catch(() => undefined); // its failure, if any, is the same as the reads' (awaited below)
     const counts = await Promise.all(reads);
     let length = 0;
     for (const n of counts) {

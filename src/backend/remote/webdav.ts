@@ -274,8 +274,12 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
         const src = normal('rename', from, to);
         const dst = normal('rename', to, to);
         if (src === '/' || dst === '/') throw new FsError('EBUSY', 'rename', from, to);
-        const [a, b] = await Promise.all([propfind(src, signal), propfind(dst, signal)]);
+        const parent = dst.slice(0, dst.lastIndexOf('/')) || '/';
+        const [a, b, up] = await Promise.all([propfind(src, signal), propfind(dst, signal), propfind(parent, signal)]);
         if (!a) throw await missing(src, 'rename', signal, from, to);
+        // As the kernel: both parents are looked up before they are compared.
+        if (!up) throw await missing(dst, 'rename', signal, from, to);
+        if (up.type !== 'directory') throw new FsError('ENOTDIR', 'rename', from, to);
         if (a.type === 'directory' && dst.startsWith(src + '/')) throw new FsError('EINVAL', 'rename', from, to);
         if (src === dst) return;
         if (b) {
