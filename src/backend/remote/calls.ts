@@ -36,8 +36,55 @@ export function isNetworkCode(code: unknown): boolean {
 export interface Attempt {
   /** Milliseconds left before the whole call must have failed. */
   remaining(): number;
-  /** Aborted when the call's time is up: transports cancel the request (and drop a hung connection). */
+  /** Runs `fn` if the call's time runs out while this attempt is in flight (to drop a hung connection). */
+  onAbort(fn: () => void): void;
+  /** Aborted when the call's time is up (made on first use: most calls never need one). */
   readonly signal: AbortSignal;
+}
+
+/** One attempt's deadline: a timer, and the callbacks to run if it fires. Cheaper than an AbortController per call. */
+class AttemptState implements Attempt {
+  aborted = false;
+  private callbacks: (() => void)[] | undefined;
+  private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout;
+  private rejectRace: ((err: Error) => void) | undefined;
+
+  constructor(private readonly deadline: number, private readonly timeout: number) {
+    this.timer = setTimeout(() => this.abort(), Math.max(0, deadline - Date.now()));
+  }
+
+  remaining(): number {
+    return this.deadline - Date.now();
+  }
+
+  onAbort(fn: () => void): void {
+    (this.callbacks ??= []).push(fn);
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.aborted) this.controller.abort();
+    return this.controller.signal;
+  }
+
+  /** A promise that rejects with ETIMEDOUT when the deadline passes (raced against the attempt). */
+  expiry(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      this.rejectRace = reject;
+    });
+  }
+
+  private abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+    for (const fn of this.callbacks ?? []) fn();
+    this.rejectRace?.(new NetworkFailure('ETIMEDOUT', `no answer within ${this.timeout} ms`));
+  }
+
+  finish(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 /** How long a call that found the server unreachable makes the next calls fail at once. */
@@ -81,30 +128,23 @@ export class RemoteCalls {
     let backoff = FIRST_BACKOFF_MS;
     let last: NetworkFailure | undefined;
     for (;;) {
-      const controller = new AbortController();
+      const state = new AttemptState(deadline, this.timeout);
       let wasSent = false;
-      const remaining = (): number => deadline - Date.now();
-      const timer = setTimeout(() => controller.abort(), Math.max(0, remaining()));
       try {
-        const result = await Promise.race([
-          attempt({ remaining, signal: controller.signal }, () => { wasSent = true; }),
-          new Promise<never>((_, reject) => {
-            controller.signal.addEventListener('abort', () => reject(new NetworkFailure('ETIMEDOUT', `no answer within ${this.timeout} ms`)), { once: true });
-          }),
-        ]);
+        const result = await Promise.race([attempt(state, () => { wasSent = true; }), state.expiry()]);
         this.downUntil = 0;
         return result;
       } catch (err) {
         if (!(err instanceof NetworkFailure)) throw err;
         last = err;
-        if (controller.signal.aborted && last.code !== 'ETIMEDOUT') last = new NetworkFailure('ETIMEDOUT', last.message);
-        const left = remaining();
-        if ((!idempotent && wasSent) || left <= 0 || controller.signal.aborted) break;
+        if (state.aborted && last.code !== 'ETIMEDOUT') last = new NetworkFailure('ETIMEDOUT', last.message);
+        const left = state.remaining();
+        if ((!idempotent && wasSent) || left <= 0 || state.aborted) break;
         await new Promise((r) => setTimeout(r, Math.min(backoff, left)));
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-        if (remaining() <= 0) break;
+        if (deadline - Date.now() <= 0) break;
       } finally {
-        clearTimeout(timer);
+        state.finish();
       }
     }
     if (Date.now() >= deadline) {

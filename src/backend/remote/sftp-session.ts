@@ -41,8 +41,30 @@ export class SftpSession {
     this.client.destroy();
   }
 
+  /**
+   * Requests issued in one tick leave in one socket write: corked at the first, uncorked on the next
+   * tick. ssh2 writes every SFTP packet on its own, and with many calls in flight the system calls,
+   * not the network, were the cost.
+   */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
+  private get socket(): { cork(): void; uncork(): void } | undefined {
+    return (this.client as unknown as { _sock?: { cork(): void; uncork(): void } })._sock;
+  }
+
   private call<T>(start: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
     if (this.dead) return Promise.reject(new NetworkFailure('ECONNRESET', 'the connection was closed'));
+    if (!this.corked) {
+      const socket = this.socket;
+      if (socket) {
+        socket.cork();
+        this.corked = true;
+        process.nextTick(this.uncork);
+      }
+    }
     this.inflight++;
     return new Promise<T>((resolve, reject) => {
       const done = (err: Error | null | undefined, value?: T): void => {
@@ -188,6 +210,7 @@ function connect(config: ConnectConfig, readyTimeout: number, where: string): Pr
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
+      client.on('error', () => undefined); // a destroyed client still reports the lost connection
       client.destroy();
       const level = (err as { level?: unknown } | null)?.level;
       if (level === 'client-authentication') {

@@ -30,6 +30,8 @@ const RESOLUTION_TRUST_MS = 1000;
 const MAX_LINKS = 40;
 /** Read requests in flight per file: enough to fill a 20 ms round trip at loopback speeds. */
 const READ_CHUNK = 255 * 1024;
+/** Bytes read past the size a file had at its lstat, to notice that it grew (most files did not). */
+const PROBE = 4096;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
@@ -85,8 +87,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     body: (s: SftpSession, sent: () => void) => Promise<T>): Promise<T> =>
     calls.run(syscall, path, dest, idempotent, async (attempt: Attempt, sent) => {
       const session = await pool.acquire(attempt);
-      const onAbort = (): void => pool.discard(session); // a call that hung: its connection is suspect
-      attempt.signal.addEventListener('abort', onAbort, { once: true });
+      attempt.onAbort(() => pool.discard(session)); // a call that hung: its connection is suspect
       try {
         if (rootReal === undefined) {
           const real = await session.realpath(rootGiven).catch((err: unknown) => {
@@ -98,8 +99,6 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       } catch (err) {
         if (err instanceof SftpStatus) throw await explain(session, err, syscall, path, dest);
         throw err;
-      } finally {
-        attempt.signal.removeEventListener('abort', onAbort);
       }
     });
 
@@ -277,6 +276,11 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       if (((await s.stat(parent)).mode & S_IFMT) !== S_IFDIR) return new FsError('ENOTDIR', 'rename', from, to);
     } catch (e) {
       if (e instanceof FsError) return new FsError(e.code, 'rename', from, to);
+      if (e instanceof SftpStatus) {
+        // OpenSSH's realpath accepts a missing last component: the parent itself may be missing.
+        const d = await diagnose(s, 'rename', to, toParts, false, e);
+        return new FsError(d.code, 'rename', from, to);
+      }
       throw e;
     }
     if (type === S_IFDIR && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
@@ -293,31 +297,36 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     return statusError(err, 'rename', from, to);
   };
 
-  /** Reads the whole file behind `handle` (size from `attrs`), with the read requests pipelined. */
+  /**
+   * Reads the whole file behind `handle` (`size` from its lstat), the read requests pipelined. One more
+   * read past the end travels with them: a file that grew since the lstat is read on, one that shrank
+   * ends where it ends now.
+   */
   const readAll = async (s: SftpSession, handle: Buffer, size: number): Promise<Uint8Array> => {
-    let buffer = Buffer.allocUnsafe(size);
+    let buffer = Buffer.allocUnsafe(size + PROBE);
     const reads: Promise<number>[] = [];
     for (let at = 0; at < size; at += READ_CHUNK) reads.push(readFully(s, handle, buffer, at, Math.min(READ_CHUNK, size - at), at));
-    // One more read at the end, in the same round trip: a file that grew since the lstat is read on.
-    const probe = Buffer.allocUnsafe(READ_CHUNK);
-    const probeRead = s.read(handle, probe, 0, READ_CHUNK, size);
+    const probeRead = s.read(handle, buffer, size, PROBE, size);
     probeRead.catch(() => undefined); // its failure, if any, is the same as the reads' (awaited below)
     const counts = await Promise.all(reads);
+    // Only a contiguous prefix is returned: a chunk that came back short ended the file at that moment,
+    // and anything after it (a file rewritten meanwhile) would not belong with it.
     let length = 0;
     for (const n of counts) {
       length += n;
-      if (n === 0) break;
+      if (n < READ_CHUNK) break;
     }
-    let extra = await probeRead;
-    if (length < size) return buffer.subarray(0, length); // it shrank meanwhile: what is there now
-    let position = size;
-    while (extra > 0) {
-      const grown = Buffer.allocUnsafe(position + extra);
+    const extra = await probeRead;
+    if (length < size) return buffer.subarray(0, length);
+    let position = size + extra;
+    while (position - size >= PROBE && extra > 0) {
+      const grown = Buffer.allocUnsafe(position * 2);
       buffer.copy(grown, 0, 0, position);
-      probe.copy(grown, position, 0, extra);
       buffer = grown;
-      position += extra;
-      extra = await s.read(handle, probe, 0, READ_CHUNK, position);
+      const n = await s.read(handle, buffer, position, buffer.length - position, position);
+      if (n === 0) break;
+      position += n;
+      if (position < buffer.length) break;
     }
     return buffer.subarray(0, position);
   };
