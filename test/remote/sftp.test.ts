@@ -80,6 +80,8 @@ describe('sftpBackend over OpenSSH', { skip }, () => {
       ['stat through file', () => b.stat('/d/f/x'), () => fsp.stat(path.join(dir, 'd', 'f', 'x'))],
       ['readFile dir', () => b.readFile('/d'), () => fsp.readFile(path.join(dir, 'd'))],
       ['rename dir onto file', () => b.rename('/d', '/d/f'), () => fsp.rename(path.join(dir, 'd'), path.join(dir, 'd', 'f'))],
+      ['rename file onto its own directory', () => b.rename('/d/f', '/d'), () => fsp.rename(path.join(dir, 'd', 'f'), path.join(dir, 'd'))],
+      ['rename into a missing directory below itself', () => b.rename('/d', '/d/n/x'), () => fsp.rename(path.join(dir, 'd'), path.join(dir, 'd', 'n', 'x'))],
     ];
     for (const [what, ours, node] of cases) {
       const expected = await node().then(() => 'ok', (e: { code: string }) => e.code);

@@ -286,6 +286,8 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     if (type === S_IFDIR && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return new FsError('EINVAL', 'rename', from, to);
     }
+    // Linux refuses a target that is an ancestor of the source with ENOTEMPTY, before the types.
+    if (fromParts.length > toParts.length && toParts.every((p, i) => fromParts[i] === p)) return new FsError('ENOTEMPTY', 'rename', from, to);
     const target = await what(to);
     if (target === undefined) {
       const e = await diagnose(s, 'rename', to, toParts, false, err);

@@ -281,6 +281,8 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
         if (!up) throw await missing(dst, 'rename', signal, from, to);
         if (up.type !== 'directory') throw new FsError('ENOTDIR', 'rename', from, to);
         if (a.type === 'directory' && dst.startsWith(src + '/')) throw new FsError('EINVAL', 'rename', from, to);
+        // Linux refuses a target that is an ancestor of the source with ENOTEMPTY, before the types.
+        if (src.startsWith(dst + '/')) throw new FsError('ENOTEMPTY', 'rename', from, to);
         if (src === dst) return;
         if (b) {
           if (b.type === 'directory' && a.type !== 'directory') throw new FsError('EISDIR', 'rename', from, to);
