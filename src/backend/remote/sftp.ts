@@ -23,6 +23,13 @@ export interface SftpBackendOptions {
   connections?: number;
   /** Milliseconds one whole call may take, all attempts and reconnections included. Default 10000. */
   timeout?: number;
+  /**
+   * Milliseconds an answer of the server about a path (its lstat) is reused by the next calls, as NFS's
+   * attribute cache does (there for 3 s or more). One cache call makes several backend calls on one
+   * path (stat, realpath, read); this makes them one round trip. Any change made through this backend
+   * drops every such answer. Default 100; 0 turns it off.
+   */
+  attributeCacheMs?: number;
 }
 
 /** A directory's checked resolution is trusted this long (API.md 1.3 §4), unless a change drops it. */
@@ -77,6 +84,29 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
   let rootReal: string | undefined;
   /** Virtual directory → its link-free server path, checked to be inside the root, and when. */
   const dirs = new Map<string, { real: string; at: number }>();
+  const attributeTtl = options.attributeCacheMs ?? 100;
+  /** Server path → its lstat and when it was asked (see `attributeCacheMs`). */
+  const attributes = new Map<string, { attrs: Attributes; at: number }>();
+  /** Bumped by every change: an answer asked before a change is not kept after it. */
+  let generation = 0;
+  /** The lstat of a server path, reused for `attributeCacheMs`. */
+  const lstatOf = async (s: SftpSession, real: string): Promise<Attributes> => {
+    const asked = Date.now();
+    const known = attributes.get(real);
+    if (known && asked - known.at < attributeTtl) return known.attrs;
+    const seen = generation;
+    const attrs = await s.lstat(real);
+    if (attributeTtl > 0 && seen === generation) {
+      if (attributes.size > 10_000) attributes.clear();
+      attributes.set(real, { attrs, at: asked });
+    }
+    return attrs;
+  };
+  /** Called before and after every change made through this backend. */
+  const changed = (): void => {
+    generation++;
+    attributes.clear();
+  };
 
   const inside = (real: string): boolean => rootReal === '/' || real === rootReal || real.startsWith(rootReal + '/');
   const join = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
@@ -99,6 +129,18 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       } catch (err) {
         if (err instanceof SftpStatus) throw await explain(session, err, syscall, path, dest);
         throw err;
+      }
+    });
+
+  /** {@link run} for a call that changes the server: the attribute answers are dropped around it. */
+  const runChange = <T>(syscall: string, path: string, dest: string | undefined, idempotent: boolean,
+    body: (s: SftpSession, sent: () => void) => Promise<T>): Promise<T> =>
+    run(syscall, path, dest, idempotent, async (s, sent) => {
+      changed();
+      try {
+        return await body(s, sent);
+      } finally {
+        changed();
       }
     });
 
@@ -148,10 +190,10 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
    */
   const follow = async (s: SftpSession, syscall: string, path: string): Promise<{ real: string; attrs: Attributes | undefined }> => {
     const { real, isRoot } = await locate(s, syscall, path);
-    if (isRoot) return { real, attrs: await s.stat(real) };
+    if (isRoot) return { real, attrs: await lstatOf(s, real) };
     let attrs: Attributes;
     try {
-      attrs = await s.lstat(real);
+      attrs = await lstatOf(s, real);
     } catch (err) {
       if (err instanceof SftpStatus && err.status === SFTP_STATUS.NO_SUCH_FILE) return { real, attrs: undefined };
       throw err;
@@ -165,7 +207,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       throw err;
     }
     if (!inside(target)) throw new FsError('EACCES', syscall, path);
-    return { real: target, attrs: await s.stat(target) };
+    return { real: target, attrs: await lstatOf(s, target) };
   };
 
   /** Like {@link follow}, but what is there must exist. */
@@ -347,7 +389,10 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     s.close(handle).catch(() => undefined);
   };
 
-  const forget = (): void => dirs.clear();
+  const forget = (): void => {
+    dirs.clear();
+    changed();
+  };
 
   const backend: Backend = {
     name: 'sftp',
@@ -358,7 +403,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     lstat(path) {
-      return run('lstat', path, undefined, true, async (s) => toStats(await s.lstat((await locate(s, 'lstat', path)).real)));
+      return run('lstat', path, undefined, true, async (s) => toStats(await lstatOf(s, (await locate(s, 'lstat', path)).real)));
     },
 
     readFile(path) {
@@ -366,7 +411,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
         const { real, isRoot } = await locate(s, 'open', path);
         if (isRoot) throw new FsError('EISDIR', 'read', path);
         // The lstat and the open travel together: one round trip when the path is a plain file.
-        const [attrs, handle] = await Promise.all([s.lstat(real), s.open(real, 'r').catch((err: unknown) => err as Error)]);
+        const [attrs, handle] = await Promise.all([lstatOf(s, real), s.open(real, 'r').catch((err: unknown) => err as Error)]);
         const type = attrs.mode & S_IFMT;
         if (type !== S_IFREG) {
           if (Buffer.isBuffer(handle)) closeLater(s, handle);
@@ -392,7 +437,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     writeFile(path, data, options) {
       const exclusive = options?.flag === 'wx';
       // A whole-file replace can be sent again; an exclusive create cannot (the retry would see EEXIST).
-      return run('open', path, undefined, !exclusive, async (s, sent) => {
+      return runChange('open', path, undefined, !exclusive, async (s, sent) => {
         const real = exclusive ? (await locate(s, 'open', path)).real : (await follow(s, 'open', path)).real;
         if (real === rootReal) throw new FsError('EISDIR', 'open', path);
         sent();
@@ -444,7 +489,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
         };
         return make(normal('mkdir', path));
       }
-      return run('mkdir', path, undefined, false, async (s, sent) => {
+      return runChange('mkdir', path, undefined, false, async (s, sent) => {
         const { real, isRoot } = await locate(s, 'mkdir', path);
         if (isRoot) throw new FsError('EEXIST', 'mkdir', path);
         sent();
@@ -453,7 +498,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     rmdir(path) {
-      return run('rmdir', path, undefined, false, async (s, sent) => {
+      return runChange('rmdir', path, undefined, false, async (s, sent) => {
         const { real, isRoot } = await locate(s, 'rmdir', path);
         if (isRoot) throw new FsError('EBUSY', 'rmdir', path);
         forget();
@@ -463,7 +508,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     unlink(path) {
-      return run('unlink', path, undefined, false, async (s, sent) => {
+      return runChange('unlink', path, undefined, false, async (s, sent) => {
         const { real, isRoot } = await locate(s, 'unlink', path);
         if (isRoot) throw new FsError('EISDIR', 'unlink', path);
         forget();
@@ -473,7 +518,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     rename(from, to) {
-      return run('rename', from, to, false, async (s, sent) => {
+      return runChange('rename', from, to, false, async (s, sent) => {
         const src = await locate(s, 'rename', from);
         const dst = await locate(s, 'rename', to);
         if (src.isRoot || dst.isRoot) throw new FsError('EBUSY', 'rename', from, to);
@@ -488,7 +533,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     truncate(path, length) {
-      return run('open', path, undefined, true, async (s) => {
+      return runChange('open', path, undefined, true, async (s) => {
         const { real, attrs } = await existing(s, 'open', path);
         if ((attrs.mode & S_IFMT) === S_IFDIR) throw new FsError('EISDIR', 'open', path);
         await s.setstat(real, { size: length });
@@ -496,26 +541,26 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     chmod(path, mode) {
-      return run('chmod', path, undefined, true, async (s) => {
+      return runChange('chmod', path, undefined, true, async (s) => {
         await s.setstat((await existing(s, 'chmod', path)).real, { mode: mode & 0o7777 });
       });
     },
 
     chown(path, uid, gid) {
-      return run('chown', path, undefined, true, async (s) => {
+      return runChange('chown', path, undefined, true, async (s) => {
         await s.setstat((await existing(s, 'chown', path)).real, { uid, gid });
       });
     },
 
     utimes(path, atimeMs, mtimeMs) {
       // SFTP (version 3) carries whole seconds.
-      return run('utime', path, undefined, true, async (s) => {
+      return runChange('utime', path, undefined, true, async (s) => {
         await s.setstat((await existing(s, 'utime', path)).real, { atime: Math.floor(atimeMs / 1000), mtime: Math.floor(mtimeMs / 1000) });
       });
     },
 
     symlink(target, path) {
-      return run('symlink', target, path, false, async (s, sent) => {
+      return runChange('symlink', target, path, false, async (s, sent) => {
         const { real, isRoot } = await locate(s, 'symlink', path);
         if (isRoot) throw new FsError('EEXIST', 'symlink', target, path);
         forget();
@@ -559,7 +604,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     write(path, data, position) {
-      return run('write', path, undefined, true, async (s) => {
+      return runChange('write', path, undefined, true, async (s) => {
         const { real, attrs } = await existing(s, 'write', path);
         if ((attrs.mode & S_IFMT) === S_IFDIR) throw new FsError('EISDIR', 'write', path);
         const handle = await s.open(real, 'r+');
@@ -573,7 +618,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
 
     copyFile(src, dest, mode = 0) {
       const exclusive = (mode & 1) !== 0;
-      return run('copyfile', src, dest, !exclusive, async (s, sent) => {
+      return runChange('copyfile', src, dest, !exclusive, async (s, sent) => {
         const from = await existing(s, 'copyfile', src);
         if ((from.attrs.mode & S_IFMT) === S_IFDIR) throw new FsError('EISDIR', 'copyfile', src, dest);
         const to = exclusive ? { real: (await locate(s, 'copyfile', dest)).real, attrs: undefined } : await follow(s, 'copyfile', dest);
@@ -603,7 +648,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     link(existingPath, newPath) {
-      return run('link', existingPath, newPath, false, async (s, sent) => {
+      return runChange('link', existingPath, newPath, false, async (s, sent) => {
         const from = await locate(s, 'link', existingPath);
         const to = await locate(s, 'link', newPath);
         sent();
@@ -617,7 +662,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     lutimes(path, atimeMs, mtimeMs) {
-      return run('lutime', path, undefined, true, async (s) => {
+      return runChange('lutime', path, undefined, true, async (s) => {
         await s.lsetstat((await locate(s, 'lutime', path)).real, { atime: Math.floor(atimeMs / 1000), mtime: Math.floor(mtimeMs / 1000) });
       });
     },
@@ -657,11 +702,25 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     return {
       read: (into, offset, length, position) => use('read', true, (s, h) => readFully(s, h, into, offset, length, position)),
       write: async (data, offset, length, position) => {
-        await use('write', true, (s, h) => writeAll(s, h, data.subarray(offset, offset + length), position));
+        await use('write', true, async (s, h) => {
+          changed();
+          try {
+            await writeAll(s, h, data.subarray(offset, offset + length), position);
+          } finally {
+            changed();
+          }
+        });
         return length;
       },
       stat: () => use('fstat', true, async (s, h) => toStats(await s.fstat(h))),
-      truncate: (length) => use('ftruncate', true, (s, h) => s.fsetstat(h, { size: length })),
+      truncate: (length) => use('ftruncate', true, async (s, h) => {
+        changed();
+        try {
+          await s.fsetstat(h, { size: length });
+        } finally {
+          changed();
+        }
+      }),
       sync: () => use('fsync', true, async (s, h) => {
         if (s.has('fsync@openssh.com')) await s.fsync(h);
       }),

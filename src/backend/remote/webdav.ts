@@ -15,6 +15,12 @@ export interface WebdavBackendOptions {
   timeout?: number;
   /** Keep-alive connections kept per server. Default 16. */
   connections?: number;
+  /**
+   * Milliseconds a PROPFIND answer about a path is reused by the next calls, as NFS's attribute cache
+   * does (there for 3 s or more): one cache call makes several backend calls on one path. Any change
+   * made through this backend drops every such answer. Default 100; 0 turns it off.
+   */
+  attributeCacheMs?: number;
 }
 
 const S_IFDIR = 0o040000;
@@ -68,14 +74,22 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
   };
 
   const run = <T>(syscall: string, path: string, dest: string | undefined, idempotent: boolean,
-    body: (signal: AbortSignal, sent: () => void, a: Attempt) => Promise<T>): Promise<T> =>
+    body: (signal: AbortSignal, sent: () => void, a: Attempt) => Promise<T>, changes = false): Promise<T> =>
     calls.run(syscall, path, dest, idempotent, async (a, sent) => {
+      if (changes) changed();
       try {
         return await body(a.signal, sent, a);
       } catch (err) {
         throw classify(err, syscall, path, dest);
+      } finally {
+        if (changes) changed();
       }
     });
+
+  /** {@link run} for a call that changes the server: the attribute answers are dropped around it. */
+  const runChange = <T>(syscall: string, path: string, dest: string | undefined, idempotent: boolean,
+    body: (signal: AbortSignal, sent: () => void, a: Attempt) => Promise<T>): Promise<T> =>
+    run(syscall, path, dest, idempotent, body, true);
 
   /** A transport failure becomes a NetworkFailure (retried); an HTTP status an FsError. */
   const classify = (err: unknown, syscall: string, path: string, dest?: string): unknown => {
@@ -100,8 +114,30 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     return new FsError('EIO', syscall, path, dest, `the server answered ${status}`);
   };
 
-  /** PROPFIND depth 0; undefined when nothing is there (404, or a file in the middle: 404/409). */
+  const attributeTtl = options.attributeCacheMs ?? 100;
+  const attributes = new Map<string, { st: FileStat | undefined; at: number }>();
+  /** Bumped by every change: an answer asked before a change is not kept after it. */
+  let generation = 0;
+  const changed = (): void => {
+    generation++;
+    attributes.clear();
+  };
+
+  /** PROPFIND depth 0 (reused for `attributeCacheMs`); undefined when nothing is there. */
   const propfind = async (path: string, signal: AbortSignal): Promise<FileStat | undefined> => {
+    const asked = Date.now();
+    const known = attributes.get(path);
+    if (known && asked - known.at < attributeTtl) return known.st;
+    const seen = generation;
+    const st = await propfindNow(path, signal);
+    if (attributeTtl > 0 && seen === generation) {
+      if (attributes.size > 10_000) attributes.clear();
+      attributes.set(path, { st, at: asked });
+    }
+    return st;
+  };
+
+  const propfindNow = async (path: string, signal: AbortSignal): Promise<FileStat | undefined> => {
     try {
       return (await client.stat(path, { signal })) as FileStat;
     } catch (err) {
@@ -179,7 +215,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
 
     writeFile(path, data, options) {
       const exclusive = options?.flag === 'wx';
-      return run('open', path, undefined, !exclusive, async (signal, sent) => {
+      return runChange('open', path, undefined, !exclusive, async (signal, sent) => {
         const p = normal('open', path);
         if (p === '/') throw new FsError('EISDIR', 'open', path);
         sent();
@@ -232,7 +268,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
         };
         return make(normal('mkdir', path));
       }
-      return run('mkdir', path, undefined, false, async (signal, sent) => {
+      return runChange('mkdir', path, undefined, false, async (signal, sent) => {
         const p = normal('mkdir', path);
         if (p === '/') throw new FsError('EEXIST', 'mkdir', path);
         sent();
@@ -245,7 +281,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     },
 
     rmdir(path) {
-      return run('rmdir', path, undefined, false, async (signal, sent) => {
+      return runChange('rmdir', path, undefined, false, async (signal, sent) => {
         const p = normal('rmdir', path);
         if (p === '/') throw new FsError('EBUSY', 'rmdir', path);
         const st = await existing(p, 'rmdir', signal, path);
@@ -259,7 +295,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     },
 
     unlink(path) {
-      return run('unlink', path, undefined, false, async (signal, sent) => {
+      return runChange('unlink', path, undefined, false, async (signal, sent) => {
         const p = normal('unlink', path);
         if (p === '/') throw new FsError('EISDIR', 'unlink', path);
         const st = await existing(p, 'unlink', signal, path);
@@ -270,7 +306,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     },
 
     rename(from, to) {
-      return run('rename', from, to, false, async (signal, sent) => {
+      return runChange('rename', from, to, false, async (signal, sent) => {
         const src = normal('rename', from, to);
         const dst = normal('rename', to, to);
         if (src === '/' || dst === '/') throw new FsError('EBUSY', 'rename', from, to);
@@ -302,7 +338,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     },
 
     truncate(path, length) {
-      return run('open', path, undefined, true, async (signal) => {
+      return runChange('open', path, undefined, true, async (signal) => {
         const p = normal('open', path);
         const st = await existing(p, 'open', signal, path);
         if (st.type === 'directory') throw new FsError('EISDIR', 'open', path);
@@ -346,7 +382,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
 
     write(path, data, position) {
       // No partial PUT that every server honours: the file is read, patched and put back whole.
-      return run('write', path, undefined, true, async (signal) => {
+      return runChange('write', path, undefined, true, async (signal) => {
         const p = normal('write', path);
         const st = await existing(p, 'write', signal, path);
         if (st.type === 'directory') throw new FsError('EISDIR', 'write', path);
@@ -360,7 +396,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
 
     copyFile(src, dest, mode = 0) {
       const exclusive = (mode & 1) !== 0;
-      return run('copyfile', src, dest, !exclusive, async (signal, sent) => {
+      return runChange('copyfile', src, dest, !exclusive, async (signal, sent) => {
         const from = normal('copyfile', src, dest);
         const to = normal('copyfile', dest, dest);
         const [a, b] = await Promise.all([propfind(from, signal), propfind(to, signal)]);
