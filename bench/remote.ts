@@ -179,17 +179,22 @@ async function measureStore(kind: 'sftp' | 'webdav', rtt: number, server: SshSer
       suite: 'remote', name: 'tree_walk_cold', variant, cachefsMs: coldMs, bareMs: bareBest, speedup: bareBest / coldMs, hitRate: cold.hitRate,
       note: `${paths.length} files, ${bestN} at a time (the bare client's best)`,
     });
+    // The best of three passes: one pass of a warm walk is short enough for a GC or a neighbour's
+    // burst on this shared machine to double it.
     cfs.resetStats();
-    const warmMs = await time(async () => {
-      for (const p of paths) {
-        await cfs.stat(p);
-        await cfs.readFile(p);
-      }
-    });
+    let warmMs = Infinity;
+    for (let pass = 0; pass < 3; pass++) {
+      warmMs = Math.min(warmMs, await time(async () => {
+        for (const p of paths) {
+          await cfs.stat(p);
+          await cfs.readFile(p);
+        }
+      }));
+    }
     const warm = cfs.stats();
     rows.push({
       suite: 'remote', name: 'tree_walk_warm', variant, cachefsMs: warmMs, bareMs: bareBest, speedup: bareBest / warmMs, hitRate: warm.hitRate,
-      note: 'cache: one at a time; bare: its best concurrent walk',
+      note: 'cache: one at a time, best of 3 passes; bare: its best concurrent walk',
     });
 
     // Positional reads in the big file, one open handle each, 16 in flight.
