@@ -13,6 +13,10 @@ export type {
 } from './backend/backend.js';
 export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
+export { sftpBackend } from './backend/remote/sftp.js';
+export type { SftpBackendOptions } from './backend/remote/sftp.js';
+export { webdavBackend } from './backend/remote/webdav.js';
+export type { WebdavBackendOptions } from './backend/remote/webdav.js';
 export { FsError, CacheClosedError } from './errors.js';
 export { FileStats, DirEntry } from './fs/stats-object.js';
 export type { PathCacheStats } from './warm/batch.js';
