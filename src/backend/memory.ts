@@ -371,7 +371,7 @@ function asyncFace(memory: MemoryFs): Backend {
 }
 
 /** A {@link BackendFile} answering from a synchronous one. */
-export function promiseFile(file: BackendFileSync): BackendFile {
+function promiseFile(file: BackendFileSync): BackendFile {
   const wrap =
     <A extends unknown[], R>(fn: ((...args: A) => R) | undefined) =>
     (...args: A): Promise<R> => {
