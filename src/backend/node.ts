@@ -177,6 +177,23 @@ export function nodeBackend(root: string): Backend {
       return run('lstat', path, undefined, async () => toBackendStats(await fsp.lstat(await resolve(path, false))));
     },
 
+    open(path, flags) {
+      // A minimal open-file face (the engine's descriptor per handle); confined as every open is.
+      return run('open', path, undefined, async () => {
+        const handle = await openConfined(path, flags === 'r+' ? fs.constants.O_RDWR : O_RDONLY);
+        return {
+          read: (into, offset, length, position) =>
+            run('read', path, undefined, async () => (await handle.read(into, offset, length, position)).bytesRead),
+          write: (data, offset, length, position) =>
+            run('write', path, undefined, async () => (await handle.write(data, offset, length, position)).bytesWritten),
+          stat: () => run('fstat', path, undefined, async () => toBackendStats(await handle.stat())),
+          truncate: (length) => run('ftruncate', path, undefined, () => handle.truncate(length)),
+          sync: () => run('fdatasync', path, undefined, () => handle.datasync()),
+          close: () => handle.close(),
+        };
+      });
+    },
+
     readFile(path) {
       return run('open', path, undefined, async () => {
         const handle = await openConfined(path, O_RDONLY);
