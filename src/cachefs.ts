@@ -211,6 +211,7 @@ export class CacheFS {
     const shown = this.shown(path);
     const key = await this.core.resolve(this.toKey(path));
     let isDirectory = false;
+    let openStats: BackendStats | undefined;
     if (openMode.create) {
       await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
     } else if (this.core.residentAndFresh(key) && !openMode.truncate) {
@@ -220,8 +221,9 @@ export class CacheFS {
       isDirectory = isDirectoryMode(st.mode);
       if (isDirectory && openMode.writable) throw fsError('EISDIR', 'open', shown);
       if (openMode.truncate) await this.core.truncate(key, 0, shown);
+      else if (!openMode.writable) openStats = st;
     }
-    return new CacheFileHandle(this.core, key, shown, openMode, isDirectory);
+    return new CacheFileHandle(this.core, key, shown, openMode, isDirectory, openStats);
   }
 
   /** Stats of a path, following symbolic links. */
@@ -732,7 +734,7 @@ export class CacheFS {
       misses: c.misses,
       evictions: this.core.store.evictions,
       bytesUsed: this.core.store.bytesUsed,
-      entries: this.core.store.entries,
+      entries: this.core.fileEntries,
       hitRate: reads === 0 ? 0 : c.hits / reads,
     };
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Backend, BackendStats } from './backend/backend.js';
+import type { Backend, BackendFile, BackendStats } from './backend/backend.js';
 import { asCallError, fsError, hasCode, InvalidArgTypeError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { baseName, isWithin, joinPath, parentOf } from './paths.js';
@@ -19,6 +19,8 @@ import { ChangeWatcher } from './coherence/watcher.js';
 import { WriteBack } from './writeback/write-back.js';
 import { Journal } from './writeback/journal.js';
 import { LatencyHistogram } from './metrics/latency.js';
+import { BlockCache, fileKeyOf, isBlockKey, SCAN_DIVISOR, type ReadSource } from './engine/blocks.js';
+import type { OpenFileSource } from './engine/open-file.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
 export interface Counters {
@@ -82,6 +84,8 @@ export function toTimeMs(value: number | string | Date, name: string): number {
  */
 export class CacheCore {
   readonly store: DataStore;
+  /** Large files in blocks (src/engine/blocks.ts), entries of {@link store} like whole files. */
+  readonly blocks: BlockCache;
   readonly meta: MetadataCache;
   readonly clock = new MutationClock();
   readonly locks = new PathLocks();
@@ -93,6 +97,8 @@ export class CacheCore {
   /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
   readonly journal: Journal | undefined;
   closed = false;
+  /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
+  readonly openFiles = new Set<BackendFile>();
   /** Resolves when the cache can serve (journal replay, when configured). */
   ready: Promise<void> = Promise.resolve();
   /** True while the journal of an earlier process is being replayed: calls wait for {@link ready}. */
@@ -109,7 +115,7 @@ export class CacheCore {
   /** The revalidation age in force (-1 never, 0 always, else ms): the option, or 0 while a watcher is down. */
   revalidateAfter: number;
   /** Loads record the file's identity (a `stat` before the read) for revalidation to compare with. */
-  private readonly capturesIdentity: boolean;
+  readonly capturesIdentity: boolean;
   readonly revalidator: Revalidator;
   private readonly watcher: ChangeWatcher | undefined;
   private readonly memoryPressure: MemoryPressure | undefined;
@@ -125,7 +131,13 @@ export class CacheCore {
       match: compileGlob(r.pattern.startsWith('/') ? r.pattern : `/${r.pattern}`, 'ttlRules.pattern'),
       ttl: r.ttl,
     }));
-    this.store.onRemove = (key, reason, size) => {
+    this.blocks = new BlockCache(this);
+    this.store.onRemove = (removedKey, reason, size) => {
+      let key = removedKey;
+      if (isBlockKey(key)) {
+        this.blocks.removed(key);
+        key = fileKeyOf(key);
+      }
       if (reason === 'replaced') return;
       const c = this.counters;
       if (reason === 'evicted') c.removedEvicted++;
@@ -297,7 +309,8 @@ export class CacheCore {
     }
   }
 
-  private recordBackendRead(key: string, started: number, bytes: number): void {
+  /** @internal Records a backend read's latency (and emits `'backendRead'` when someone listens). */
+  recordBackendRead(key: string, started: number, bytes: number): void {
     const ms = performance.now() - started;
     this.readLatency.record(ms);
     // The event object is built only when someone listens: a miss should not allocate for nothing.
@@ -388,6 +401,7 @@ export class CacheCore {
    */
   private async installAdopted(key: string, buffer: Buffer, size: number, hooks?: InstallHooks, identity?: BackendStats, statStartedAt?: number): Promise<void> {
     const store = this.store;
+    if (this.blocks.files.size !== 0) this.blocks.dropFile(key);
     const existing = store.lookup(key);
     if (!store.admissible(size) || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
       store.bytes.release(buffer);
@@ -410,10 +424,17 @@ export class CacheCore {
    * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
    * a hit, else a load. Counts one hit or one miss.
    */
-  async readWhole(key: string, userPath: string): Promise<Buffer> {
+  async readWhole(key: string, userPath: string, source?: ReadSource): Promise<Buffer> {
     let slot = this.hitSlot(key);
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) return this.copyOut(slot);
+    if (this.blocks.files.size !== 0 && this.blocks.files.has(key)) {
+      const hit = this.blocks.wholeHit(key);
+      if (hit !== undefined) return hit;
+      if (source === undefined && this.backend.open !== undefined) return this.readWholeOpened(key, userPath);
+      const from = source ?? this.pathSource(key);
+      if (from !== undefined) return this.blocks.readWhole(key, userPath, from);
+    }
     this.counters.misses++;
     const loaded = await this.load(key, userPath);
     return returnBuffers.copy(loaded, 0, loaded.length);
@@ -427,6 +448,29 @@ export class CacheCore {
   readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
     const n = this.readAtHit(key, into, offset, length, position);
     return n >= 0 ? Promise.resolve(n) : this.readAtMiss(key, into, offset, length, position, userPath, n);
+  }
+
+  /** A block-cached file read whole through one open backend file: open, read, close. */
+  private async readWholeOpened(key: string, userPath: string): Promise<Buffer> {
+    let file: BackendFile;
+    try {
+      file = await this.backend.open!(key, 'r');
+    } catch (err) {
+      this.counters.misses++;
+      throw asCallError(err, 'open', userPath);
+    }
+    try {
+      return await this.blocks.readWhole(key, userPath, (into, offset, length, position) => file.read(into, offset, length, position));
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  /** Positional reads of `key` by path, when the backend has them (blocks are read through it). */
+  pathSource(key: string): ReadSource | undefined {
+    const backend = this.backend;
+    if (backend.read === undefined) return undefined;
+    return (into, offset, length, position) => backend.read!(key, into, offset, length, position);
   }
 
   // ---------------------------------------------------------------- hits without allocation (pooling)
@@ -446,6 +490,7 @@ export class CacheCore {
    */
   readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
     const slot = this.hitSlot(key);
+    if (slot === -1 && this.blocks.files.size !== 0) return this.blocks.hit(key, into, offset, length, position);
     return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
   }
 
@@ -474,16 +519,27 @@ export class CacheCore {
    * The rest of {@link readAt} after {@link readAtHit} returned `state` (-1 or `REVALIDATE`): revalidates,
    * or counts one miss and loads.
    */
-  async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number): Promise<number> {
+  async readAtMiss(
+    key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number,
+    file?: OpenFileSource,
+  ): Promise<number> {
     let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
     if (slot < 0) {
+      const source = file?.source ?? this.pathSource(key);
+      if (this.blocks.files.size !== 0 && this.blocks.files.has(key) && source !== undefined) {
+        return this.blocks.readAt(key, into, offset, length, position, userPath, source);
+      }
       this.counters.misses++;
-      const st = await this.statOf(key, true, 'read', userPath);
+      const statStartedAt = Date.now();
+      const st = (await file?.stats()) ?? (await this.statOf(key, true, 'read', userPath));
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
-      if (!this.store.admissible(st.size) && this.backend.read) {
+      if (this.blocks.wants(st.size) && source !== undefined && this.store.lookup(key) < 0) {
+        return this.blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
+      }
+      if (!this.store.admissible(st.size) && source !== undefined) {
         try {
-          return await this.backend.read(key, into, offset, length, position);
+          return await source(into, offset, length, position);
         } catch (err) {
           throw asCallError(err, 'read', userPath);
         }
@@ -532,6 +588,14 @@ export class CacheCore {
    */
   async installClean(key: string, data: Uint8Array, hooks?: InstallHooks, identity?: BackendStats, statStartedAt?: number): Promise<void> {
     const store = this.store;
+    if (hooks === undefined && this.blocks.wants(data.length) && store.lookup(key) < 0) {
+      // A large file read whole: its blocks, unless it is a scan (see SCAN_DIVISOR).
+      const scan = store.maxBytes !== 0 && data.length > store.maxBytes / SCAN_DIVISOR;
+      if (!scan) await this.blocks.installAll(key, data, identity, statStartedAt ?? 0);
+      else this.blocks.note(key, data.length);
+      return;
+    }
+    if (this.blocks.files.size !== 0) this.blocks.dropFile(key);
     if (!store.admissible(data.length)) {
       const slot = store.lookup(key);
       if (slot >= 0 && !store.isDirty(slot)) store.remove(slot, 'invalidated');
@@ -557,7 +621,9 @@ export class CacheCore {
   }
 
   /** Invalidates the cached copy of `key` after the backend changed it (write-through/around, external). */
-  forgetData(key: string): void {
+  forgetData(changed: string): void {
+    const key = fileKeyOf(changed);
+    if (this.blocks.files.size !== 0) this.blocks.dropFile(key);
     const slot = this.store.lookup(key);
     if (slot >= 0 && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
     this.loading.delete(key);
@@ -613,7 +679,27 @@ export class CacheCore {
    */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
     this.counters.writeOps++;
-    await this.locks.run(key, () => this.writeWholeUnlocked(key, data, userPath, opts));
+    await this.locks.run(key, () => this.aroundWrite(key, () => this.writeWholeUnlocked(key, data, userPath, opts)));
+  }
+
+  /**
+   * Runs a write of `key` (under its lock) so that no block of it survives the write: blocks are always
+   * clean, and one loaded while the write ran may hold the bytes from before it.
+   */
+  private async aroundWrite<T>(key: string, write: () => Promise<T>): Promise<T> {
+    this.dropBlocks(key);
+    try {
+      return await write();
+    } finally {
+      this.dropBlocks(key);
+    }
+  }
+
+  private dropBlocks(key: string): void {
+    if (this.blocks.files.size !== 0 && this.blocks.files.has(key)) {
+      this.blocks.dropFile(key);
+      this.clock.stamp(key); // a block load in flight must not install what it read before the write
+    }
   }
 
   private async writeWholeUnlocked(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
@@ -641,16 +727,16 @@ export class CacheCore {
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     this.counters.writeOps++;
-    await this.locks.run(key, async () => {
+    await this.locks.run(key, () => this.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.writeAtUnlocked(key, data, position, userPath);
-    });
+    }));
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
   async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
     this.counters.writeOps++;
-    return this.locks.run(key, async () => {
+    return this.locks.run(key, () => this.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       let size: number;
       const slot = this.store.lookup(key);
@@ -670,7 +756,7 @@ export class CacheCore {
       }
       if (data.length > 0) await this.writeAtUnlocked(key, data, size, userPath);
       return size + data.length;
-    });
+    }));
   }
 
   private async writeAtUnlocked(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
@@ -710,7 +796,7 @@ export class CacheCore {
   /** Sets the length of real path `key`. Runs under the path's lock. */
   async truncate(key: string, length: number, userPath: string): Promise<void> {
     this.counters.writeOps++;
-    await this.locks.run(key, async () => {
+    await this.locks.run(key, () => this.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       if (this.opts.writeMode === 'write-back' && this.writeBack) {
         await this.writeBack.truncate(key, length, userPath);
@@ -734,7 +820,7 @@ export class CacheCore {
           this.store.remove(slot, 'invalidated');
         }
       }
-    });
+    }));
   }
 
   /**
@@ -777,6 +863,7 @@ export class CacheCore {
    */
   async drop(key: string, reason: RemovalReason = 'invalidated'): Promise<boolean> {
     let dropped = this.meta.delete(key);
+    if (this.blocks.files.size !== 0 && this.blocks.dropFile(key)) dropped = true;
     const slot = this.store.lookup(key);
     if (slot >= 0) {
       if (this.store.isDirty(slot) && this.writeBack) await this.writeBack.flushKey(key);
@@ -793,7 +880,10 @@ export class CacheCore {
   /** Drops every cached path for which `match` is true; returns how many paths had anything cached. */
   async dropWhere(match: (key: string) => boolean, reason: RemovalReason = 'invalidated'): Promise<number> {
     const paths = new Set<string>();
-    for (const key of this.store.allKeys()) if (match(key)) paths.add(key);
+    for (const stored of this.store.allKeys()) {
+      const key = fileKeyOf(stored);
+      if (match(key)) paths.add(key);
+    }
     for (const key of this.meta.paths()) if (match(key)) paths.add(key);
     this.clock.stampAll();
     for (const key of this.loading.keys()) if (match(key)) this.loading.delete(key);
@@ -816,6 +906,7 @@ export class CacheCore {
 
   /** Discards the cached data of `key` without flushing: the program removed the file. */
   discard(key: string): void {
+    if (this.blocks.files.size !== 0) this.blocks.dropFile(key);
     const slot = this.store.lookup(key);
     if (slot >= 0) {
       if (this.store.isDirty(slot)) this.writeBack?.forget(key);
@@ -829,6 +920,7 @@ export class CacheCore {
   /** Discards everything at or below `prefix` without flushing (after the backend removed it). */
   discardWithin(prefix: string): void {
     this.clock.stampAll();
+    this.blocks.dropWhere((k) => isWithin(k, prefix));
     for (const key of this.store.allKeys()) if (isWithin(key, prefix)) this.discard(key);
     this.meta.deleteWithin(prefix);
     this.meta.delete(parentOf(prefix));
@@ -842,6 +934,7 @@ export class CacheCore {
    */
   discardCleanWithin(prefix: string): void {
     this.clock.stampAll();
+    this.blocks.dropWhere((k) => isWithin(k, prefix));
     for (const key of this.store.allKeys()) {
       const slot = this.store.lookup(key);
       if (isWithin(key, prefix) && !this.store.isDirty(slot)) this.store.remove(slot, 'invalidated');
@@ -854,6 +947,8 @@ export class CacheCore {
   /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
   moveWithin(from: string, to: string): void {
     this.clock.stampAll();
+    // Blocks are clean: dropping them is cheaper than re-keying each.
+    this.blocks.dropWhere((k) => isWithin(k, from) || isWithin(k, to));
     const store = this.store;
     for (const key of store.allKeys()) if (isWithin(key, to)) this.discard(key);
     this.writeBack?.movingWithin(from, to);
@@ -878,10 +973,10 @@ export class CacheCore {
   async cleanExpired(): Promise<number> {
     const now = Date.now();
     const store = this.store;
-    const expired: string[] = [];
+    const expired = new Set<string>();
     for (const key of store.allKeys()) {
       const slot = store.lookup(key);
-      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.push(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.add(fileKeyOf(key));
     }
     let n = 0;
     for (const key of expired) {
@@ -902,6 +997,7 @@ export class CacheCore {
       const slot = store.lookup(key);
       if (!store.isDirty(slot)) store.remove(slot, 'invalidated');
     }
+    this.blocks.dropWhere(() => true);
     this.meta.clear();
     this.forgetResolutions();
   }
@@ -914,6 +1010,8 @@ export class CacheCore {
     this.watcher?.close();
     this.memoryPressure?.close();
     this.closed = true;
+    for (const file of [...this.openFiles]) await file.close().catch(() => undefined);
+    this.openFiles.clear();
     this.store.removeAll('invalidated');
     this.store.bytes.trim();
     this.meta.clear();
@@ -936,6 +1034,12 @@ export class CacheCore {
   private ownChange(key: string): void {
     const slot = this.store.lookup(key);
     if (slot >= 0) this.store.clearIdentity(slot);
+  }
+
+  /** Files with anything cached: whole-file entries plus files with at least one resident block. */
+  get fileEntries(): number {
+    const blocks = this.blocks;
+    return this.store.entries - blocks.blockEntries + blocks.filesWithBlocks;
   }
 
   /** Synthesized stats for a dirty entry whose file the backend does not know (yet). */

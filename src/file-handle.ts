@@ -1,4 +1,7 @@
+import type { BackendFile, BackendStats } from './backend/backend.js';
 import type { CacheCore } from './core.js';
+import type { ReadSource } from './engine/blocks.js';
+import type { OpenFileSource } from './engine/open-file.js';
 import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from './errors.js';
 import type { OpenMode } from './flags.js';
 import { FileStats } from './stats-object.js';
@@ -45,6 +48,14 @@ export class CacheFileHandle {
   readonly fd: number;
   private position = 0;
   private closed = false;
+  /**
+   * The backend file this handle reads through on a miss (the backend's optional `open` face), opened at
+   * the first miss and kept until close: an uncached read costs one backend call, not a path lookup.
+   */
+  private backendFile: BackendFile | undefined;
+  private opening: Promise<void> | undefined;
+  /** What the read path may use of {@link backendFile}; built once, so a miss allocates no closure. */
+  private readonly openFile: OpenFileSource & { source: ReadSource | undefined };
 
   /** @internal */
   constructor(
@@ -53,8 +64,40 @@ export class CacheFileHandle {
     private readonly userPath: string,
     private readonly mode: OpenMode,
     private readonly isDirectory: boolean,
+    /** The stat `open` made, if it made one: the first miss uses it rather than asking again. */
+    private openStats?: BackendStats,
   ) {
     this.fd = nextFd++;
+    // The open's stat describes the file until the cache changes anything: then it is not used.
+    const changesAtOpen = core.counters.writeOps + core.counters.invalidateOps;
+    this.openFile = {
+      source: undefined,
+      stats: () => {
+        const st = this.openStats;
+        this.openStats = undefined;
+        if (st !== undefined && core.counters.writeOps + core.counters.invalidateOps === changesAtOpen) return Promise.resolve(st);
+        return core.opts.metadataCache ? undefined : this.backendFile?.stat();
+      },
+    };
+  }
+
+  /** Opens the backend file for reads at the first miss, when the backend can (a failure falls back to paths). */
+  private async ensureBackendFile(): Promise<void> {
+    const open = this.core.backend.open;
+    if (open === undefined || this.isDirectory || this.backendFile !== undefined) return;
+    this.opening ??= open.call(this.core.backend, this.key, 'r').then(
+      (file) => {
+        if (this.closed) {
+          file.close().catch(() => undefined);
+          return;
+        }
+        this.backendFile = file;
+        this.core.openFiles.add(file);
+        this.openFile.source = (into, offset, length, position) => file.read(into, offset, length, position);
+      },
+      () => undefined, // not there yet (a write-back creation) or not openable: read by path
+    );
+    await this.opening;
   }
 
   /**
@@ -111,7 +154,8 @@ export class CacheFileHandle {
   }
 
   private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
-    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state);
+    if (this.backendFile === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.openFile);
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
@@ -171,7 +215,7 @@ export class CacheFileHandle {
     this.check('read');
     if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
     if (this.isDirectory) throw fsError('EISDIR', 'read', this.userPath);
-    const whole = await this.core.readWhole(this.key, this.userPath);
+    const whole = await this.core.readWhole(this.key, this.userPath, this.openFile.source);
     const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
     this.position += rest.length;
     const encoding = typeof options === 'string' ? options : options?.encoding;
@@ -230,8 +274,18 @@ export class CacheFileHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.mode.writable && this.core.opts.flushOnClose && this.core.writeBack && !this.core.closed) {
-      await this.core.writeBack.flushKey(this.key);
+    try {
+      if (this.mode.writable && this.core.opts.flushOnClose && this.core.writeBack && !this.core.closed) {
+        await this.core.writeBack.flushKey(this.key);
+      }
+    } finally {
+      const file = this.backendFile;
+      if (file !== undefined) {
+        this.backendFile = undefined;
+        this.openFile.source = undefined;
+        this.core.openFiles.delete(file);
+        await file.close().catch(() => undefined);
+      }
     }
   }
 
