@@ -3,7 +3,7 @@ import type { Backend, BackendStats } from './backend/backend.js';
 import { CacheCore, type Counters } from './core.js';
 import { asCallError, CacheClosedError, FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from './errors.js';
 import { CacheFileHandle } from './file-handle.js';
-import { parseOpenFlags } from './flags.js';
+import { parseOpenFlags, type OpenMode } from './flags.js';
 import { resolveOptions, type CacheFSOptions, type WriteMode } from './options.js';
 import { baseName, joinPath, normalizePath, parentOf, type PathLike } from './paths.js';
 import { compileGlob } from './coherence/glob.js';
@@ -204,10 +204,28 @@ export class CacheFS {
     return encoding ? out.toString(encoding) : out;
   }
 
-  /** Opens a file; the handle reads and writes through the cache. */
-  async open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
-    const openMode = parseOpenFlags(flags);
-    this.check('open');
+  /**
+   * Opens a file; the handle reads and writes through the cache. Opening a cached file for reading needs
+   * no backend call and no `await`.
+   */
+  open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
+    try {
+      const openMode = parseOpenFlags(flags);
+      this.check('open');
+      if (!openMode.create && !openMode.truncate) {
+        const core = this.core;
+        const key = core.resolvedKey(this.toKey(path));
+        if (key !== undefined && core.residentAndFresh(key)) {
+          return Promise.resolve(new CacheFileHandle(core, key, this.shown(path), openMode, false));
+        }
+      }
+      return this.openSlow(path, openMode, mode);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async openSlow(path: PathLike, openMode: OpenMode, mode: number): Promise<CacheFileHandle> {
     const shown = this.shown(path);
     const key = await this.core.resolve(this.toKey(path));
     let isDirectory = false;
@@ -226,11 +244,34 @@ export class CacheFS {
     return new CacheFileHandle(this.core, key, shown, openMode, isDirectory, openStats);
   }
 
-  /** Stats of a path, following symbolic links. */
-  async stat(path: PathLike): Promise<FileStats> {
-    this.check('stat');
-    const key = await this.core.resolve(this.toKey(path));
-    return new FileStats(await this.core.statOf(key, true, 'stat', this.shown(path)));
+  /**
+   * Stats of a path, following symbolic links. A metadata-cache hit answers without an `await` and
+   * allocates the result object and its promise only (the `Date` fields are made on first use).
+   */
+  stat(path: PathLike): Promise<FileStats> {
+    let key: string;
+    try {
+      this.check('stat');
+      const core = this.core;
+      key = this.toKey(path);
+      const known = core.resolvedKey(key);
+      if (known !== undefined) {
+        const cached = core.meta.get(known, true);
+        if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
+        return this.statMiss(known, path, cached);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.statResolving(key, path);
+  }
+
+  private async statResolving(key: string, path: PathLike): Promise<FileStats> {
+    return this.statMiss(await this.core.resolve(key), path, false);
+  }
+
+  private async statMiss(key: string, path: PathLike, looked: BackendStats | undefined | false): Promise<FileStats> {
+    return new FileStats(await this.core.statOf(key, true, 'stat', this.shown(path), looked));
   }
 
   /** Stats of a path itself (a symbolic link is not followed). */

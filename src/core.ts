@@ -109,6 +109,8 @@ export class CacheCore {
   private readonly aliasOf = new Map<string, string>();
   /** Paths known to be canonical, so that resolving them costs no backend call. */
   private readonly canonical = new Set<string>();
+  /** Resolutions in flight (see {@link resolve}). */
+  private readonly resolving = new Map<string, Promise<string>>();
   private readonly ttlMatchers: { match: (p: string) => boolean; ttl: number }[];
 
   // Coherence (src/coherence/): revalidation, watching, memory pressure.
@@ -194,6 +196,27 @@ export class CacheCore {
     return ttl > 0 ? now + ttl : Infinity;
   }
 
+  /**
+   * The real path of `key` when it is known without a backend call (an alias learnt, a path known to be
+   * canonical, or a backend without `realpath`); undefined when {@link resolve} would have to ask.
+   */
+  resolvedKey(key: string): string | undefined {
+    if (this.aliasOf.size !== 0) {
+      const known = this.aliasOf.get(key);
+      if (known !== undefined) return known;
+    }
+    return this.backend.realpath === undefined || key === '/' || this.canonical.has(key) ? key : undefined;
+  }
+
+  /**
+   * True when stats found in the metadata cache may be served as they are, without an `await`: fresh,
+   * and no dirty data of the file overrides size and times.
+   */
+  servable(stats: BackendStats): boolean {
+    if (this.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats)) return false;
+    return this.store.dirtyCount === 0 || isDirectoryMode(stats.mode);
+  }
+
   /** The real path of `key` if it is already known, without any backend call. */
   knownKey(key: string): string {
     if (this.aliasOf.size === 0) return key;
@@ -205,13 +228,24 @@ export class CacheCore {
    * not exist yet resolves through its parent, so a file created through a linked directory is keyed
    * under the directory's real path.
    */
-  async resolve(key: string): Promise<string> {
+  resolve(key: string): Promise<string> {
     const known = this.aliasOf.get(key);
-    if (known !== undefined) return known;
-    if (!this.backend.realpath || key === '/' || this.canonical.has(key)) return key;
+    if (known !== undefined) return Promise.resolve(known);
+    if (!this.backend.realpath || key === '/' || this.canonical.has(key)) return Promise.resolve(key);
+    // Concurrent misses of one path share one resolution, as they share one read.
+    const running = this.resolving.get(key);
+    if (running !== undefined) return running;
+    const promise = this.resolveFromBackend(key);
+    this.resolving.set(key, promise);
+    const done = (): void => void this.resolving.delete(key);
+    promise.then(done, done);
+    return promise;
+  }
+
+  private async resolveFromBackend(key: string): Promise<string> {
     let real: string;
     try {
-      real = await this.backend.realpath(key);
+      real = await this.backend.realpath!(key);
     } catch (err) {
       if (!hasCode(err) || err.code !== 'ENOENT') return key;
       const parent = parentOf(key);
@@ -235,6 +269,7 @@ export class CacheCore {
   forgetResolutions(): void {
     this.aliasOf.clear();
     this.canonical.clear();
+    this.resolving.clear();
   }
 
   // ---------------------------------------------------------------- reads
@@ -445,7 +480,7 @@ export class CacheCore {
    * straight out of the cache and allocates nothing but the promise. A miss loads the file when it can be
    * cached, and otherwise reads just the range from the backend.
    */
-  readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string): Promise<number> {
+  readAt(key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string): Promise<number> {
     const n = this.readAtHit(key, into, offset, length, position);
     return n >= 0 ? Promise.resolve(n) : this.readAtMiss(key, into, offset, length, position, userPath, n);
   }
@@ -488,7 +523,7 @@ export class CacheCore {
    * returns the count (counting a hit). Otherwise returns what {@link hitSlot} said (-1, or
    * `REVALIDATE`), for the caller to hand to {@link readAtMiss}. Allocates nothing.
    */
-  readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+  readAtHit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const slot = this.hitSlot(key);
     if (slot === -1 && this.blocks.files.size !== 0) return this.blocks.hit(key, into, offset, length, position);
     return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
@@ -499,7 +534,7 @@ export class CacheCore {
    * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
    * `Buffer#copy` makes of its source.
    */
-  private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
+  private copyRange(slot: number, into: Uint8Array, offset: number, length: number, position: number): number {
     const bytes = this.store.view(slot);
     const size = bytes.length;
     if (position >= size) return 0;
@@ -520,7 +555,7 @@ export class CacheCore {
    * or counts one miss and loads.
    */
   async readAtMiss(
-    key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number,
+    key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
     file?: OpenFileSource,
   ): Promise<number> {
     let slot = state;
@@ -641,8 +676,9 @@ export class CacheCore {
   }
 
   /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
-  async statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats> {
-    let stats = this.meta.get(key, follow);
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked: BackendStats | undefined | false = false): Promise<BackendStats> {
+    // `looked`: what the caller already found in the metadata cache (the lookup is counted once).
+    let stats = looked === false ? this.meta.get(key, follow) : looked;
     const stale = stats !== undefined && this.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
     if (stats === undefined || stale) {
       try {

@@ -32,6 +32,13 @@ function toBytes(view: NodeJS.ArrayBufferView): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** The bytes of a read target: a Uint8Array (a Buffer is one) as it is, other views as a Uint8Array over them. */
+function readTarget(view: NodeJS.ArrayBufferView): Uint8Array {
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
 function checkInt(name: string, value: number, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidArgTypeError(name, 'of type number', value);
   if (value < min || value > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, value);
@@ -54,8 +61,8 @@ export class CacheFileHandle {
    */
   private backendFile: BackendFile | undefined;
   private opening: Promise<void> | undefined;
-  /** What the read path may use of {@link backendFile}; built once, so a miss allocates no closure. */
-  private readonly openFile: OpenFileSource & { source: ReadSource | undefined };
+  /** What the read path may use of {@link backendFile}; built at the first miss (a hit never needs it). */
+  private openFile: (OpenFileSource & { source: ReadSource | undefined }) | undefined;
 
   /** @internal */
   constructor(
@@ -68,17 +75,23 @@ export class CacheFileHandle {
     private openStats?: BackendStats,
   ) {
     this.fd = nextFd++;
-    // The open's stat describes the file until the cache changes anything: then it is not used.
-    const changesAtOpen = core.counters.writeOps + core.counters.invalidateOps;
-    this.openFile = {
+    if (openStats !== undefined) this.changesAtOpen = core.counters.writeOps + core.counters.invalidateOps;
+  }
+
+  /** The cache's write and invalidate counts at open: once they move, {@link openStats} may be stale. */
+  private changesAtOpen = 0;
+
+  private fileSource(): OpenFileSource & { source: ReadSource | undefined } {
+    const core = this.core;
+    return (this.openFile ??= {
       source: undefined,
       stats: () => {
         const st = this.openStats;
         this.openStats = undefined;
-        if (st !== undefined && core.counters.writeOps + core.counters.invalidateOps === changesAtOpen) return Promise.resolve(st);
+        if (st !== undefined && core.counters.writeOps + core.counters.invalidateOps === this.changesAtOpen) return Promise.resolve(st);
         return core.opts.metadataCache ? undefined : this.backendFile?.stat();
       },
-    };
+    });
   }
 
   /** Opens the backend file for reads at the first miss, when the backend can (a failure falls back to paths). */
@@ -93,7 +106,7 @@ export class CacheFileHandle {
         }
         this.backendFile = file;
         this.core.openFiles.add(file);
-        this.openFile.source = (into, offset, length, position) => file.read(into, offset, length, position);
+        this.fileSource().source = (into, offset, length, position) => file.read(into, offset, length, position);
       },
       () => undefined, // not there yet (a write-back creation) or not openable: read by path
     );
@@ -131,7 +144,7 @@ export class CacheFileHandle {
         }
       }
       buffer ??= Buffer.alloc(16384) as unknown as T;
-      const bytes = toBytes(buffer);
+      const bytes = readTarget(buffer);
       offset ??= 0;
       length ??= bytes.length - offset;
       checkInt('offset', offset, 0, bytes.length);
@@ -153,9 +166,9 @@ export class CacheFileHandle {
     }
   }
 
-  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
+  private async readMiss<T>(buffer: T, bytes: Uint8Array, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
     if (this.backendFile === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
-    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.openFile);
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.fileSource());
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
@@ -215,7 +228,7 @@ export class CacheFileHandle {
     this.check('read');
     if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
     if (this.isDirectory) throw fsError('EISDIR', 'read', this.userPath);
-    const whole = await this.core.readWhole(this.key, this.userPath, this.openFile.source);
+    const whole = await this.core.readWhole(this.key, this.userPath, this.openFile?.source);
     const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
     this.position += rest.length;
     const encoding = typeof options === 'string' ? options : options?.encoding;
@@ -271,9 +284,15 @@ export class CacheFileHandle {
   }
 
   /** Closes the handle, flushing its file's dirty data first when `flushOnClose` is set. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return RESOLVED;
     this.closed = true;
+    // A read-only handle that never needed the backend has nothing to release: no await, no promise made.
+    if (this.backendFile === undefined && this.opening === undefined && !this.mode.writable) return RESOLVED;
+    return this.release();
+  }
+
+  private async release(): Promise<void> {
     try {
       if (this.mode.writable && this.core.opts.flushOnClose && this.core.writeBack && !this.core.closed) {
         await this.core.writeBack.flushKey(this.key);
@@ -282,7 +301,7 @@ export class CacheFileHandle {
       const file = this.backendFile;
       if (file !== undefined) {
         this.backendFile = undefined;
-        this.openFile.source = undefined;
+        if (this.openFile !== undefined) this.openFile.source = undefined;
         this.core.openFiles.delete(file);
         await file.close().catch(() => undefined);
       }

@@ -134,7 +134,7 @@ export class BlockCache {
    * valid, counting one hit; -1 when the caller must go to {@link readAt}. Allocates only the views
    * `Buffer#copy` makes of partial blocks.
    */
-  hit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+  hit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const f = this.files.get(key);
     if (f === undefined || f.slots.size === 0) return -1;
     const core = this.core;
@@ -142,7 +142,7 @@ export class BlockCache {
     return this.copyResident(key, f, into, offset, length, position);
   }
 
-  private copyResident(key: string, f: BlockedFile, into: Buffer, offset: number, length: number, position: number): number {
+  private copyResident(key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number): number {
     const core = this.core;
     const store = core.store;
     const size = f.size;
@@ -176,7 +176,7 @@ export class BlockCache {
    * file against the backend when revalidation is due, then serves the resident blocks (a hit) or loads
    * the missing ones (a miss).
    */
-  async readAt(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, source: ReadSource): Promise<number> {
+  async readAt(key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource): Promise<number> {
     const core = this.core;
     let f = this.files.get(key)!;
     if (core.revalidateAfter >= 0 && Date.now() - f.validatedAt >= core.revalidateAfter) {
@@ -217,7 +217,7 @@ export class BlockCache {
    * already knows the size.
    */
   async loadAt(
-    key: string, st: BackendStats | undefined, statStartedAt: number, into: Buffer, offset: number, length: number,
+    key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
     position: number, source: ReadSource, userPath: string, knownSize = -1,
   ): Promise<number> {
     try {
@@ -228,7 +228,7 @@ export class BlockCache {
   }
 
   private async loadRange(
-    key: string, st: BackendStats | undefined, statStartedAt: number, into: Buffer, offset: number, length: number,
+    key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
     position: number, source: ReadSource, knownSize: number,
   ): Promise<number> {
     const core = this.core;
@@ -474,7 +474,7 @@ export class BlockCache {
   }
 
   /** Reads a range straight from the source (nothing cached): a cache smaller than one block. */
-  private direct(into: Buffer, offset: number, length: number, position: number, source: ReadSource): Promise<number> {
+  private direct(into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> {
     this.core.counters.backendReads++;
     return source(into, offset, length, position);
   }
