@@ -258,7 +258,7 @@ export class CacheFS {
       if (known !== undefined) {
         const cached = core.meta.get(known, true);
         if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
-        return this.statMiss(known, path, cached);
+        return this.statMiss(known, path, cached ?? null);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -267,10 +267,10 @@ export class CacheFS {
   }
 
   private async statResolving(key: string, path: PathLike): Promise<FileStats> {
-    return this.statMiss(await this.core.resolve(key), path, false);
+    return this.statMiss(await this.core.resolve(key), path, undefined);
   }
 
-  private async statMiss(key: string, path: PathLike, looked: BackendStats | undefined | false): Promise<FileStats> {
+  private async statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
     return new FileStats(await this.core.statOf(key, true, 'stat', this.shown(path), looked));
   }
 

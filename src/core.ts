@@ -676,9 +676,9 @@ export class CacheCore {
   }
 
   /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
-  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked: BackendStats | undefined | false = false): Promise<BackendStats> {
-    // `looked`: what the caller already found in the metadata cache (the lookup is counted once).
-    let stats = looked === false ? this.meta.get(key, follow) : looked;
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
+    // `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts once.
+    let stats = looked === undefined ? this.meta.get(key, follow) : looked ?? undefined;
     const stale = stats !== undefined && this.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
     if (stats === undefined || stale) {
       try {
