@@ -199,7 +199,10 @@ test('a handle keeps one backend file for its misses and closes it; a backend wi
   await assert.rejects(h.read(buf, 0, 1, 0), { code: 'EBADF' });
   await cfs.close();
 
-  const mem = small(new CacheFS(memoryBackend({ '/f': pattern(5000) }), { maxBytes: 1 << 20 }));
+  // The same reads through a backend that lacks the open-file face: by path, as before.
+  const withoutOpen = Object.create(memoryBackend({ '/f': pattern(5000) })) as Backend;
+  (withoutOpen as { open?: unknown }).open = undefined;
+  const mem = small(new CacheFS(withoutOpen, { maxBytes: 1 << 20 }));
   const mh = await mem.open('/f');
   for (let p = 0; p < 5000; p += 700) {
     const { bytesRead } = await mh.read(buf, 0, 64, p);

@@ -1,7 +1,9 @@
-import type { BackendStats } from '../backend/backend.js';
-import type { CacheCore } from '../core.js';
+import type { Backend, BackendStats } from '../backend/backend.js';
+import { BLOCK_MARK, type BlockIndex } from '../cache/block-keys.js';
+import type { Cache } from '../cache/cache.js';
+import { COARSE_RACY_WINDOW_MS, RACY_WINDOW_MS } from '../cache/identity.js';
+import type { InstallSource } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
-import { COARSE_RACY_WINDOW_MS, isGone, RACY_WINDOW_MS } from '../coherence/identity.js';
 
 /**
  * Block size, chosen by `npm run bench -- cold` on this machine (see docs/blocks.md): 64 KiB costs an
@@ -21,18 +23,22 @@ const READ_AHEAD_BLOCKS = 4;
 /** Blocks remembered per file as touched once (the doorkeeper), before the memory is started over. */
 const MAX_SEEN = 1 << 16;
 
-/** Block keys are `path NUL # index`: no path holds a NUL byte, so a block key never names a file. */
-const MARK = '\u0000#';
+const MARK = BLOCK_MARK;
 
-/** True when a store key names a block, not a whole file. */
-export function isBlockKey(key: string): boolean {
-  return key.includes('\u0000');
+/** Errors of a `stat` that mean the file is no longer there. */
+function isGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** The file a store key belongs to (itself for a whole-file key). */
-export function fileKeyOf(key: string): string {
-  const at = key.indexOf('\u0000');
-  return at < 0 ? key : key.slice(0, at);
+/** What the block cache needs of the engine that owns it (an interface, so no import runs back up). */
+export interface BlockHost {
+  readonly cache: Cache;
+  readonly backend: Backend;
+  /** Loads record the file's identity for revalidation (revalidate or watch on). */
+  readonly capturesIdentity: boolean;
+  readonly revalidator: { stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> };
+  readonly loader: { recordRead(key: string, started: number, bytes: number): void };
 }
 
 /** Where a block's bytes come from: a handle's open backend file, or the backend by path. */
@@ -68,7 +74,7 @@ interface BlockedFile {
  *
  * Counting: one call counts one hit (every byte it needed was resident) or one miss, never one per block.
  */
-export class BlockCache {
+export class BlockCache implements BlockIndex {
   /** Block size in bytes (tests lower it, through the internal `blockSize` option). */
   blockSize = DEFAULT_BLOCK_SIZE;
   /** Files larger than this are cached in blocks. */
@@ -80,7 +86,7 @@ export class BlockCache {
   filesWithBlocks = 0;
   private readonly pending = new Map<string, Promise<Buffer>>();
 
-  constructor(private readonly core: CacheCore) {}
+  constructor(private readonly host: BlockHost) {}
 
   /** True when a file of `size` bytes is cached in blocks (when it is cached at all). */
   wants(size: number): boolean {
@@ -105,7 +111,7 @@ export class BlockCache {
     if (f === undefined) return false;
     this.files.delete(key);
     const had = f.slots.size > 0;
-    const store = this.core.store;
+    const store = this.host.cache.store;
     for (const slot of [...f.slots.values()]) store.remove(slot, 'invalidated');
     // removed() no longer finds the record: settle the counters here.
     this.blockEntries -= f.slots.size;
@@ -114,11 +120,22 @@ export class BlockCache {
     return had;
   }
 
-  /** Drops the blocks of every file for which `match` is true; returns how many had blocks. */
-  dropWhere(match: (key: string) => boolean): number {
-    let n = 0;
-    for (const key of [...this.files.keys()]) if (match(key) && this.dropFile(key)) n++;
-    return n;
+  /** Drops the blocks of every file `match` accepts (every file without it); returns those that had some. */
+  dropWhere(match: ((key: string) => boolean) | undefined): string[] {
+    const had: string[] = [];
+    if (this.files.size === 0) return had;
+    for (const key of [...this.files.keys()]) if ((match === undefined || match(key)) && this.dropFile(key)) had.push(key);
+    return had;
+  }
+
+  /** A large file read whole: its blocks, unless it is a scan (larger than `maxBytes / SCAN_DIVISOR`). */
+  async installWhole(key: string, data: Uint8Array, size: number, source: InstallSource): Promise<void> {
+    const maxBytes = this.host.cache.store.maxBytes;
+    if (maxBytes !== 0 && size > maxBytes / SCAN_DIVISOR) {
+      this.note(key, size);
+      return;
+    }
+    await this.installAll(key, data.subarray(0, size), source.identity, source.statStartedAt ?? 0);
   }
 
   /** Size and access count of a block-cached file with anything resident, for `batchStats`. */
@@ -137,13 +154,13 @@ export class BlockCache {
   hit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const f = this.files.get(key);
     if (f === undefined || f.slots.size === 0) return -1;
-    const core = this.core;
+    const core = this.host.cache;
     if (core.revalidateAfter >= 0 && Date.now() - f.validatedAt >= core.revalidateAfter) return -1;
     return this.copyResident(key, f, into, offset, length, position);
   }
 
   private copyResident(key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number): number {
-    const core = this.core;
+    const core = this.host.cache;
     const store = core.store;
     const size = f.size;
     const end = Math.min(size, position + length);
@@ -177,18 +194,18 @@ export class BlockCache {
    * the missing ones (a miss).
    */
   async readAt(key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource): Promise<number> {
-    const core = this.core;
+    const core = this.host.cache;
     let f = this.files.get(key)!;
     if (core.revalidateAfter >= 0 && Date.now() - f.validatedAt >= core.revalidateAfter) {
       const askedAt = Date.now();
       let st: BackendStats;
       try {
-        st = await core.revalidator.stat(key, true, true);
+        st = await this.host.revalidator.stat(key, true, true);
       } catch (err) {
         if (isGone(err)) {
           core.counters.changesDetected++;
           this.dropFile(key);
-          core.forgetMeta(key);
+          core.metadataChanged(key);
         }
         throw asCallError(err, 'read', userPath);
       }
@@ -231,7 +248,7 @@ export class BlockCache {
     key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
     position: number, source: ReadSource, knownSize: number,
   ): Promise<number> {
-    const core = this.core;
+    const core = this.host.cache;
     const size = st !== undefined ? st.size : knownSize;
     let f = this.files.get(key);
     if (f === undefined || f.size !== size) {
@@ -289,7 +306,7 @@ export class BlockCache {
    * cannot flush the hot set. The returned buffer is fresh and the caller's.
    */
   wholeHit(key: string): Buffer | undefined {
-    const core = this.core;
+    const core = this.host.cache;
     const f = this.files.get(key)!;
     if (f.slots.size > 0 && (core.revalidateAfter < 0 || Date.now() - f.validatedAt < core.revalidateAfter)) {
       const out = Buffer.allocUnsafe(f.size);
@@ -300,7 +317,7 @@ export class BlockCache {
 
   /** The miss half of a whole-file read of a file known to be block-cached (counts the miss). */
   readWhole(key: string, userPath: string, source: ReadSource): Promise<Buffer> {
-    this.core.counters.misses++;
+    this.host.cache.counters.misses++;
     return this.loadWhole(key, this.files.get(key)?.size ?? 0, userPath, source);
   }
 
@@ -316,12 +333,12 @@ export class BlockCache {
    * whole) and, unless it is a scan (larger than `maxBytes / SCAN_DIVISOR`), installs its blocks.
    */
   async loadWhole(key: string, sizeHint: number, userPath: string, source: ReadSource): Promise<Buffer> {
-    const core = this.core;
+    const core = this.host.cache;
     const ticket = core.clock.begin();
     const statStartedAt = Date.now();
     try {
       let st: BackendStats | undefined;
-      if (core.capturesIdentity) st = await core.revalidator.stat(key, true, true);
+      if (this.host.capturesIdentity) st = await this.host.revalidator.stat(key, true, true);
       const size = st?.size ?? sizeHint;
       const out = Buffer.allocUnsafe(size + 1);
       let n = 0;
@@ -337,11 +354,11 @@ export class BlockCache {
         throw asCallError(err, 'read', userPath);
       }
       core.counters.backendReads++;
-      core.recordBackendRead(key, started, n);
+      this.host.loader.recordRead(key, started, n);
       if (n === out.length) {
         // It grew since its size was learnt: read it again whole, cache nothing.
         this.dropFile(key);
-        const whole = await core.backend.readFile(key).catch((err: unknown) => {
+        const whole = await this.host.backend.readFile(key).catch((err: unknown) => {
           throw asCallError(err, 'open', userPath);
         });
         return Buffer.from(whole);
@@ -362,7 +379,7 @@ export class BlockCache {
 
   /** Installs the blocks of a file read whole (`data` is the caller's: copied into the store). */
   async installAll(key: string, data: Uint8Array, st: BackendStats | undefined, statStartedAt: number, ticket = -1): Promise<void> {
-    const core = this.core;
+    const core = this.host.cache;
     let f = this.files.get(key);
     if (f === undefined || f.size !== data.length) {
       this.dropFile(key);
@@ -434,7 +451,7 @@ export class BlockCache {
   }
 
   private async readBlock(key: string, bk: string, f: BlockedFile, b: number, source: ReadSource): Promise<Buffer> {
-    const core = this.core;
+    const core = this.host.cache;
     const store = core.store;
     const bytes = store.bytes;
     const ticket = core.clock.begin();
@@ -455,7 +472,7 @@ export class BlockCache {
         throw err;
       }
       core.counters.backendReads++;
-      core.recordBackendRead(key, started, n);
+      this.host.loader.recordRead(key, started, n);
       bytes.hold(buf);
       setImmediate(() => bytes.unhold(buf));
       if (n === len && this.files.get(key) === f && core.clock.mayInstall(key, ticket) && !core.closed && store.lookup(key) < 0) {
@@ -475,7 +492,7 @@ export class BlockCache {
 
   /** Reads a range straight from the source (nothing cached): a cache smaller than one block. */
   private direct(into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> {
-    this.core.counters.backendReads++;
+    this.host.cache.counters.backendReads++;
     return source(into, offset, length, position);
   }
 

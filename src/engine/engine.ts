@@ -1,0 +1,562 @@
+import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
+import { fileKeyOf } from '../cache/block-keys.js';
+import { Cache } from '../cache/cache.js';
+import type { Counters } from '../cache/counters.js';
+import type { InstallHooks } from '../cache/ports.js';
+import { MemoryPressure } from '../coherence/memory-pressure.js';
+import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
+import { ChangeWatcher } from '../coherence/watcher.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { baseName, joinPath, parentOf } from '../paths.js';
+import { isDirectoryMode } from '../util/modes.js';
+import { PathLocks } from '../store/path-locks.js';
+import { returnBuffers } from '../store/return-buffers.js';
+import { WriteAround } from '../write/around.js';
+import { Journal } from '../write/back/journal.js';
+import { WriteBack } from '../write/back/write-back.js';
+import { WriteThrough } from '../write/through.js';
+import type { WholeWriteOptions, WriteContext, WriteMode } from '../write/write-mode.js';
+import { Loader } from './loader.js';
+import { BlockCache, type ReadSource } from './blocks.js';
+import type { OpenFileSource } from './open-file.js';
+import { Readiness } from './readiness.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * What every view of one cache shares (a `CacheFS` and the views made by `sub()`), and the one place a
+ * call turns into cache and backend work: a read is hit -> (revalidate) -> copy out, or a miss through
+ * the {@link Loader}; a write runs under the path's lock and goes to the {@link WriteMode} chosen at
+ * construction. Namespace changes (mkdir, rm, rename, …) are in `namespace.ts`.
+ *
+ * Built here, in this order: the cache, coherence (a backend that cannot watch fails construction
+ * before any timer starts), the journal (opened and locked synchronously, replayed in the background:
+ * see {@link readiness}) and the write mode.
+ */
+export class Engine implements WriteContext {
+  readonly cache: Cache;
+  readonly loader: Loader;
+  /** Large files in blocks (src/engine/blocks.ts), entries of the cache like whole files. */
+  readonly blocks: BlockCache;
+  /** Loads record the file's identity (a `stat` before the read) for revalidation to compare with. */
+  readonly capturesIdentity: boolean;
+  /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
+  readonly openFiles = new Set<BackendFile>();
+  /** Resolutions in flight: concurrent misses of one path share one `realpath`, as they share one read. */
+  private readonly resolving = new Map<string, Promise<string>>();
+  readonly locks = new PathLocks();
+  readonly write: WriteMode;
+  readonly revalidator: Revalidator;
+  /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
+  readonly journal: Journal | undefined;
+  /** When the cache can serve: the journal of an earlier process replayed first. */
+  readonly readiness: Readiness;
+  private readonly watcher: ChangeWatcher | undefined;
+  private readonly memoryPressure: MemoryPressure | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    readonly opts: ResolvedOptions,
+  ) {
+    const cache = (this.cache = new Cache(opts));
+    this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
+    this.loader = new Loader(cache, backend, this.capturesIdentity);
+    this.revalidator = new Revalidator(cache, backend);
+    this.blocks = new BlockCache(this);
+    cache.attachBlocks(this.blocks);
+    this.watcher = opts.watch ? new ChangeWatcher(cache, backend, this.revalidator, opts.revalidateAfter) : undefined;
+    const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
+    this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(cache, opts.memoryPressure!) : undefined;
+    let journal: Journal | undefined;
+    if (opts.journal !== undefined) {
+      // Opened (and locked) synchronously so that a journal in use by a live process fails construction.
+      try {
+        journal = Journal.open(opts.journal, { sync: opts.journalSync });
+      } catch (err) {
+        this.watcher?.close();
+        this.memoryPressure?.close();
+        throw err;
+      }
+    }
+    this.journal = journal;
+    this.readiness = new Readiness(journal?.replay(backend));
+    this.write =
+      opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
+  }
+
+  // The cache's state, for the facade, warming and metrics.
+  get store(): Cache['store'] {
+    return this.cache.store;
+  }
+  get meta(): Cache['meta'] {
+    return this.cache.meta;
+  }
+  get events(): Cache['events'] {
+    return this.cache.events;
+  }
+  get counters(): Counters {
+    return this.cache.counters;
+  }
+  set counters(value: Counters) {
+    this.cache.counters = value;
+  }
+  get closed(): boolean {
+    return this.cache.closed;
+  }
+  get revalidateAfter(): number {
+    return this.cache.revalidateAfter;
+  }
+  get readLatency(): Loader['readLatency'] {
+    return this.loader.readLatency;
+  }
+  get flushInterval(): number {
+    return this.opts.flushInterval;
+  }
+  /** Files with anything cached (a block-cached file counts once). */
+  get fileEntries(): number {
+    return this.cache.fileEntries;
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  /** The real path of `key` if it is already known, without any backend call. */
+  knownKey(key: string): string {
+    return this.cache.resolutions.knownKey(key);
+  }
+
+  /**
+   * The real path of `key`: symbolic links resolved through the backend's `realpath`. A path that does
+   * not exist yet resolves through its parent, so a file created through a linked directory is keyed
+   * under the directory's real path.
+   */
+  resolve(key: string): Promise<string> {
+    const known = this.resolvedKey(key);
+    if (known !== undefined) return Promise.resolve(known);
+    const running = this.resolving.get(key);
+    if (running !== undefined) return running;
+    const promise = this.resolveFromBackend(key);
+    this.resolving.set(key, promise);
+    const done = (): void => void this.resolving.delete(key);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /**
+   * The real path of `key` when it is known without a backend call (an alias learnt, a path known to be
+   * canonical, or a backend without `realpath`); undefined when {@link resolve} would have to ask.
+   */
+  resolvedKey(key: string): string | undefined {
+    const known = this.cache.resolutions.lookup(key);
+    if (known !== undefined) return known;
+    return !this.backend.realpath || key === '/' ? key : undefined;
+  }
+
+  private async resolveFromBackend(key: string): Promise<string> {
+    const resolutions = this.cache.resolutions;
+    let real: string;
+    try {
+      real = await this.backend.realpath!(key);
+    } catch (err) {
+      if (!hasCode(err) || err.code !== 'ENOENT') return key;
+      const parent = parentOf(key);
+      const realParent = await this.resolve(parent);
+      return realParent === parent ? key : joinPath(realParent, baseName(key));
+    }
+    resolutions.remember(key, real);
+    return real;
+  }
+
+  /** The backend key of `key` with its parent's links resolved (the path itself is not followed). */
+  async resolveParent(key: string, root: string): Promise<string> {
+    if (key === '/' || key === root) return key;
+    const parent = await this.resolve(parentOf(key));
+    return joinPath(parent, baseName(key));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * The slot of a cached, still valid `key`, counting the hit; -1 when the caller must load;
+   * `REVALIDATE` when the entry must first be checked against the backend (`revalidator.revalidate`).
+   * Expired clean entries are dropped here; an expired dirty entry is still the truth and is served.
+   */
+  hitSlot(key: string): number {
+    const cache = this.cache;
+    const store = cache.store;
+    const slot = store.lookup(key);
+    if (slot < 0) return -1;
+    const expires = store.expiresAt(slot);
+    const revalidateAfter = cache.revalidateAfter;
+    if (expires !== Infinity || revalidateAfter >= 0) {
+      const now = Date.now();
+      if (expires <= now && !store.isDirty(slot) && !store.isPinned(slot)) {
+        store.remove(slot, 'expired');
+        return -1;
+      }
+      // A dirty entry is checked only for a conflict, which needs the identity it was loaded with.
+      if (revalidateAfter >= 0 && now - store.validatedAt(slot) >= revalidateAfter && (!store.isDirty(slot) || store.hasIdentity(slot))) {
+        return REVALIDATE;
+      }
+    }
+    store.touch(slot, 0);
+    cache.counters.hits++;
+    return slot;
+  }
+
+  /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
+  copyOut(slot: number): Buffer {
+    const bytes = this.cache.store.view(slot);
+    const out = returnBuffers.allocate(bytes.length);
+    out.set(bytes, 0);
+    return out;
+  }
+
+  /** Loads `key` through the shared loader (see {@link Loader.load}). */
+  load(key: string, syscallPath: string, hooks?: InstallHooks, knownSize = -1): Promise<Buffer> {
+    return this.loader.load(key, syscallPath, hooks, knownSize);
+  }
+
+  /**
+   * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
+   * a hit, else a load. Counts one hit or one miss.
+   */
+  async readWhole(key: string, userPath: string, source?: ReadSource): Promise<Buffer> {
+    let slot = this.hitSlot(key);
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
+    if (slot >= 0) return this.copyOut(slot);
+    const blocks = this.blocks;
+    if (blocks.files.size !== 0 && blocks.files.has(key)) {
+      const hit = blocks.wholeHit(key);
+      if (hit !== undefined) return hit;
+      if (source === undefined && this.backend.open !== undefined) return this.readWholeOpened(key, userPath);
+      const from = source ?? this.pathSource(key);
+      if (from !== undefined) return blocks.readWhole(key, userPath, from);
+    }
+    this.cache.counters.misses++;
+    const loaded = await this.loader.load(key, userPath);
+    return returnBuffers.copy(loaded, 0, loaded.length);
+  }
+
+  /**
+   * The hit half of a positional read: when `key` is cached and valid, copies up to `length` bytes at
+   * `position` into `into[offset..]` and returns the count (counting a hit). Otherwise returns what
+   * {@link hitSlot} said (-1, or `REVALIDATE`), for the caller to hand to {@link readAtMiss}. Allocates
+   * nothing.
+   */
+  readAtHit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
+    const slot = this.hitSlot(key);
+    if (slot === -1 && this.blocks.files.size !== 0) return this.blocks.hit(key, into, offset, length, position);
+    return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
+  }
+
+  /** A block-cached file read whole through one open backend file: open, read, close. */
+  private async readWholeOpened(key: string, userPath: string): Promise<Buffer> {
+    let file: BackendFile;
+    try {
+      file = await this.backend.open!(key, 'r');
+    } catch (err) {
+      this.cache.counters.misses++;
+      throw asCallError(err, 'open', userPath);
+    }
+    try {
+      return await this.blocks.readWhole(key, userPath, (into, offset, length, position) => file.read(into, offset, length, position));
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  /** Positional reads of `key` by path, when the backend has them (blocks are read through it). */
+  pathSource(key: string): ReadSource | undefined {
+    const backend = this.backend;
+    if (backend.read === undefined) return undefined;
+    return (into, offset, length, position) => backend.read!(key, into, offset, length, position);
+  }
+
+  /**
+   * The rest of a positional read after {@link readAtHit} returned `state` (-1 or `REVALIDATE`):
+   * revalidates, or counts one miss and loads the file when it can be cached, and otherwise reads just
+   * the range from the backend.
+   */
+  async readAtMiss(
+    key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
+    file?: OpenFileSource,
+  ): Promise<number> {
+    let slot = state;
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
+    if (slot < 0) {
+      const blocks = this.blocks;
+      const source = file?.source ?? this.pathSource(key);
+      if (blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
+        return blocks.readAt(key, into, offset, length, position, userPath, source);
+      }
+      this.cache.counters.misses++;
+      const statStartedAt = Date.now();
+      const st = (await file?.stats()) ?? (await this.statOf(key, true, 'read', userPath));
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
+      if (blocks.wants(st.size) && source !== undefined && this.cache.store.lookup(key) < 0) {
+        return blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
+      }
+      if (!this.cache.store.admissible(st.size) && source !== undefined) {
+        try {
+          return await source(into, offset, length, position);
+        } catch (err) {
+          throw asCallError(err, 'read', userPath);
+        }
+      }
+      const loaded = await this.loader.load(key, userPath, undefined, st.size);
+      slot = this.cache.store.lookup(key);
+      if (slot < 0) {
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
+    }
+    return this.copyRange(slot, into, offset, length, position);
+  }
+
+  /**
+   * Copies up to `length` bytes at `position` of resident `slot` into `into[offset..]`. The whole file
+   * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
+   * `Buffer#copy` makes of its source.
+   */
+  private copyRange(slot: number, into: Uint8Array, offset: number, length: number, position: number): number {
+    const bytes = this.cache.store.view(slot);
+    const size = bytes.length;
+    if (position >= size) return 0;
+    if (position === 0 && length >= size && into.length - offset >= size) {
+      into.set(bytes, offset);
+      return size;
+    }
+    const n = Math.min(size - position, length);
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) into[offset + i] = bytes[position + i]!;
+      return n;
+    }
+    return bytes.copy(into, offset, position, position + n);
+  }
+
+  /**
+   * True when `key` is resident and may be used without a check against the backend (revalidation not
+   * due, or dirty: the program's data is the file).
+   */
+  residentAndFresh(key: string): boolean {
+    const store = this.cache.store;
+    const slot = store.lookup(key);
+    if (slot < 0) return false;
+    const after = this.cache.revalidateAfter;
+    return after < 0 || store.isDirty(slot) || Date.now() - store.validatedAt(slot) < after;
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
+    const { meta, store } = this.cache;
+    // `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts once.
+    let stats = looked === undefined ? meta.get(key, follow) : looked ?? undefined;
+    const stale = stats !== undefined && this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
+    if (stats === undefined || stale) {
+      try {
+        stats = await this.revalidator.stat(key, follow, stale);
+      } catch (err) {
+        if (stale) meta.delete(key);
+        throw asCallError(err, syscall, userPath);
+      }
+      if (this.opts.metadataCache) meta.set(key, follow, stats);
+    }
+    if (store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
+      const real = follow ? await this.resolve(key) : key;
+      const slot = store.lookup(real);
+      if (slot >= 0 && store.isDirty(slot)) {
+        return { ...stats, size: store.size(slot), mtimeMs: store.mtimeMs(slot), ctimeMs: store.mtimeMs(slot), blocks: Math.ceil(store.size(slot) / 512) };
+      }
+    }
+    return stats;
+  }
+
+  /**
+   * True when stats found in the metadata cache may be served as they are, without an `await`: fresh,
+   * and no dirty data of the file overrides size and times.
+   */
+  servable(stats: BackendStats): boolean {
+    if (this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats)) return false;
+    return this.cache.store.dirtyCount === 0 || isDirectoryMode(stats.mode);
+  }
+
+  /** The current size of real path `key`: the cached size when resident, else the backend's. */
+  async sizeOf(key: string, userPath: string): Promise<number> {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0) return this.cache.store.size(slot);
+    const st = await this.statOf(key, true, 'fstat', userPath);
+    return st.size;
+  }
+
+  /** Changes permission bits; dirty data is unaffected. */
+  async chmod(key: string, mode: number, userPath: string): Promise<void> {
+    try {
+      await this.backend.chmod(key, mode);
+    } catch (err) {
+      throw asCallError(err, 'chmod', userPath);
+    }
+    this.ownChange(key);
+  }
+
+  /** Sets times (epoch ms); on a dirty entry the new mtime is what a flush will keep. */
+  async utimes(key: string, atimeMs: number, mtimeMs: number, userPath: string): Promise<void> {
+    try {
+      await this.backend.utimes(key, atimeMs, mtimeMs);
+    } catch (err) {
+      throw asCallError(err, 'utime', userPath);
+    }
+    const store = this.cache.store;
+    const slot = store.lookup(key);
+    if (slot >= 0 && store.isDirty(slot)) store.setMtimeMs(slot, mtimeMs);
+    this.ownChange(key);
+  }
+
+  /** The program changed `key`'s file itself: the identity recorded at load no longer describes it. */
+  private ownChange(key: string): void {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0) this.cache.store.clearIdentity(slot);
+    this.cache.metadataChanged(key);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
+  async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, () => this.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts)));
+  }
+
+  /**
+   * Runs a write of `key` (under its lock) so that no block of it survives the write: blocks are always
+   * clean, and one loaded while the write ran may hold the bytes from before it.
+   */
+  private async aroundWrite<T>(key: string, write: () => Promise<T>): Promise<T> {
+    this.dropBlocks(key);
+    try {
+      return await write();
+    } finally {
+      this.dropBlocks(key);
+    }
+  }
+
+  private dropBlocks(key: string): void {
+    const blocks = this.blocks;
+    if (blocks.files.size !== 0 && blocks.files.has(key)) {
+      blocks.dropFile(key);
+      this.cache.clock.stamp(key); // a block load in flight must not install what it read before the write
+    }
+  }
+
+  /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
+  async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, () => this.aroundWrite(key, async () => {
+      await this.revalidator.beforePatch(key);
+      await this.write.writeAt(key, data, position, userPath);
+    }));
+  }
+
+  /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
+  async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
+    this.cache.counters.writeOps++;
+    return this.locks.run(key, () => this.aroundWrite(key, async () => {
+      await this.revalidator.beforePatch(key);
+      let size: number;
+      const slot = this.cache.store.lookup(key);
+      if (slot >= 0) {
+        size = this.cache.store.size(slot);
+      } else {
+        let st: BackendStats;
+        try {
+          st = await this.statOf(key, true, 'open', userPath);
+        } catch (err) {
+          if (!hasCode(err) || err.code !== 'ENOENT') throw err;
+          await this.write.writeWhole(key, data, userPath, {});
+          return data.length;
+        }
+        if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+        size = st.size;
+      }
+      if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
+      return size + data.length;
+    }));
+  }
+
+  /** Sets the length of real path `key`. Runs under the path's lock. */
+  async truncate(key: string, length: number, userPath: string): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, () => this.aroundWrite(key, async () => {
+      await this.revalidator.beforePatch(key);
+      await this.write.truncate(key, length, userPath);
+    }));
+  }
+
+  /**
+   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
+   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
+   */
+  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    let st: BackendStats;
+    try {
+      st = await this.backend.stat(key);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return false;
+      throw asCallError(err, 'open', userPath);
+    }
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    if (exclusive) throw fsError('EEXIST', 'open', userPath);
+    return true;
+  }
+
+  /** Creates an empty file if it does not exist (open with a create flag). */
+  async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0 && !exclusive) {
+      if (truncate) await this.truncate(key, 0, userPath);
+      return;
+    }
+    const exists = await this.existsForCreate(key, userPath, exclusive);
+    if (!exists) {
+      await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
+    } else if (truncate) {
+      await this.truncate(key, 0, userPath);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /** Drops every entry whose TTL has passed (dirty ones are flushed first); returns how many. */
+  async cleanExpired(): Promise<number> {
+    const now = Date.now();
+    const store = this.cache.store;
+    const expired = new Set<string>();
+    for (const key of store.allKeys()) {
+      const slot = store.lookup(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.add(fileKeyOf(key));
+    }
+    let n = 0;
+    for (const key of expired) n += await this.cache.invalidate({ path: key }, 'flush', { reason: 'expired' });
+    return n;
+  }
+
+  /** Stops background work, flushes, releases. */
+  async close(): Promise<void> {
+    const cache = this.cache;
+    if (cache.closed) return;
+    await this.locks.idle();
+    await this.write.close();
+    this.watcher?.close();
+    this.memoryPressure?.close();
+    cache.closed = true;
+    for (const file of [...this.openFiles]) await file.close().catch(() => undefined);
+    this.openFiles.clear();
+    cache.store.removeAll('invalidated');
+    cache.store.bytes.trim();
+    cache.meta.clear();
+    await this.journal?.close();
+    await this.backend.close?.();
+  }
+}
