@@ -1,9 +1,12 @@
-import type { Backend, BackendStats } from '../backend/backend.js';
+import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
 import { BLOCK_MARK, type BlockIndex } from '../cache/block-keys.js';
 import type { Cache } from '../cache/cache.js';
-import { COARSE_RACY_WINDOW_MS, RACY_WINDOW_MS } from '../cache/identity.js';
 import type { InstallSource } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
+import { SCAN_DIVISOR, WholeReads } from './blocks-whole.js';
+import { isGone, newBlockedFile, sameIdentity, type BlockedFile, type ReadSource } from './block-file.js';
+
+export type { ReadSource } from './block-file.js';
 
 /**
  * Block size, chosen by `npm run bench -- cold` on this machine (see docs/blocks.md): 64 KiB costs an
@@ -13,23 +16,12 @@ import { asCallError } from '../errors.js';
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 /** Files larger than this are cached in blocks; smaller ones whole, as before. */
 export const DEFAULT_BLOCK_THRESHOLD = 1024 * 1024;
-/**
- * A whole-file read of a block-cached file larger than `maxBytes / SCAN_DIVISOR` is served without
- * admitting its blocks: a scan must not flush the hot set (scan resistance).
- */
-export const SCAN_DIVISOR = 4;
 /** Blocks read ahead of a sequential reader. */
 const READ_AHEAD_BLOCKS = 4;
 /** Blocks remembered per file as touched once (the doorkeeper), before the memory is started over. */
 const MAX_SEEN = 1 << 16;
 
 const MARK = BLOCK_MARK;
-
-/** Errors of a `stat` that mean the file is no longer there. */
-function isGone(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
 
 /** What the block cache needs of the engine that owns it (an interface, so no import runs back up). */
 export interface BlockHost {
@@ -41,36 +33,11 @@ export interface BlockHost {
   readonly loader: { recordRead(key: string, started: number, bytes: number): void };
 }
 
-/** Where a block's bytes come from: a handle's open backend file, or the backend by path. */
-export type ReadSource = (into: Uint8Array, offset: number, length: number, position: number) => Promise<number>;
-
-/** What the cache knows of one block-cached file. */
-interface BlockedFile {
-  size: number;
-  /** Resident blocks: block index to store slot. */
-  readonly slots: Map<number, number>;
-  validatedAt: number;
-  /** The backend's identity when the blocks' source was first read (NaN mtime: unknown, reload at the next check). */
-  idSize: number;
-  idMtime: number;
-  idCtime: number;
-  idIno: number;
-  /** Where the last read ended: a read that starts there is sequential and earns read-ahead. */
-  nextSequential: number;
-  /** The last block a sequential reader touched, so read-ahead is started once per block. */
-  aheadFrom: number;
-  accessCount: number;
-  /** The last way this file was read, for read-ahead started from a hit. */
-  source: ReadSource | undefined;
-  /** Blocks a random read touched once without loading them: the next touch loads. */
-  readonly seen: Set<number>;
-}
-
 /**
  * Large files in fixed-size blocks, each block an entry of the one data store (same `maxBytes`, policy
  * and pool) under the key `path NUL # index`. Blocks are only ever clean: every write to a file drops its
- * blocks before and after it runs (`CacheCore` calls {@link dropFile}), so dirty data always lives in a
- * whole-file entry, which reads prefer; write-back keeps its whole-file behaviour (see docs/blocks.md).
+ * blocks before and after it runs ({@link aroundWrite}), so dirty data always lives in a
+ * whole-file entry, which reads prefer; write-back keeps its whole-file behaviour (docs/cold-path.md).
  *
  * Counting: one call counts one hit (every byte it needed was resident) or one miss, never one per block.
  */
@@ -85,8 +52,12 @@ export class BlockCache implements BlockIndex {
   /** Files with at least one resident block. */
   filesWithBlocks = 0;
   private readonly pending = new Map<string, Promise<Buffer>>();
+  /** `readFile` of block-cached files (blocks-whole.ts). */
+  readonly whole: WholeReads;
 
-  constructor(private readonly host: BlockHost) {}
+  constructor(private readonly host: BlockHost) {
+    this.whole = new WholeReads(this, host);
+  }
 
   /** True when a file of `size` bytes is cached in blocks (when it is cached at all). */
   wants(size: number): boolean {
@@ -159,7 +130,8 @@ export class BlockCache implements BlockIndex {
     return this.copyResident(key, f, into, offset, length, position);
   }
 
-  private copyResident(key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number): number {
+  /** @internal Copies a range when every block it touches is resident (counting a hit), else -1. */
+  copyResident(key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number): number {
     const core = this.host.cache;
     const store = core.store;
     const size = f.size;
@@ -210,7 +182,7 @@ export class BlockCache implements BlockIndex {
         throw asCallError(err, 'read', userPath);
       }
       const now = this.files.get(key);
-      if (now !== f || !this.sameIdentity(f, st)) {
+      if (now !== f || !sameIdentity(f, st)) {
         if (now === f) {
           core.counters.changesDetected++;
           this.dropFile(key);
@@ -299,28 +271,6 @@ export class BlockCache implements BlockIndex {
     return n;
   }
 
-  /**
-   * `readFile` of a file known to be block-cached, its hit half: assembled from resident blocks, or
-   * undefined. Else the file is read
-   * whole from the backend (a miss), its blocks admitted only when the file is small enough that it
-   * cannot flush the hot set. The returned buffer is fresh and the caller's.
-   */
-  wholeHit(key: string): Buffer | undefined {
-    const core = this.host.cache;
-    const f = this.files.get(key)!;
-    if (f.slots.size > 0 && (core.revalidateAfter < 0 || Date.now() - f.validatedAt < core.revalidateAfter)) {
-      const out = Buffer.allocUnsafe(f.size);
-      if (this.copyResident(key, f, out, 0, f.size, 0) === f.size) return out;
-    }
-    return undefined;
-  }
-
-  /** The miss half of a whole-file read of a file known to be block-cached (counts the miss). */
-  readWhole(key: string, userPath: string, source: ReadSource): Promise<Buffer> {
-    this.host.cache.counters.misses++;
-    return this.loadWhole(key, this.files.get(key)?.size ?? 0, userPath, source);
-  }
-
   /** Remembers that `key` is a large file of `size` bytes without caching any of it (a scan). */
   note(key: string, size: number): void {
     if (this.files.get(key)?.size === size) return;
@@ -328,57 +278,8 @@ export class BlockCache implements BlockIndex {
     this.record(key, size, undefined, 0);
   }
 
-  /**
-   * Reads a whole file of about `sizeHint` bytes into a fresh buffer (a file that grew is read again
-   * whole) and, unless it is a scan (larger than `maxBytes / SCAN_DIVISOR`), installs its blocks.
-   */
-  async loadWhole(key: string, sizeHint: number, userPath: string, source: ReadSource): Promise<Buffer> {
-    const core = this.host.cache;
-    const ticket = core.clock.begin();
-    const statStartedAt = Date.now();
-    try {
-      let st: BackendStats | undefined;
-      if (this.host.capturesIdentity) st = await this.host.revalidator.stat(key, true, true);
-      const size = st?.size ?? sizeHint;
-      const out = Buffer.allocUnsafe(size + 1);
-      let n = 0;
-      const started = performance.now();
-      try {
-        for (;;) {
-          const got = await source(out, n, out.length - n, n);
-          if (got <= 0) break;
-          n += got;
-          if (n === out.length) break;
-        }
-      } catch (err) {
-        throw asCallError(err, 'read', userPath);
-      }
-      core.counters.backendReads++;
-      this.host.loader.recordRead(key, started, n);
-      if (n === out.length) {
-        // It grew since its size was learnt: read it again whole, cache nothing.
-        this.dropFile(key);
-        const whole = await this.host.backend.readFile(key).catch((err: unknown) => {
-          throw asCallError(err, 'open', userPath);
-        });
-        return Buffer.from(whole);
-      }
-      const data = out.subarray(0, n);
-      const maxBytes = core.store.maxBytes;
-      if (core.clock.mayInstall(key, ticket) && !core.closed && core.store.lookup(key) < 0 && (maxBytes === 0 || n <= maxBytes / SCAN_DIVISOR)) {
-        await this.installAll(key, data, st, statStartedAt, ticket);
-      } else if (this.files.get(key)?.size !== n) {
-        this.dropFile(key);
-        if (this.wants(n)) this.record(key, n, st, statStartedAt);
-      }
-      return data;
-    } finally {
-      core.clock.end();
-    }
-  }
-
   /** Installs the blocks of a file read whole (`data` is the caller's: copied into the store). */
-  async installAll(key: string, data: Uint8Array, st: BackendStats | undefined, statStartedAt: number, ticket = -1): Promise<void> {
+  async installAll(key: string, data: Uint8Array, st: BackendStats | undefined, statStartedAt: number): Promise<void> {
     const core = this.host.cache;
     let f = this.files.get(key);
     if (f === undefined || f.size !== data.length) {
@@ -395,37 +296,49 @@ export class BlockCache implements BlockIndex {
       const part = data.subarray(b * B, Math.min(data.length, (b + 1) * B));
       this.adopt(f, key, b, store.install(key + MARK + b, part, part.length, expires, now));
     }
-    void ticket;
     await core.enforceLimits();
+  }
+
+  // ---------------------------------------------------------------- for the engine
+
+  /** Positional reads of `key` by path, when the backend has them. */
+  pathSource(key: string): ReadSource | undefined {
+    const backend = this.host.backend;
+    if (backend.read === undefined) return undefined;
+    return (into, offset, length, position) => backend.read!(key, into, offset, length, position);
+  }
+
+  /**
+   * Runs a write of `key` (under its lock) so that no block of it survives the write: blocks are always
+   * clean, and one loaded while the write ran may hold the bytes from before it.
+   */
+  async aroundWrite<T>(key: string, write: () => Promise<T>): Promise<T> {
+    this.dropForWrite(key);
+    try {
+      return await write();
+    } finally {
+      this.dropForWrite(key);
+    }
+  }
+
+  private dropForWrite(key: string): void {
+    if (this.files.size !== 0 && this.files.has(key)) {
+      this.dropFile(key);
+      this.host.cache.clock.stamp(key); // a block load in flight must not install what it read before the write
+    }
   }
 
   // ---------------------------------------------------------------- internals
 
-  private record(key: string, size: number, st: BackendStats | undefined, statStartedAt: number): BlockedFile {
+  /** @internal A fresh record of `key` (see newBlockedFile). */
+  record(key: string, size: number, st: BackendStats | undefined, statStartedAt: number): BlockedFile {
     // Bounded: records of files whose blocks all left are kept only to know a file is large.
     if (this.files.size > 10_000) {
       for (const [k, rec] of this.files) if (rec.slots.size === 0) this.files.delete(k);
     }
-    const f: BlockedFile = {
-      size, slots: new Map(), validatedAt: statStartedAt || Date.now(),
-      idSize: NaN, idMtime: NaN, idCtime: NaN, idIno: NaN,
-      nextSequential: -1, aheadFrom: -1, accessCount: 0, source: undefined, seen: new Set(),
-    };
-    if (st !== undefined) {
-      const window = st.mtimeMs % 1000 === 0 ? COARSE_RACY_WINDOW_MS : RACY_WINDOW_MS;
-      if (st.mtimeMs < statStartedAt - window) {
-        f.idSize = st.size;
-        f.idMtime = st.mtimeMs;
-        f.idCtime = st.ctimeMs;
-        f.idIno = st.ino;
-      }
-    }
+    const f = newBlockedFile(size, st, statStartedAt);
     this.files.set(key, f);
     return f;
-  }
-
-  private sameIdentity(f: BlockedFile, st: BackendStats): boolean {
-    return f.idMtime === st.mtimeMs && f.idSize === st.size && f.idCtime === st.ctimeMs && f.idIno === st.ino;
   }
 
   private adopt(f: BlockedFile, key: string, b: number, slot: number): void {

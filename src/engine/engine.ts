@@ -226,13 +226,8 @@ export class Engine implements WriteContext {
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) return this.copyOut(slot);
     const blocks = this.blocks;
-    if (blocks.files.size !== 0 && blocks.files.has(key)) {
-      const hit = blocks.wholeHit(key);
-      if (hit !== undefined) return hit;
-      if (source === undefined && this.backend.open !== undefined) return this.readWholeOpened(key, userPath);
-      const from = source ?? this.pathSource(key);
-      if (from !== undefined) return blocks.readWhole(key, userPath, from);
-    }
+    const fromBlocks = blocks.files.size !== 0 && blocks.files.has(key) ? blocks.whole.readWholeOf(key, userPath, source) : undefined;
+    if (fromBlocks !== undefined) return fromBlocks;
     this.cache.counters.misses++;
     const loaded = await this.loader.load(key, userPath);
     return returnBuffers.copy(loaded, 0, loaded.length);
@@ -250,29 +245,6 @@ export class Engine implements WriteContext {
     return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
   }
 
-  /** A block-cached file read whole through one open backend file: open, read, close. */
-  private async readWholeOpened(key: string, userPath: string): Promise<Buffer> {
-    let file: BackendFile;
-    try {
-      file = await this.backend.open!(key, 'r');
-    } catch (err) {
-      this.cache.counters.misses++;
-      throw asCallError(err, 'open', userPath);
-    }
-    try {
-      return await this.blocks.readWhole(key, userPath, (into, offset, length, position) => file.read(into, offset, length, position));
-    } finally {
-      await file.close().catch(() => undefined);
-    }
-  }
-
-  /** Positional reads of `key` by path, when the backend has them (blocks are read through it). */
-  pathSource(key: string): ReadSource | undefined {
-    const backend = this.backend;
-    if (backend.read === undefined) return undefined;
-    return (into, offset, length, position) => backend.read!(key, into, offset, length, position);
-  }
-
   /**
    * The rest of a positional read after {@link readAtHit} returned `state` (-1 or `REVALIDATE`):
    * revalidates, or counts one miss and loads the file when it can be cached, and otherwise reads just
@@ -286,7 +258,7 @@ export class Engine implements WriteContext {
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
     if (slot < 0) {
       const blocks = this.blocks;
-      const source = file?.source ?? this.pathSource(key);
+      const source = file?.source ?? blocks.pathSource(key);
       if (blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
         return blocks.readAt(key, into, offset, length, position, userPath, source);
       }
@@ -426,34 +398,13 @@ export class Engine implements WriteContext {
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts)));
-  }
-
-  /**
-   * Runs a write of `key` (under its lock) so that no block of it survives the write: blocks are always
-   * clean, and one loaded while the write ran may hold the bytes from before it.
-   */
-  private async aroundWrite<T>(key: string, write: () => Promise<T>): Promise<T> {
-    this.dropBlocks(key);
-    try {
-      return await write();
-    } finally {
-      this.dropBlocks(key);
-    }
-  }
-
-  private dropBlocks(key: string): void {
-    const blocks = this.blocks;
-    if (blocks.files.size !== 0 && blocks.files.has(key)) {
-      blocks.dropFile(key);
-      this.cache.clock.stamp(key); // a block load in flight must not install what it read before the write
-    }
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts)));
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.aroundWrite(key, async () => {
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.writeAt(key, data, position, userPath);
     }));
@@ -462,7 +413,7 @@ export class Engine implements WriteContext {
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
   async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
     this.cache.counters.writeOps++;
-    return this.locks.run(key, () => this.aroundWrite(key, async () => {
+    return this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       let size: number;
       const slot = this.cache.store.lookup(key);
@@ -488,7 +439,7 @@ export class Engine implements WriteContext {
   /** Sets the length of real path `key`. Runs under the path's lock. */
   async truncate(key: string, length: number, userPath: string): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.aroundWrite(key, async () => {
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.truncate(key, length, userPath);
     }));
