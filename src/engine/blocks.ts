@@ -165,37 +165,48 @@ export class BlockCache implements BlockIndex {
    * file against the backend when revalidation is due, then serves the resident blocks (a hit) or loads
    * the missing ones (a miss).
    */
-  async readAt(key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource): Promise<number> {
+  readAt(key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource): Promise<number> {
     const core = this.host.cache;
-    let f = this.files.get(key)!;
+    const f = this.files.get(key)!;
     if (core.revalidateAfter >= 0 && Date.now() - f.validatedAt >= core.revalidateAfter) {
-      const askedAt = Date.now();
-      let st: BackendStats;
-      try {
-        st = await this.host.revalidator.stat(key, true, true);
-      } catch (err) {
-        if (isGone(err)) {
-          core.counters.changesDetected++;
-          this.dropFile(key);
-          core.metadataChanged(key);
-        }
-        throw asCallError(err, 'read', userPath);
-      }
-      const now = this.files.get(key);
-      if (now !== f || !sameIdentity(f, st)) {
-        if (now === f) {
-          core.counters.changesDetected++;
-          this.dropFile(key);
-        }
-        core.counters.misses++;
-        return this.loadAt(key, st, askedAt, into, offset, length, position, source, userPath);
-      }
-      f.validatedAt = askedAt;
+      return this.revalidateThenRead(key, f, into, offset, length, position, userPath, source);
     }
+    // No await before the copy or the backend read: a miss here costs the backend's call plus little.
+    const n = this.copyResident(key, f, into, offset, length, position);
+    if (n >= 0) return Promise.resolve(n);
+    core.counters.misses++;
+    return this.loadAt(key, undefined, 0, into, offset, length, position, source, userPath, f.size);
+  }
+
+  private async revalidateThenRead(
+    key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource,
+  ): Promise<number> {
+    const core = this.host.cache;
+    const askedAt = Date.now();
+    let st: BackendStats;
+    try {
+      st = await this.host.revalidator.stat(key, true, true);
+    } catch (err) {
+      if (isGone(err)) {
+        core.counters.changesDetected++;
+        this.dropFile(key);
+        core.metadataChanged(key);
+      }
+      throw asCallError(err, 'read', userPath);
+    }
+    const now = this.files.get(key);
+    if (now !== f || !sameIdentity(f, st)) {
+      if (now === f) {
+        core.counters.changesDetected++;
+        this.dropFile(key);
+      }
+      core.counters.misses++;
+      return this.loadAt(key, st, askedAt, into, offset, length, position, source, userPath);
+    }
+    f.validatedAt = askedAt;
     const n = this.copyResident(key, f, into, offset, length, position);
     if (n >= 0) return n;
     core.counters.misses++;
-    f = this.files.get(key) ?? f;
     return this.loadAt(key, undefined, 0, into, offset, length, position, source, userPath, f.size);
   }
 
@@ -205,16 +216,43 @@ export class BlockCache implements BlockIndex {
    * backend's stat taken (at `statStartedAt`) before any byte was read, or undefined when the record
    * already knows the size.
    */
-  async loadAt(
+  loadAt(
     key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
     position: number, source: ReadSource, userPath: string, knownSize = -1,
   ): Promise<number> {
-    try {
-      return await this.loadRange(key, st, statStartedAt, into, offset, length, position, source, knownSize);
-    } catch (err) {
+    const fail = (err: unknown): never => {
       throw asCallError(err, 'read', userPath);
+    };
+    const f = this.files.get(key);
+    const size = st !== undefined ? st.size : knownSize;
+    if (f !== undefined && f.size === size && this.firstTouch(key, f, position, length)) {
+      // A random read's first touch of a block reads just its range: a block is admitted on its second
+      // touch, so reads spread over a file much larger than the cache cost what the backend's read costs
+      // and flush nothing, while a hot region is cached from its second pass (a doorkeeper, as TinyLFU's).
+      const b = Math.floor(position / this.blockSize);
+      if (f.seen.size >= MAX_SEEN) f.seen.clear();
+      f.seen.add(b);
+      f.accessCount++;
+      const end = Math.min(size, position + length);
+      return this.direct(into, offset, end - position, position, source).then((n) => {
+        f.nextSequential = position + n;
+        return n;
+      }, fail);
     }
+    return this.loadRange(key, st, statStartedAt, into, offset, length, position, source, knownSize).catch(fail);
   }
+
+  /** True when a read of `[position, position + length)` is a random first touch of one block. */
+  private firstTouch(key: string, f: BlockedFile, position: number, length: number): boolean {
+    const B = this.blockSize;
+    const end = Math.min(f.size, position + length);
+    if (position >= end || position === f.nextSequential) return false;
+    const first = Math.floor(position / B);
+    return first === Math.floor((end - 1) / B) && !f.slots.has(first) && !f.seen.has(first) && !this.pending.has(key + MARK + first) &&
+      this.host.cache.store.admissible(Math.min(B, f.size));
+  }
+
+
 
   private async loadRange(
     key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
@@ -234,17 +272,6 @@ export class BlockCache implements BlockIndex {
     f.source = source;
     const first = Math.floor(position / B);
     const last = Math.floor((end - 1) / B);
-    if (first === last && position !== f.nextSequential && !f.seen.has(first) && !this.pending.has(key + MARK + first)) {
-      // A random read's first touch of a block reads just its range: a block is admitted on its second
-      // touch, so reads spread over a file much larger than the cache cost what the backend's read costs
-      // and flush nothing, while a hot region is cached from its second pass (a doorkeeper, as TinyLFU's).
-      if (f.seen.size >= MAX_SEEN) f.seen.clear();
-      f.seen.add(first);
-      const n = await this.direct(into, offset, end - position, position, source);
-      f.accessCount++;
-      f.nextSequential = position + n;
-      return n;
-    }
     const loaded: (Buffer | undefined)[] = [];
     const waits: Promise<void>[] = [];
     for (let b = first; b <= last; b++) {

@@ -250,9 +250,22 @@ export class Engine implements WriteContext {
    * revalidates, or counts one miss and loads the file when it can be cached, and otherwise reads just
    * the range from the backend.
    */
-  async readAtMiss(
+  readAtMiss(
     key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
     file?: OpenFileSource,
+  ): Promise<number> {
+    const blocks = this.blocks;
+    if (state === -1 && blocks.files.size !== 0 && blocks.files.has(key)) {
+      // A block-cached file: straight to its blocks (or the backend), no await on the way.
+      const source = file?.source ?? blocks.pathSource(key);
+      if (source !== undefined) return blocks.readAt(key, into, offset, length, position, userPath, source);
+    }
+    return this.readAtMissSlow(key, into, offset, length, position, userPath, state, file);
+  }
+
+  private async readAtMissSlow(
+    key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
+    file: OpenFileSource | undefined,
   ): Promise<number> {
     let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);

@@ -168,7 +168,7 @@ export class CacheFileHandle {
   }
 
   private async readMiss<T>(buffer: T, bytes: Uint8Array, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
-    if (this.backendFile === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
+    if (this.opening === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
     const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.fileSource());
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
