@@ -15,6 +15,7 @@ import { hitRatioSuite } from './hit-ratio-suite.js';
 import { journalSuite } from './journal-latency.js';
 import { serveSuite } from './serve.js';
 import { coldSuite } from './cold.js';
+import { remoteSuite } from './remote.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -77,3 +78,4 @@ registerSuite(hitRatioSuite);
 registerSuite(journalSuite);
 registerSuite(serveSuite);
 registerSuite(coldSuite);
+registerSuite(remoteSuite);
