@@ -18,6 +18,7 @@ import { warmingProgress } from './warm/runner.js';
 import type { PrefetchOptions, PrefetchResult, WarmOptions, WarmProgress, WarmSmartOptions } from './warm/options.js';
 import type { StatsSnapshot } from './metrics/snapshot.js';
 import { exportPrometheus, registerCacheMetrics } from './metrics/prometheus.js';
+import { RedisTier } from './tier/redis-tier.js';
 
 /** `stats()`: a plain snapshot of the cache's counters. */
 export interface CacheStats {
@@ -47,6 +48,12 @@ export interface DetailedStats extends CacheStats {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Reads served from the shared tier (`tier` option); they count as hits too. */
+  tierHits: number;
+  /** Reads the shared tier did not have; they count as misses too. */
+  tierMisses: number;
+  /** Calls to the shared tier that failed or timed out (the cache went on without it). */
+  tierErrors: number;
 }
 
 type Encoding = BufferEncoding;
@@ -128,7 +135,14 @@ export class CacheFS {
         throw new InvalidArgError('backend', backend, `must implement ${m}()`);
       }
     }
-    this.core = new CacheCore(backend, resolveOptions(options));
+    const resolved = resolveOptions(options);
+    const tier = resolved.tier ? new RedisTier(resolved.tier) : undefined;
+    try {
+      this.core = new CacheCore(backend, resolved, tier);
+    } catch (err) {
+      void tier?.close();
+      throw err;
+    }
     this.root = '';
     if (this.core.replayPending) gateUntilReady(this, this.core.ready);
   }
@@ -633,6 +647,7 @@ export class CacheFS {
     this.core.counters.invalidateOps++;
     let dropped = await this.core.drop(real);
     if (real !== key) dropped = (await this.core.drop(key)) || dropped;
+    await this.core.tierPublished({ kind: 'path', path: real }, ...(real !== key ? [{ kind: 'path', path: key } as const] : []));
     if (dropped) this.core.events.emit('invalidate', { path: this.toView(real) });
     return dropped;
   }
@@ -643,6 +658,7 @@ export class CacheFS {
     const key = this.toKey(prefix, 'prefix');
     this.core.counters.invalidateOps++;
     const n = await this.core.dropWithin(key);
+    await this.core.tierPublished({ kind: 'prefix', prefix: key });
     if (n > 0) this.core.events.emit('invalidate', { prefix: this.toView(key), count: n });
     return n;
   }
@@ -662,6 +678,8 @@ export class CacheFS {
     const n = await this.core.dropWhere(
       root === '' ? match : (k) => (k === root || k.startsWith(root + '/')) && match(this.toView(k)),
     );
+    // Other processes hold paths this one never saw: the whole namespace (this view's root) changes.
+    await this.core.tierPublished(root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: root });
     if (n > 0) this.core.events.emit('invalidate', { pattern: absolute, count: n });
     return n;
   }
@@ -672,6 +690,7 @@ export class CacheFS {
     this.core.counters.invalidateOps++;
     if (this.root === '') await this.core.clear();
     else await this.core.dropWithin(this.root);
+    await this.core.tierPublished(this.root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: this.root });
   }
 
   /** Drops entries past their TTL (dirty ones are flushed first). Returns how many. */
@@ -766,6 +785,9 @@ export class CacheFS {
       revalidations: c.revalidations,
       changesDetected: c.changesDetected,
       bytesShed: c.bytesShed,
+      tierHits: c.tierHits,
+      tierMisses: c.tierMisses,
+      tierErrors: c.tierErrors,
     };
   }
 
@@ -797,8 +819,13 @@ export class CacheFS {
     const run = async (i: number): Promise<void> => {
       if (i === sorted.length) {
         const wb = core.writeBack;
-        if (wb) await wb.aroundNamespaceChange(op, sorted, change);
-        else await change();
+        try {
+          if (wb) await wb.aroundNamespaceChange(op, sorted, change);
+          else await change();
+        } finally {
+          // Published even after a failure part-way: what was removed or moved must not be served elsewhere.
+          await core.tierPublished(...sorted.map((prefix) => ({ kind: 'prefix', prefix }) as const));
+        }
         core.forgetResolutions();
         return;
       }

@@ -19,6 +19,8 @@ import { ChangeWatcher } from './coherence/watcher.js';
 import { WriteBack } from './writeback/write-back.js';
 import { Journal } from './writeback/journal.js';
 import { LatencyHistogram } from './metrics/latency.js';
+import { TierLink } from './engine/tier-link.js';
+import type { TierPort, TierScope } from './tier/port.js';
 
 /** Counters kept on the hot path: plain numbers, read by the metrics exporters. */
 export interface Counters {
@@ -38,6 +40,12 @@ export interface Counters {
   removedExpired: number;
   removedInvalidated: number;
   removedShed: number;
+  /** Reads served from the shared tier (also counted in `hits`). */
+  tierHits: number;
+  /** Reads the shared tier was asked for and did not have (also counted in `misses`). */
+  tierMisses: number;
+  /** Calls to the shared tier that failed or timed out. */
+  tierErrors: number;
 }
 
 /**
@@ -58,6 +66,7 @@ function newCounters(): Counters {
     hits: 0, misses: 0, readOps: 0, writeOps: 0, invalidateOps: 0, flushCount: 0, flushErrors: 0,
     backendReads: 0, revalidations: 0, changesDetected: 0, bytesShed: 0,
     removedEvicted: 0, removedExpired: 0, removedInvalidated: 0, removedShed: 0,
+    tierHits: 0, tierMisses: 0, tierErrors: 0,
   };
 }
 
@@ -114,9 +123,15 @@ export class CacheCore {
   private readonly watcher: ChangeWatcher | undefined;
   private readonly memoryPressure: MemoryPressure | undefined;
 
+  /** The shared tier (`tier` option): misses ask Redis, changes are published (src/tier/). */
+  readonly tierLink: TierLink | undefined;
+  /** `'strict'` tier: no hit is served before Redis confirmed its version. */
+  private readonly tierChecksHits: boolean;
+
   constructor(
     readonly backend: Backend,
     readonly opts: ResolvedOptions,
+    tier?: TierPort,
   ) {
     this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool, opts.maxBytes), opts.maxBytes, opts.maxEntries);
     this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
@@ -134,6 +149,8 @@ export class CacheCore {
       else c.removedShed++;
       this.events.emit('evict', { path: key, reason, size });
     };
+    this.tierLink = tier ? new TierLink(this, tier) : undefined;
+    this.tierChecksHits = this.tierLink?.checksHits ?? false;
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
     });
@@ -233,6 +250,7 @@ export class CacheCore {
    * Expired clean entries are dropped here; an expired dirty entry is still the truth and is served.
    */
   hitSlot(key: string): number {
+    if (this.tierChecksHits) return -1;
     const store = this.store;
     const slot = store.lookup(key);
     if (slot < 0) return -1;
@@ -414,6 +432,10 @@ export class CacheCore {
     let slot = this.hitSlot(key);
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) return this.copyOut(slot);
+    if (this.tierLink !== undefined) {
+      const got = await this.tierLink.read(key, () => this.load(key, userPath));
+      return typeof got === 'number' ? this.copyOut(got) : returnBuffers.copy(got, 0, got.length);
+    }
     this.counters.misses++;
     const loaded = await this.load(key, userPath);
     return returnBuffers.copy(loaded, 0, loaded.length);
@@ -477,18 +499,23 @@ export class CacheCore {
   async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number): Promise<number> {
     let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
+    if (slot < 0 && this.tierLink !== undefined) slot = await this.tierLink.confirmedSlot(key);
     if (slot < 0) {
-      this.counters.misses++;
+      const tier = this.tierLink;
+      if (tier === undefined) this.counters.misses++;
       const st = await this.statOf(key, true, 'read', userPath);
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
       if (!this.store.admissible(st.size) && this.backend.read) {
+        if (tier !== undefined) this.counters.misses++;
         try {
           return await this.backend.read(key, into, offset, length, position);
         } catch (err) {
           throw asCallError(err, 'read', userPath);
         }
       }
-      const loaded = await this.load(key, userPath, undefined, st.size);
+      const got = tier === undefined ? await this.load(key, userPath, undefined, st.size) : await tier.read(key, () => this.load(key, userPath, undefined, st.size));
+      if (typeof got === 'number') return this.copyRange(got, into, offset, length, position);
+      const loaded = got;
       slot = this.store.lookup(key);
       if (slot < 0) {
         if (position >= loaded.length) return 0;
@@ -613,7 +640,10 @@ export class CacheCore {
    */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
     this.counters.writeOps++;
-    await this.locks.run(key, () => this.writeWholeUnlocked(key, data, userPath, opts));
+    await this.locks.run(key, async () => {
+      await this.writeWholeUnlocked(key, data, userPath, opts);
+      await this.tierPublished({ kind: 'path', path: key });
+    });
   }
 
   private async writeWholeUnlocked(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
@@ -644,6 +674,7 @@ export class CacheCore {
     await this.locks.run(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.writeAtUnlocked(key, data, position, userPath);
+      await this.tierPublished({ kind: 'path', path: key });
     });
   }
 
@@ -663,12 +694,14 @@ export class CacheCore {
         } catch (err) {
           if (!hasCode(err) || err.code !== 'ENOENT') throw err;
           await this.writeWholeUnlocked(key, data, userPath, {});
+          await this.tierPublished({ kind: 'path', path: key });
           return data.length;
         }
         if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
         size = st.size;
       }
       if (data.length > 0) await this.writeAtUnlocked(key, data, size, userPath);
+      await this.tierPublished({ kind: 'path', path: key });
       return size + data.length;
     });
   }
@@ -714,6 +747,7 @@ export class CacheCore {
       await this.revalidator.beforePatch(key);
       if (this.opts.writeMode === 'write-back' && this.writeBack) {
         await this.writeBack.truncate(key, length, userPath);
+        await this.tierPublished({ kind: 'path', path: key });
         return;
       }
       try {
@@ -734,6 +768,7 @@ export class CacheCore {
           this.store.remove(slot, 'invalidated');
         }
       }
+      await this.tierPublished({ kind: 'path', path: key });
     });
   }
 
@@ -918,7 +953,18 @@ export class CacheCore {
     this.store.bytes.trim();
     this.meta.clear();
     await this.journal?.close();
+    await this.tierLink?.close();
     await this.backend.close?.();
+  }
+
+  /**
+   * Changes resolved here reach the other processes sharing the tier (no-op without one). Awaited by
+   * the call that made them, so a `'strict'` read elsewhere that starts after it sees them.
+   */
+  async tierPublished(...scopes: TierScope[]): Promise<void> {
+    const link = this.tierLink;
+    if (link === undefined) return;
+    await Promise.all(scopes.map((scope) => link.published(scope)));
   }
 
   /**
