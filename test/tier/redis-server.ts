@@ -88,3 +88,62 @@ export class RedisServer {
     return this.kill();
   }
 }
+
+/**
+ * A TCP relay to a Redis server that the test can cut (every connection through it dropped, new ones
+ * refused) and heal: one process loses Redis while the others keep it.
+ */
+export class CuttableRelay {
+  private readonly sockets = new Set<import('node:net').Socket>();
+  private cut = false;
+  private constructor(
+    private readonly server: import('node:net').Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<CuttableRelay> {
+    let relay!: CuttableRelay;
+    const server = createServer((client) => {
+      if (relay.cut) {
+        client.destroy();
+        return;
+      }
+      const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+        relay.sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => {
+          relay.sockets.delete(a);
+          b.destroy();
+        });
+        a.pipe(b);
+      }
+    });
+    const port = await new Promise<number>((resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+    relay = new CuttableRelay(server, port);
+    return relay;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  cutOff(): void {
+    this.cut = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  heal(): void {
+    this.cut = false;
+  }
+
+  close(): Promise<void> {
+    this.cutOff();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
