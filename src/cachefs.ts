@@ -54,6 +54,8 @@ export interface DetailedStats extends CacheStats {
   tierMisses: number;
   /** Calls to the shared tier that failed or timed out (the cache went on without it). */
   tierErrors: number;
+  /** `'up'` while the shared tier is in use, `'down'` while Redis is out of reach, `'off'` without one. */
+  tierState: 'up' | 'down' | 'off';
 }
 
 type Encoding = BufferEncoding;
@@ -788,6 +790,7 @@ export class CacheFS {
       tierHits: c.tierHits,
       tierMisses: c.tierMisses,
       tierErrors: c.tierErrors,
+      tierState: this.core.tierLink === undefined ? 'off' : this.core.tierLink.port.available() ? 'up' : 'down',
     };
   }
 

@@ -642,7 +642,8 @@ export class CacheCore {
     this.counters.writeOps++;
     await this.locks.run(key, async () => {
       await this.writeWholeUnlocked(key, data, userPath, opts);
-      await this.tierPublished({ kind: 'path', path: key });
+      // Write-through shares the new bytes with the change, so other processes read them from Redis.
+      await this.tierLink?.published({ kind: 'path', path: key }, this.opts.writeMode === 'write-through' ? data : undefined);
     });
   }
 

@@ -194,11 +194,12 @@ export class TierLink {
 
   /**
    * A change of `scope` resolved in this process: versions held here for it end now, and the tier
-   * publishes it (or queues it while Redis is away). A rewritten path's entry takes the new version.
+   * publishes it (or queues it while Redis is away), sharing `content` when given (the path's whole
+   * new bytes). A rewritten path's entry takes the new version.
    */
-  async published(scope: TierScope): Promise<void> {
+  async published(scope: TierScope, content?: Uint8Array): Promise<void> {
     this.forgetVersions(scope);
-    const version = await this.port.published(scope);
+    const version = await this.port.published(scope, content);
     if (scope.kind === 'path' && version !== undefined) {
       const store = this.host.store;
       const slot = store.lookup(scope.path);

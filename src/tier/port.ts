@@ -28,7 +28,7 @@ export interface TierListener {
   invalidated(scope: TierScope): void;
   /** The tier became unreachable (calls keep working from this process's cache and the backend). */
   down(error: Error): void;
-  /** The tier is reachable again; {@link invalidated} with `'all'` came first (messages may have been missed). */
+  /** The tier is reachable again ({@link invalidated} with `'all'` came first when the channel was lost). */
   up(): void;
   /** One call to the tier failed or timed out (counted as a tier error). */
   failed(error: Error): void;
@@ -51,11 +51,13 @@ export interface TierPort {
   /** Shares `bytes` as the content of `path` at `version`, unless the path changed since. */
   store(path: string, bytes: Uint8Array, version: string): Promise<void>;
   /**
-   * A change of `scope` resolved in this process: gives it a new version and tells the others. Resolves
+   * A change of `scope` resolved in this process: gives it a new version and tells the others; for a
+   * path whose whole new `content` is known (a write-through `writeFile`), shares it too, so that the
+   * others' next read is served from Redis rather than the backend. Resolves
    * to the path's new version (path scope), or undefined. While the tier is unreachable the change is
    * queued and published as soon as it is back.
    */
-  published(scope: TierScope): Promise<string | undefined>;
+  published(scope: TierScope, content?: Uint8Array): Promise<string | undefined>;
   /**
    * Runs `load` as the one loader of `path` across processes: first `shared` is asked (another process
    * may have stored the bytes meanwhile); if it has nothing, the lock is taken and `load` runs. A holder

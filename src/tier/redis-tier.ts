@@ -12,6 +12,11 @@ const PROBE_MS = 500;
 const POLL_MS = 25;
 /** Changes queued while Redis is away; beyond this, one namespace-wide change replaces them. */
 const MAX_PENDING = 10_000;
+/**
+ * Timeouts in a row that open the circuit. One slow answer on a busy machine is not an outage; a
+ * closed connection opens it at once.
+ */
+const TIMEOUTS_TO_OPEN = 3;
 
 /**
  * Reconnect quickly (the tier must be back within 5 s of Redis), and never queue a command while the
@@ -53,6 +58,9 @@ export class RedisTier implements TierPort {
   private listener: TierListener | undefined;
   private up = false;
   private downReported = false;
+  /** The invalidation channel was down since the last recovery: messages may have been missed. */
+  private channelLost = true;
+  private timeoutsInARow = 0;
   private recovering = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -78,7 +86,10 @@ export class RedisTier implements TierPort {
     for (const connection of [this.client, this.subscriber]) {
       // Errors also arrive as 'close'; a listener keeps ioredis from printing each reconnect attempt.
       connection.on('error', () => undefined);
-      connection.on('close', () => this.lost(new Error('cachefs tier: connection to Redis closed')));
+      connection.on('close', () => {
+        if (connection === this.subscriber) this.channelLost = true;
+        this.lost(new Error('cachefs tier: connection to Redis closed'));
+      });
       connection.on('ready', () => this.recover());
     }
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
@@ -122,13 +133,14 @@ export class RedisTier implements TierPort {
 
   // ---------------------------------------------------------------- changes
 
-  async published(scope: TierScope): Promise<string | undefined> {
+  async published(scope: TierScope, content?: Uint8Array): Promise<string | undefined> {
     if (this.closed) return undefined;
     if (!this.up) {
       this.queue(scope);
       return undefined;
     }
-    const reply = await this.call(() => this.bump(scope));
+    const shared = content !== undefined && content.length <= this.maxFileBytes ? Buffer.from(content) : undefined;
+    const reply = await this.call(() => this.bump(scope, shared));
     if (reply === FAILED) {
       // It may have reached Redis before the failure; publishing it again later costs only a miss.
       this.queue(scope);
@@ -137,14 +149,15 @@ export class RedisTier implements TierPort {
     return scope.kind === 'path' && Buffer.isBuffer(reply) ? reply.toString('latin1') : undefined;
   }
 
-  private bump(scope: TierScope): Promise<unknown> {
+  private bump(scope: TierScope, content?: Buffer): Promise<unknown> {
     const message = encodeMessage(this.tokens.processId, scope);
     const token = this.tokens.fresh();
     const channel = this.keys.channel;
     if (scope.kind === 'path') {
       const keys = this.keys.versionKeys(scope.path);
       keys.push(this.keys.data(scope.path));
-      return this.eval(BUMP_PATH, keys, [token, channel, message], true);
+      const args = content ? [token, channel, message, content, String(this.opts.ttl)] : [token, channel, message];
+      return this.eval(BUMP_PATH, keys, args, true);
     }
     if (scope.kind === 'prefix' && scope.prefix !== '/') {
       const p = scope.prefix;
@@ -279,14 +292,20 @@ export class RedisTier implements TierPort {
     if ((!this.up && !evenIfDown) || this.closed) return FAILED;
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await new Promise<T>((resolve, reject) => {
+      const result = await new Promise<T>((resolve, reject) => {
         timer = setTimeout(() => reject(new TierTimeoutError(this.opts.timeout)), this.opts.timeout);
         fn().then(resolve, reject);
       });
+      this.timeoutsInARow = 0;
+      return result;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.listener?.failed(error);
-      if (!isReplyError(err)) this.lost(error);
+      if (err instanceof TierTimeoutError) {
+        if (++this.timeoutsInARow >= TIMEOUTS_TO_OPEN) this.lost(error);
+      } else if (!isReplyError(err)) {
+        this.lost(error);
+      }
       return FAILED;
     } finally {
       clearTimeout(timer);
@@ -330,11 +349,15 @@ export class RedisTier implements TierPort {
         for (const s of [LOOKUP, STORE, BUMP_PATH, BUMP_PREFIX, BUMP_ALL, RELEASE, EXTEND]) {
           if ((await this.call(() => this.client.call('SCRIPT', 'LOAD', s.source), true)) === FAILED) return;
         }
-        this.listener?.invalidated({ kind: 'all' });
+        if (this.channelLost) {
+          this.channelLost = false;
+          this.listener?.invalidated({ kind: 'all' });
+        }
         if (!(await this.publishPending())) return;
         if (this.closed || this.client.status !== 'ready' || this.subscriber.status !== 'ready') return;
         this.up = true;
         this.downReported = false;
+        this.timeoutsInARow = 0;
         if (this.probeTimer) clearInterval(this.probeTimer);
         this.probeTimer = undefined;
         this.listener?.up();

@@ -63,16 +63,28 @@ return 1
 `);
 
 /**
- * A path changed. KEYS: version keys, then the data key. ARGV: fresh token, channel, message.
- * Gives the path a new token, drops its shared value, publishes, and returns the new version.
+ * A path changed. KEYS: version keys, then the data key. ARGV: fresh token, channel, message, and
+ * optionally the new content and a ttl in ms ('0' = none). Gives the path a new token, replaces its
+ * shared value (with the content framed as codec.ts frames it, else none), publishes, and returns
+ * the new version.
  */
 export const BUMP_PATH = script(`${TOKEN_OF}
 redis.call('SET', KEYS[#KEYS - 1], ARGV[1])
-redis.call('DEL', KEYS[#KEYS])
 local parts = {}
 for i = 1, #KEYS - 1 do parts[i] = tokenOf(KEYS[i], ARGV[1]) end
+local version = table.concat(parts, '.')
+if ARGV[4] then
+  local framed = 'CFT1' .. struct.pack('>I4', #version) .. version .. struct.pack('>I4', #ARGV[4]) .. ARGV[4]
+  if ARGV[5] ~= '0' then
+    redis.call('SET', KEYS[#KEYS], framed, 'PX', ARGV[5])
+  else
+    redis.call('SET', KEYS[#KEYS], framed)
+  end
+else
+  redis.call('DEL', KEYS[#KEYS])
+end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
-return table.concat(parts, '.')
+return version
 `);
 
 /**

@@ -100,8 +100,13 @@ describe('the shared tier in one process', { skip }, () => {
     const s = b.detailedStats();
     assert.deepEqual([s.hits, s.misses, s.tierHits, s.tierMisses], [1, 0, 1, 0]);
     assert.deepEqual([a.detailedStats().misses, a.detailedStats().tierMisses], [1, 1]);
+    // A write-through writeFile shares its bytes with the change: the next read elsewhere is a tier hit.
+    await a.writeFile('/f', 'rewritten');
+    await until(async () => (await text(b, '/f')) === 'rewritten', 'the write reached b');
+    assert.equal(backendReads, 0);
+    assert.equal(b.detailedStats().tierHits, 2);
     const prom = await b.exportPrometheus();
-    assert.match(prom, /cachefs_tier_hits_total(\{[^}]*\})? 1/);
+    assert.match(prom, /cachefs_tier_hits_total(\{[^}]*\})? 2/);
     assert.match(prom, /cachefs_tier_up(\{[^}]*\})? 1/);
   });
 
