@@ -3,8 +3,8 @@
  * one CacheFS over `nodeBackend(dir)` with a fixed latency injected before each backend read (the
  * remote store a shared cache is for), with or without the shared tier.
  */
-import { CacheFS, nodeBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CacheFS, nodeBackend, type Backend } from '../src/index.js';
 import { prng, ZipfSampler } from './traces.js';
 
 export interface TierChildInit {
@@ -23,6 +23,22 @@ type Command =
   | { type: 'stats' }
   | { type: 'close' };
 
+/** `inner` with `ms` more before each read and stat: a store across a network. */
+function withLatency(inner: Backend, ms: number): Backend {
+  const delayed = new Set<PropertyKey>(['readFile', 'read', 'stat']);
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!delayed.has(prop)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        await sleep(ms);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 /** Microseconds on the machine's monotonic clock (shared by every process on it). */
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
@@ -36,9 +52,7 @@ export function fileName(i: number): string {
 async function run(cmd: Command): Promise<unknown> {
   switch (cmd.type) {
     case 'init': {
-      const backend = faultyBackend(nodeBackend(cmd.dir), {
-        latency: { readFile: cmd.latencyMs, read: cmd.latencyMs, stat: cmd.latencyMs },
-      });
+      const backend = withLatency(nodeBackend(cmd.dir), cmd.latencyMs);
       cache = new CacheFS(backend, { maxBytes: cmd.maxBytes, ...(cmd.tier ? { tier: { redis: cmd.tier.url, namespace: cmd.tier.namespace, consistency: cmd.tier.consistency } } : {}) });
       cache.on('backendRead', () => backendReads++);
       if (cmd.tier) {

@@ -8,15 +8,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CacheFS } from '../cachefs.js';
+import { CacheFS } from '../fs/cachefs.js';
 import { nodeBackend } from '../backend/node.js';
 import { resolveOptions, type CacheFSOptions, type TtlRule, type WriteMode } from '../options.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/policy.js';
 import { runStats, runWarm } from './client.js';
-import { createCacheServer } from './serve.js';
+import { createCacheServer } from '../server/serve.js';
 import { defaultNamespace, isClusterWorker, reportListening, runWorkers } from './cluster.js';
 import { formatSize, parseCount, parseDuration, parseSize, UnitError } from './units.js';
-import type { WarmPriority } from './warm-protocol.js';
+import type { WarmPriority } from '../server/warm-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: main.js lives in dist/src/cli/. */

@@ -1,3 +1,4 @@
+import type { InvalidateOptions, Scope } from '../cache/ports.js';
 import type { DataStore } from '../store/data-store.js';
 import type { MutationClock } from '../store/mutation-clock.js';
 import type { TierPort, TierScope } from '../tier/port.js';
@@ -12,7 +13,7 @@ export interface TierCounters {
   tierErrors: number;
 }
 
-/** What the link needs from the engine: its store, its install rules and its ways of dropping data. */
+/** What the link needs of the cache: its store, its install rule and its one way of forgetting. */
 export interface TierHost {
   readonly store: DataStore;
   readonly clock: MutationClock;
@@ -22,10 +23,8 @@ export interface TierHost {
     emit(event: string, payload?: unknown): boolean;
     on(event: string, listener: (payload: { path: string }) => void): unknown;
   };
-  installClean(key: string, data: Uint8Array): Promise<void>;
-  forgetData(key: string): void;
-  forgetMeta(key: string): void;
-  discardCleanWithin(prefix: string): void;
+  install(key: string, data: Uint8Array, size: number): Promise<void>;
+  invalidate(scope: Scope, dirty: 'keep', options?: InvalidateOptions): number;
   forgetResolutions(): void;
 }
 
@@ -177,7 +176,7 @@ export class TierLink {
   private async fromTier(key: string, bytes: Buffer, version: string, ticket: number): Promise<Fetched> {
     const host = this.host;
     if (!host.closed && host.clock.mayInstall(key, ticket) && host.store.admissible(bytes.length)) {
-      await host.installClean(key, bytes);
+      await host.install(key, bytes, bytes.length);
       this.tag(key, version, ticket);
     }
     return { bytes, fromTier: true, asked: true, version };
@@ -217,12 +216,12 @@ export class TierLink {
   private invalidated(scope: TierScope): void {
     const host = this.host;
     this.forgetVersions(scope);
+    // Dirty data stays ('keep'): it is this process's own write, newer than the change it hears of.
     if (scope.kind === 'path') {
-      host.forgetData(scope.path);
-      host.forgetMeta(scope.path);
+      host.invalidate({ path: scope.path }, 'keep', { parent: true });
       return;
     }
-    host.discardCleanWithin(scope.kind === 'prefix' ? scope.prefix : '/');
+    host.invalidate(scope.kind === 'prefix' ? { within: scope.prefix } : { all: true }, 'keep', { parent: true });
     host.forgetResolutions();
   }
 

@@ -1,4 +1,5 @@
-import type { CacheCore, InstallHooks } from '../core.js';
+import type { InstallHooks } from '../cache/ports.js';
+import type { Engine } from '../engine/engine.js';
 import type { DataStore } from '../store/data-store.js';
 import { PinLimitError } from './errors.js';
 import type { WarmPriority } from './options.js';
@@ -8,7 +9,7 @@ import type { CacheView } from './view.js';
  * True when a resident entry can be served as it is. Unlike a read's lookup this counts nothing and
  * drops nothing: warming is not the program reading, so it leaves hits, misses and recency alone.
  */
-function isFresh(core: CacheCore, slot: number): boolean {
+function isFresh(core: Engine, slot: number): boolean {
   const store = core.store;
   if (store.isDirty(slot) || store.isPinned(slot)) return true;
   const expires = store.expiresAt(slot);

@@ -104,8 +104,10 @@ export function staleReads(results: RunResult[], initial: string[], paths: numbe
       let latestStart = -Infinity;
       for (const w of writes) if (w.visible < read.start && w.start > latestStart) latestStart = w.start;
       // The backend writes a file by truncating it and then writing (as Node's writeFile does): a read
-      // that meets a write half-way sees it empty, and that is the value of every write in progress.
-      const candidates = writes.filter((w) => (w.value === read.value || (read.value === '' && w.value !== 'ENOENT' && w.start > -Infinity)) && w.start < read.end);
+      // that meets a write half-way sees it empty or cut short, as Node's own readFile would. Such a
+      // read is explained only by a write that overlaps it.
+      const torn = (w: Write): boolean => w.value !== 'ENOENT' && w.value.startsWith(read.value) && w.end > read.start;
+      const candidates = writes.filter((w) => (w.value === read.value || torn(w)) && w.start < read.end);
       if (candidates.length === 0) {
         problems.push(`path ${p}: worker ${read.worker} read '${read.value}', which no write had begun to write`);
       } else if (!candidates.some((w) => w.end >= latestStart)) {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { InvalidArgError } from './errors.js';
+import { InvalidArgError } from '../errors.js';
 
 /** What an `open` flag asks for, decoded once at open time. */
 export interface OpenMode {
