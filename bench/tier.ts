@@ -190,13 +190,15 @@ async function stampedeRun(dir: string, url: string): Promise<TierRow> {
     const results = await Promise.all(workers.map((w) => w.send<{ latencies: number[]; backendReads: number; lockWaits: { count: number; totalMs: number } }>({ type: 'stampede', paths, n: 50 })));
     const reads = results.reduce((n, r) => n + r.backendReads, 0);
     const waits = results.reduce((a, r) => ({ count: a.count + r.lockWaits.count, totalMs: a.totalMs + r.lockWaits.totalMs }), { count: 0, totalMs: 0 });
+    const stats = await Promise.all(workers.map((w) => w.send<{ tierErrors: number }>({ type: 'stats' })));
+    const tierErrors = stats.reduce((n, s) => n + s.tierErrors, 0);
     return {
       suite: 'tier',
       name: 'stampede',
       variant: 'shared-eventual',
       backendReads: reads,
       ...summary(results.flatMap((r) => r.latencies)),
-      note: `${reads / paths.length} backend reads per file; ${waits.count} lock waits, mean ${(waits.totalMs / Math.max(1, waits.count)).toFixed(2)} ms`,
+      note: `${reads / paths.length} backend reads per file; ${waits.count} lock waits, mean ${(waits.totalMs / Math.max(1, waits.count)).toFixed(2)} ms; ${tierErrors} tier errors`,
     };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
