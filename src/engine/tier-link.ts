@@ -47,6 +47,8 @@ interface Fetched {
 export class TierLink {
   /** Version of each resident entry, as read from or published to the tier. */
   private readonly versions = new Map<string, string>();
+  /** The path whose clean copy the last remote change dropped, which its pushed bytes may replace. */
+  private refill: string | undefined;
   /** Reads of a path in flight in this process, so that concurrent misses ask Redis once. */
   private readonly flights = new Map<string, { ticket: number; promise: Promise<Fetched> }>();
 
@@ -63,6 +65,7 @@ export class TierLink {
     };
     port.attach({
       invalidated: (scope) => this.invalidated(scope),
+      pushed: (path, bytes, version) => void this.pushed(path, bytes, version),
       down: (error) => void host.events.emit('tierDown', { error }),
       up: () => void host.events.emit('tierUp'),
       failed: () => void host.counters.tierErrors++,
@@ -218,11 +221,33 @@ export class TierLink {
     this.forgetVersions(scope);
     // Dirty data stays ('keep'): it is this process's own write, newer than the change it hears of.
     if (scope.kind === 'path') {
+      const slot = host.store.lookup(scope.path);
+      this.refill = slot >= 0 && !host.store.isDirty(slot) ? scope.path : undefined;
       host.invalidate({ path: scope.path }, 'keep', { parent: true });
       return;
     }
     host.invalidate(scope.kind === 'prefix' ? { within: scope.prefix } : { all: true }, 'keep', { parent: true });
     host.forgetResolutions();
+  }
+
+  /**
+   * Another process's change carried the path's new bytes: they are installed at once (messages arrive
+   * in the order Redis ran the changes, so a later one always wins), unless the path changed here since.
+   */
+  private async pushed(path: string, bytes: Buffer, version: string): Promise<void> {
+    const host = this.host;
+    // Only a copy this process held is replaced: pushing every file written anywhere into every cache
+    // would evict what each process actually reads.
+    if (this.refill !== path || host.closed || !host.store.admissible(bytes.length)) return;
+    this.refill = undefined;
+    const clock = host.clock;
+    const ticket = clock.begin();
+    try {
+      await host.install(path, bytes, bytes.length);
+      this.tag(path, version, ticket);
+    } finally {
+      clock.end();
+    }
   }
 
   /** Wait statistics of the cross-process lock. */

@@ -93,8 +93,38 @@ export function decodeValue(value: Buffer | null | undefined, version: string): 
   return value.subarray(HEADER + vlen);
 }
 
-/** A message on the channel: a change made by process `from`, or a notice that `path` was loaded. */
-export type TierMessage = { from: string; scope: TierScope } | { from: string; loaded: string };
+/** A message on the channel: a change made by process `from` (with the new bytes when small), or a notice that `path` was loaded. */
+export type TierMessage =
+  | { from: string; scope: TierScope; content?: { bytes: Buffer; version: string } }
+  | { from: string; loaded: string };
+
+/** The head of a message that carries a path's new content (framed) after a NUL. */
+export function contentMessageHead(from: string, path: string): string {
+  return `w${from}|${path}`;
+}
+
+const NUL = 0;
+const W = 'w'.charCodeAt(0);
+
+/** Decodes a raw channel message; a content message whose frame does not check out is a plain change. */
+export function decodeRawMessage(raw: Buffer): TierMessage | undefined {
+  if (raw[0] !== W) return decodeMessage(raw.toString('utf8'));
+  const nul = raw.indexOf(NUL);
+  if (nul < 0) return undefined;
+  const head = decodeMessage(`p${raw.toString('utf8', 1, nul)}`);
+  if (!head || !('scope' in head)) return undefined;
+  const framed = raw.subarray(nul + 1);
+  const version = framedVersion(framed);
+  const bytes = version === undefined ? undefined : decodeValue(framed, version);
+  return bytes === undefined || version === undefined ? head : { ...head, content: { bytes, version } };
+}
+
+/** The version a framed value says it belongs to (checked with {@link decodeValue} before use). */
+function framedVersion(value: Buffer): string | undefined {
+  if (value.length < HEADER || value.readUInt32BE(0) !== MAGIC) return undefined;
+  const vlen = value.readUInt32BE(4);
+  return HEADER + vlen <= value.length ? value.toString('latin1', 8, 8 + vlen) : undefined;
+}
 
 export function encodeMessage(from: string, what: TierScope | { loaded: string }): string {
   if ('loaded' in what) return `l${from}|${what.loaded}`;

@@ -26,6 +26,8 @@ export interface TierLookup {
 export interface TierListener {
   /** Another process changed `scope`: drop clean cached data and metadata there. */
   invalidated(scope: TierScope): void;
+  /** Right after {@link invalidated}: the path's new bytes at `version`, when the change carried them. */
+  pushed(path: string, bytes: Buffer, version: string): void;
   /** The tier became unreachable (calls keep working from this process's cache and the backend). */
   down(error: Error): void;
   /** The tier is reachable again ({@link invalidated} with `'all'` came first when the channel was lost). */

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { decodeMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens } from './codec.js';
+import { contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens } from './codec.js';
 import type { ResolvedTierOptions } from './options.js';
 import type { TierListener, TierLookup, TierPort, TierScope } from './port.js';
 import { BUMP_ALL, BUMP_PATH, BUMP_PREFIX, EXTEND, LOOKUP, RELEASE, STORE, type Script } from './scripts.js';
@@ -17,6 +17,8 @@ const MAX_PENDING = 10_000;
  * closed connection opens it at once.
  */
 const TIMEOUTS_TO_OPEN = 3;
+/** Content up to this size travels in the change's message: the others install it without a round trip. */
+const PUSH_MAX_BYTES = 64 * 1024;
 
 /**
  * Reconnect quickly (the tier must be back within 5 s of Redis), and never queue a command while the
@@ -92,7 +94,7 @@ export class RedisTier implements TierPort {
       });
       connection.on('ready', () => this.recover());
     }
-    this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
+    this.subscriber.on('messageBuffer', (_channel: Buffer, raw: Buffer) => this.onMessage(raw));
     this.recover();
   }
 
@@ -157,6 +159,7 @@ export class RedisTier implements TierPort {
       const keys = this.keys.versionKeys(scope.path);
       keys.push(this.keys.data(scope.path));
       const args = content ? [token, channel, message, content, String(this.opts.ttl)] : [token, channel, message];
+      if (content && content.length <= PUSH_MAX_BYTES) args.push(contentMessageHead(this.tokens.processId, scope.path));
       return this.eval(BUMP_PATH, keys, args, true);
     }
     if (scope.kind === 'prefix' && scope.prefix !== '/') {
@@ -267,8 +270,8 @@ export class RedisTier implements TierPort {
 
   // ---------------------------------------------------------------- messages
 
-  private onMessage(text: string): void {
-    const message = decodeMessage(text);
+  private onMessage(raw: Buffer): void {
+    const message = decodeRawMessage(raw);
     if (!message) return;
     if ('loaded' in message) {
       const path = message.loaded;
@@ -280,6 +283,7 @@ export class RedisTier implements TierPort {
     }
     if (message.from === this.tokens.processId) return; // our own change, already applied here
     this.listener?.invalidated(message.scope);
+    if (message.content && message.scope.kind === 'path') this.listener?.pushed(message.scope.path, message.content.bytes, message.content.version);
   }
 
   // ---------------------------------------------------------------- health

@@ -64,9 +64,10 @@ return 1
 
 /**
  * A path changed. KEYS: version keys, then the data key. ARGV: fresh token, channel, message, and
- * optionally the new content and a ttl in ms ('0' = none). Gives the path a new token, replaces its
- * shared value (with the content framed as codec.ts frames it, else none), publishes, and returns
- * the new version.
+ * optionally the new content, a ttl in ms ('0' = none) and the head of a message that carries the
+ * content. Gives the path a new token, replaces its shared value (with the content framed as codec.ts
+ * frames it, else none), publishes (the framed content after the head and a NUL when a head is
+ * given, so that small files reach the others without a round trip), and returns the new version.
  */
 export const BUMP_PATH = script(`${TOKEN_OF}
 redis.call('SET', KEYS[#KEYS - 1], ARGV[1])
@@ -79,6 +80,10 @@ if ARGV[4] then
     redis.call('SET', KEYS[#KEYS], framed, 'PX', ARGV[5])
   else
     redis.call('SET', KEYS[#KEYS], framed)
+  end
+  if ARGV[6] then
+    redis.call('PUBLISH', ARGV[2], ARGV[6] .. '\0' .. framed)
+    return version
   end
 else
   redis.call('DEL', KEYS[#KEYS])
