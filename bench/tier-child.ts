@@ -128,7 +128,8 @@ async function run(cmd: Command): Promise<unknown> {
         if (last === final) finished();
       };
       cache!.on('evict', (e: { path: string }) => {
-        if (e.path === cmd.path) void serve();
+        // After the current message is handled: it may carry the new bytes, installed right after the drop.
+        if (e.path === cmd.path) queueMicrotask(() => void serve());
       });
       const poll = setInterval(() => void serve(), 20);
       const deadline = setTimeout(finished, 60_000);
