@@ -3,7 +3,8 @@ import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { resolveOptions, type CacheFSOptions } from '../options.js';
+import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
+import { RedisTier } from '../tier/redis-tier.js';
 import { joinPath, normalizePath, pathString, type PathLike } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
@@ -22,6 +23,17 @@ const SHARED = Symbol('cachefs.shared');
 interface SharedView {
   core: Engine;
   root: string;
+}
+
+/** The engine, with the shared tier when configured (closed again if the engine cannot be built). */
+function engineFor(backend: Backend, options: ResolvedOptions): Engine {
+  const tier = options.tier ? new RedisTier(options.tier) : undefined;
+  try {
+    return new Engine(backend, options, tier);
+  } catch (err) {
+    void tier?.close();
+    throw err;
+  }
 }
 
 const REQUIRED_BACKEND_METHODS = [
@@ -73,7 +85,7 @@ export class CacheFS extends CacheControl {
           throw new InvalidArgError('backend', backend, `must implement ${m}()`);
         }
       }
-      super(new Engine(backend, resolveOptions(options)), new View(''));
+      super(engineFor(backend, resolveOptions(options)), new View(''));
     }
     this.namespace = new Namespace(this.core);
   }
