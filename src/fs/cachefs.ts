@@ -156,10 +156,10 @@ export class CacheFS extends CacheControl {
         return Promise.reject(err);
       }
     }
-    return this.openSlow(path, flags, mode);
+    return this.#openSlow(path, flags, mode);
   }
 
-  private async openSlow(path: PathLike, flags: string | number, mode: number): Promise<CacheFileHandle> {
+  async #openSlow(path: PathLike, flags: string | number, mode: number): Promise<CacheFileHandle> {
     if (this.pending) await this.pending;
     const openMode = parseOpenFlags(flags);
     this.check('open');
@@ -196,22 +196,22 @@ export class CacheFS extends CacheControl {
         if (key !== undefined) {
           const cached = core.meta.get(key, true);
           if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
-          return this.statMiss(key, path, cached ?? null);
+          return this.#statMiss(key, path, cached ?? null);
         }
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    return this.statSlow(path);
+    return this.#statSlow(path);
   }
 
-  private async statSlow(path: PathLike): Promise<FileStats> {
+  async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    return this.statMiss(await this.realKey(path), path, undefined);
+    return this.#statMiss(await this.realKey(path), path, undefined);
   }
 
-  private async statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
+  async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
