@@ -3,9 +3,11 @@ import type { Backend, BackendStats } from './backend/backend.js';
 import { CacheCore, type Counters } from './core.js';
 import { asCallError, CacheClosedError, FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from './errors.js';
 import { CacheFileHandle } from './file-handle.js';
-import { parseOpenFlags } from './flags.js';
+import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
+import { integerArg, linkTarget, parseFileMode } from './args.js';
+import { confineToView, targetForBackend, targetForView } from './view-root.js';
 import { resolveOptions, type CacheFSOptions, type WriteMode } from './options.js';
-import { baseName, joinPath, normalizePath, parentOf, type PathLike } from './paths.js';
+import { baseName, isWithin, joinPath, namesDirectory, normalizePath, parentOf, type PathLike } from './paths.js';
 import { compileGlob } from './coherence/glob.js';
 import { DirEntry, FileStats, isDirectoryMode, isSymlinkMode } from './stats-object.js';
 import type { PolicyName } from './policy/policy.js';
@@ -141,8 +143,8 @@ export class CacheFS {
   // ------------------------------------------------------------------ paths
 
   /** The backend key of a user path (normalized, mapped below this view's root). */
-  private toKey(path: PathLike, arg = 'path'): string {
-    const view = normalizePath(path, this.cwdPath, arg);
+  private toKey(path: PathLike, arg = 'path', syscall = 'open'): string {
+    const view = normalizePath(path, this.cwdPath, arg, syscall);
     if (this.root === '') return view;
     return view === '/' ? this.root : this.root + view;
   }
@@ -170,6 +172,38 @@ export class CacheFS {
     return joinPath(parent, baseName(key));
   }
 
+  /**
+   * The real backend key of a user path for a call that follows links: resolved, kept inside this
+   * view (`EACCES` otherwise), and a path spelled as a directory (`f/`) refused on a file as Node
+   * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
+   */
+  private async real(path: PathLike, syscall: string, arg = 'path', creates = false): Promise<string> {
+    const key = await this.core.resolve(this.toKey(path, arg, syscall));
+    if (this.root !== '') await confineToView(this.core.backend, key, this.root, syscall, this.shown(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(key, path, syscall, creates);
+    return key;
+  }
+
+  /** {@link real} for a call that acts on a link itself: only the parent's links are resolved. */
+  private async linkReal(path: PathLike, syscall: string, arg = 'path'): Promise<string> {
+    const key = await this.linkKey(this.toKey(path, arg, syscall));
+    if (this.root !== '' && !isWithin(key, this.root)) throw fsError('EACCES', syscall, this.shown(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(await this.core.resolve(key), path, syscall, false);
+    return key;
+  }
+
+  private async mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
+    if (creates) throw fsError('EISDIR', syscall, this.shown(path));
+    if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, this.shown(path));
+    let st: BackendStats;
+    try {
+      st = await this.core.backend.stat(key);
+    } catch {
+      return; // missing: the call itself gives Node's answer
+    }
+    if (!isDirectoryMode(st.mode)) throw fsError('ENOTDIR', syscall, this.shown(path));
+  }
+
   // ------------------------------------------------------------------ reading
 
   /**
@@ -182,37 +216,56 @@ export class CacheFS {
     let key: string;
     try {
       this.check('readFile');
-      options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
+      if (options?.constructor === Object) {
+        const o = options as { signal?: AbortSignal; flag?: string | number };
+        o.signal?.throwIfAborted();
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+      }
       const core = this.core;
       core.counters.readOps++;
       key = core.knownKey(this.toKey(path));
-      const slot = core.hitSlot(key);
-      if (slot >= 0) {
-        const out = core.copyOut(slot);
-        const encoding = encodingOf(options);
-        return Promise.resolve(encoding ? out.toString(encoding) : out);
+      if (!namesDirectory(path) && (this.root === '' || isWithin(key, this.root))) {
+        const slot = core.hitSlot(key);
+        if (slot >= 0) {
+          const out = core.copyOut(slot);
+          const encoding = encodingOf(options);
+          return Promise.resolve(encoding ? out.toString(encoding) : out);
+        }
       }
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.readFileMiss(key, path, options);
+    return this.readFileMiss(path, options);
   }
 
-  private async readFileMiss(key: string, path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
-    const out = await this.core.readWhole(await this.core.resolve(key), this.shown(path));
+  /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
+  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const handle = await this.open(path, flag);
+    try {
+      if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
+      const encoding = encodingOf(options);
+      return await handle.readFile(encoding ? { encoding } : null);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const out = await this.core.readWhole(await this.real(path, 'open'), this.shown(path));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
 
   /** Opens a file; the handle reads and writes through the cache. */
-  async open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
+  async open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
     const openMode = parseOpenFlags(flags);
+    const fileMode = parseFileMode(mode, 'mode', 0o666);
     this.check('open');
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'open', 'path', openMode.create);
     let isDirectory = false;
     if (openMode.create) {
-      await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
+      await this.core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, fileMode);
     } else if (this.core.residentAndFresh(key) && !openMode.truncate) {
       // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
@@ -227,14 +280,14 @@ export class CacheFS {
   /** Stats of a path, following symbolic links. */
   async stat(path: PathLike): Promise<FileStats> {
     this.check('stat');
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'stat');
     return new FileStats(await this.core.statOf(key, true, 'stat', this.shown(path)));
   }
 
   /** Stats of a path itself (a symbolic link is not followed). */
   async lstat(path: PathLike): Promise<FileStats> {
     this.check('lstat');
-    const key = await this.linkKey(this.toKey(path));
+    const key = await this.linkReal(path, 'lstat');
     return new FileStats(await this.core.statOf(key, false, 'lstat', this.shown(path)));
   }
 
@@ -246,7 +299,7 @@ export class CacheFS {
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'scandir');
     const viewDir = this.toView(key) === key && this.root !== '' ? normalizePath(path, this.cwdPath) : normalizePath(path, this.cwdPath);
     const names: string[] = [];
     const entries: DirEntry[] = [];
@@ -271,9 +324,9 @@ export class CacheFS {
   /** The target of a symbolic link. */
   async readlink(path: PathLike): Promise<string> {
     this.check('readlink');
-    const key = await this.linkKey(this.toKey(path));
+    const key = await this.linkReal(path, 'readlink');
     try {
-      return await this.core.backend.readlink(key);
+      return targetForView(await this.core.backend.readlink(key), this.root);
     } catch (err) {
       throw asCallError(err, 'readlink', this.shown(path));
     }
@@ -282,22 +335,26 @@ export class CacheFS {
   /** The canonical path, every symbolic link resolved. */
   async realpath(path: PathLike): Promise<string> {
     this.check('realpath');
-    const key = this.toKey(path);
+    const key = this.toKey(path, 'path', 'realpath');
     const backend = this.core.backend;
+    let real = key;
     try {
-      if (backend.realpath) return this.toView(await backend.realpath(key));
-      await backend.stat(key);
-      return this.toView(key);
+      if (backend.realpath) real = await backend.realpath(key);
+      else await backend.stat(key);
     } catch (err) {
       throw asCallError(err, 'realpath', this.shown(path));
     }
+    // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
+    if (this.root !== '') await confineToView(backend, real, this.root, 'realpath', this.shown(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(real, path, 'realpath', false);
+    return this.toView(real);
   }
 
   /** Checks that a path exists and, with `mode`, that its permission bits allow R, W or X. */
   async access(path: PathLike, mode: number = fsConstants.F_OK): Promise<void> {
     this.check('access');
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'access');
     const st = await this.core.statOf(key, true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
     const uid = process.getuid?.() ?? -1;
@@ -314,15 +371,20 @@ export class CacheFS {
 
   // ------------------------------------------------------------------ writing
 
-  /** Writes a whole file (replacing it); `flag: 'wx'` fails if it exists, `'a'` appends. */
+  /**
+   * Writes a whole file. The `flag` is Node's: `'w'` (default) replaces, `'wx'` fails if it exists,
+   * `'a'` appends, `'r+'` overwrites from the start and keeps the tail, `'r'` fails with `EBADF`.
+   */
   async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
     const bytes = toData(data, encodingOf(options));
-    this.check('writeFile');
-    const flag = typeof options === 'object' && options !== null ? options.flag ?? 'w' : 'w';
-    const mode = typeof options === 'object' && options !== null ? options.mode : undefined;
-    const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'w';
     const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
+    this.check('writeFile');
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    const shown = this.shown(path);
+    const key = await this.real(path, 'open', 'path', true);
     if (parsed.append) {
       if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
       await this.core.append(key, bytes, shown);
@@ -331,23 +393,38 @@ export class CacheFS {
     await this.core.writeWhole(key, bytes, shown, { exclusive: parsed.exclusive, ...(mode !== undefined ? { mode } : {}) });
   }
 
-  /** Appends to a file, creating it if needed. */
+  /** Appends to a file, creating it if needed; another `flag` behaves as Node's (see {@link writeFile}). */
   async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
     const bytes = toData(data, encodingOf(options));
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'a';
+    const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
     this.check('appendFile');
-    const flag = typeof options === 'object' && options !== null ? options.flag ?? 'a' : 'a';
+    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
-    if (parseOpenFlags(flag).exclusive) await this.core.createIfMissing(key, shown, true, false, 0o666);
+    const key = await this.real(path, 'open', 'path', true);
+    if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
     await this.core.append(key, bytes, shown);
+  }
+
+  /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
+  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+    const handle = await this.open(path, flag, mode ?? 0o666);
+    try {
+      if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');
+      if (bytes.length > 0) await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Cuts or extends a file to `len` bytes (negative counts as 0, as in Node). */
   async truncate(path: PathLike, len = 0): Promise<void> {
     this.check('truncate');
-    if (typeof len !== 'number' || !Number.isInteger(len)) throw new InvalidArgTypeError('len', 'an integer', len);
+    integerArg(len, 'len');
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'open');
     const st = await this.core.statOf(key, true, 'open', shown);
     if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
     await this.core.truncate(key, Math.max(0, len), shown);
@@ -358,8 +435,8 @@ export class CacheFS {
     this.check('copyFile');
     const srcShown = this.shown(src);
     const destShown = this.shown(dest);
-    const srcKey = await this.core.resolve(this.toKey(src, 'src'));
-    const destKey = await this.core.resolve(this.toKey(dest, 'dest'));
+    const srcKey = await this.real(src, 'copyfile', 'src');
+    const destKey = await this.real(dest, 'copyfile', 'dest', true);
     let data: Buffer;
     try {
       const st = await this.core.statOf(srcKey, true, 'copyfile', srcShown);
@@ -383,9 +460,9 @@ export class CacheFS {
     this.check('mkdir');
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
-    const mode = typeof rawMode === 'string' ? parseInt(rawMode, 8) : rawMode;
+    const mode = parseFileMode(rawMode, 'mode');
     const shown = this.shown(path);
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'mkdir');
     const backend = this.core.backend;
     let firstCreated: string | undefined;
     if (recursive) {
@@ -422,7 +499,7 @@ export class CacheFS {
   async rmdir(path: PathLike): Promise<void> {
     this.check('rmdir');
     const shown = this.shown(path);
-    const key = await this.linkKey(this.toKey(path));
+    const key = await this.linkReal(path, 'rmdir');
     await this.namespaceChange([key], { kind: 'remove', path: key }, async () => {
       try {
         await this.core.backend.rmdir(key);
@@ -437,7 +514,7 @@ export class CacheFS {
   async unlink(path: PathLike): Promise<void> {
     this.check('unlink');
     const shown = this.shown(path);
-    const key = await this.linkKey(this.toKey(path));
+    const key = await this.linkReal(path, 'unlink');
     await this.namespaceChange([key], { kind: 'remove', path: key }, async () => {
       try {
         await this.core.backend.unlink(key);
@@ -455,7 +532,7 @@ export class CacheFS {
     const recursive = options?.recursive === true;
     const force = options?.force === true;
     const shown = this.shown(path);
-    const key = await this.linkKey(this.toKey(path));
+    const key = await this.linkReal(path, 'lstat');
     const backend = this.core.backend;
     let st: BackendStats;
     try {
@@ -499,8 +576,13 @@ export class CacheFS {
   /** Renames a file or directory; cached data (dirty included) moves with it. */
   async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
     this.check('rename');
-    const from = await this.linkKey(this.toKey(oldPath, 'oldPath'));
-    const to = await this.linkKey(this.toKey(newPath, 'newPath'));
+    const from = await this.linkReal(oldPath, 'rename', 'oldPath');
+    const to = await this.linkReal(newPath, 'rename', 'newPath');
+    if (namesDirectory(newPath) || namesDirectory(oldPath)) {
+      // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
+      const st = await this.core.statOf(from, false, 'rename', this.shown(oldPath)).catch(() => undefined);
+      if (st !== undefined && !isDirectoryMode(st.mode)) throw fsError('ENOTDIR', 'rename', this.shown(oldPath), this.shown(newPath));
+    }
     if (from === to) {
       await this.core.statOf(from, false, 'rename', this.shown(oldPath)).catch((err: unknown) => {
         throw err instanceof FsError ? new FsError(err.code, 'rename', this.shown(oldPath), this.shown(newPath)) : err;
@@ -520,11 +602,11 @@ export class CacheFS {
   /** Creates a symbolic link at `path` pointing to `target` (stored as given). */
   async symlink(target: PathLike, path: PathLike, _type?: string | null): Promise<void> {
     this.check('symlink');
-    const targetString = typeof target === 'string' ? target : Buffer.isBuffer(target) ? target.toString() : String(target);
-    if (targetString.includes('\u0000')) throw new InvalidArgError('target', targetString, 'must be a string without null bytes');
-    const key = await this.linkKey(this.toKey(path));
+    const targetString = linkTarget(target);
+    if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, this.shown(path));
+    const key = await this.linkReal(path, 'symlink');
     try {
-      await this.core.backend.symlink(targetString, key);
+      await this.core.backend.symlink(targetForBackend(targetString, this.root), key);
     } catch (err) {
       throw asCallError(err, 'symlink', targetString, this.shown(path));
     }
@@ -534,15 +616,15 @@ export class CacheFS {
 
   async chmod(path: PathLike, mode: number | string): Promise<void> {
     this.check('chmod');
-    const m = typeof mode === 'string' ? parseInt(mode, 8) : mode;
-    if (typeof m !== 'number' || !Number.isInteger(m) || m < 0) throw new InvalidArgError('mode', mode, 'must be a valid file mode');
-    const key = await this.core.resolve(this.toKey(path));
+    const m = parseFileMode(mode, 'mode');
+    if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
+    const key = await this.real(path, 'chmod');
     await this.core.chmod(key, m, this.shown(path));
   }
 
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     this.check('chown');
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'chown');
     const backend = this.core.backend;
     try {
       if (backend.chown) await backend.chown(key, uid, gid);
@@ -556,7 +638,7 @@ export class CacheFS {
   /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
   async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     this.check('utimes');
-    const key = await this.core.resolve(this.toKey(path));
+    const key = await this.real(path, 'utime');
     await this.core.utimes(key, atime, mtime, this.shown(path));
   }
 
@@ -573,9 +655,15 @@ export class CacheFS {
    * is not a directory.
    */
   chdir(path: PathLike): Promise<void> {
-    this.check('chdir');
-    const previous = this.cwdPath;
-    const target = normalizePath(path, this.cwdPath);
+    let previous: string;
+    let target: string;
+    try {
+      this.check('chdir');
+      previous = this.cwdPath;
+      target = normalizePath(path, this.cwdPath, 'path', 'chdir');
+    } catch (err) {
+      return Promise.reject(err); // like every other call: a Promise that rejects, never a throw
+    }
     this.cwdPath = target;
     return this.stat(target).then(
       (st) => {
@@ -696,7 +784,7 @@ export class CacheFS {
   async batchFlush(paths: Iterable<PathLike>): Promise<void> {
     this.check('batchFlush');
     const keys: string[] = [];
-    for (const p of paths) keys.push(await this.core.resolve(this.toKey(p)));
+    for (const p of paths) keys.push(await this.real(p, 'open'));
     await this.core.writeBack?.flushKeys(keys);
   }
 
