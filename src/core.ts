@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Backend, BackendStats } from './backend/backend.js';
 import { asCallError, fsError, hasCode, InvalidArgTypeError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
-import { baseName, isWithin, joinPath, parentOf } from './paths.js';
+import { baseName, isWithin, joinPath, normalizePath, parentOf } from './paths.js';
 import { createPolicy } from './policy/index.js';
 import { createByteStore } from './store/pool.js';
 import { DataStore, type RemovalReason } from './store/data-store.js';
@@ -10,7 +10,7 @@ import { MetadataCache } from './store/metadata-cache.js';
 import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
 import { returnBuffers } from './store/return-buffers.js';
-import { isDirectoryMode, syntheticFileStats } from './stats-object.js';
+import { isDirectoryMode, isSymlinkMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { captureIdentity } from './coherence/identity.js';
 import { MemoryPressure } from './coherence/memory-pressure.js';
@@ -193,7 +193,7 @@ export class CacheCore {
    * not exist yet resolves through its parent, so a file created through a linked directory is keyed
    * under the directory's real path.
    */
-  async resolve(key: string): Promise<string> {
+  async resolve(key: string, depth = 0): Promise<string> {
     const known = this.aliasOf.get(key);
     if (known !== undefined) return known;
     if (!this.backend.realpath || key === '/' || this.canonical.has(key)) return key;
@@ -205,10 +205,27 @@ export class CacheCore {
       const parent = parentOf(key);
       const realParent = await this.resolve(parent);
       real = realParent === parent ? key : joinPath(realParent, baseName(key));
-      return real;
+      return this.danglingDestination(real, depth);
     }
     this.remember(key, real);
     return real;
+  }
+
+  /**
+   * Where a create through `key` lands when `key` is a link whose target does not exist: the target
+   * (resolved in turn), as the kernel does for `open(O_CREAT)`; `key` itself when it is not a link.
+   */
+  private async danglingDestination(key: string, depth: number): Promise<string> {
+    if (depth >= 40) return key; // a loop: the backend's own call answers ELOOP
+    let target: string;
+    try {
+      if (!isSymlinkMode((await this.backend.lstat(key)).mode)) return key;
+      target = await this.backend.readlink(key);
+    } catch {
+      return key;
+    }
+    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
+    return this.resolve(dest, depth + 1);
   }
 
   private remember(key: string, real: string): void {

@@ -105,6 +105,9 @@ const FLAG_CASES: Call[] = [
   (fs, p) => fs.readFile(p('/f'), { flag: 'wx' }),
   (fs, p) => fs.readFile(p('/nope'), { flag: 'w+' }),
   (fs, p) => fs.readFile(p('/nope'), { flag: 'r' }),
+  // A create through a link whose target is missing creates the target.
+  (fs, p) => fs.symlink('d/target', p('/dl')).then(() => fs.writeFile(p('/dl'), 'via link')).then(() => fs.readFile(p('/d/target'))),
+  (fs, p) => fs.symlink('target', p('/dl')).then(() => fs.appendFile(p('/dl'), 'via link')),
 ];
 
 const SLASH_CASES: Call[] = [
