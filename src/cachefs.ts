@@ -488,6 +488,7 @@ export class CacheFS {
     try {
       await backend.mkdir(key, { recursive, ...(mode !== undefined ? { mode } : {}) });
     } catch (err) {
+      this.core.forgetAfterFailure(key);
       throw asCallError(err, 'mkdir', shown);
     }
     this.core.forgetMeta(key);
@@ -504,6 +505,7 @@ export class CacheFS {
       try {
         await this.core.backend.rmdir(key);
       } catch (err) {
+        this.core.forgetAfterFailure(key);
         throw asCallError(err, 'rmdir', shown);
       }
       this.core.discardWithin(key);
@@ -519,6 +521,7 @@ export class CacheFS {
       try {
         await this.core.backend.unlink(key);
       } catch (err) {
+        this.core.forgetAfterFailure(key);
         throw asCallError(err, 'unlink', shown);
       }
       this.core.discard(key);
@@ -565,7 +568,7 @@ export class CacheFS {
       try {
         await removeTree(key, isDirectoryMode(st.mode));
       } catch (err) {
-        this.core.discardCleanWithin(key);
+        this.core.forgetAfterFailure(key);
         if (!(force && hasCode(err) && err.code === 'ENOENT')) throw asCallError(err, 'rm', shown);
         return;
       }
@@ -593,6 +596,7 @@ export class CacheFS {
       try {
         await this.core.backend.rename(from, to);
       } catch (err) {
+        this.core.forgetAfterFailure(from, to);
         throw asCallError(err, 'rename', this.shown(oldPath), this.shown(newPath));
       }
       this.core.moveWithin(from, to);
@@ -608,6 +612,7 @@ export class CacheFS {
     try {
       await this.core.backend.symlink(targetForBackend(targetString, this.root), key);
     } catch (err) {
+      this.core.forgetAfterFailure(key);
       throw asCallError(err, 'symlink', targetString, this.shown(path));
     }
     this.core.forgetResolutions();
@@ -630,6 +635,7 @@ export class CacheFS {
       if (backend.chown) await backend.chown(key, uid, gid);
       else await backend.stat(key);
     } catch (err) {
+      this.core.forgetAfterFailure(key);
       throw asCallError(err, 'chown', this.shown(path));
     }
     this.core.forgetMeta(key);

@@ -522,6 +522,7 @@ export class CacheCore {
     try {
       await this.backend.chmod(key, mode);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'chmod', userPath);
     }
     this.ownChange(key);
@@ -535,6 +536,7 @@ export class CacheCore {
     try {
       await this.backend.utimes(key, atimeMs, mtimeMs);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'utime', userPath);
     }
     const slot = this.store.lookup(key);
@@ -635,13 +637,14 @@ export class CacheCore {
 
   private async writeWholeUnlocked(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
     const mode = this.opts.writeMode;
-    if (mode === 'write-back' && this.writeBack) {
-      await this.writeBack.writeWhole(key, data, userPath, opts);
-      return;
-    }
     try {
+      if (mode === 'write-back' && this.writeBack) {
+        await this.writeBack.writeWhole(key, data, userPath, opts);
+        return;
+      }
       await this.backend.writeFile(key, data, { flag: opts.exclusive ? 'wx' : 'w', ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'open', userPath);
     }
     this.forgetMeta(key);
@@ -692,11 +695,11 @@ export class CacheCore {
 
   private async writeAtUnlocked(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     const store = this.store;
-    if (this.opts.writeMode === 'write-back' && this.writeBack) {
-      await this.writeBack.writeAt(key, data, position, userPath);
-      return;
-    }
     try {
+      if (this.opts.writeMode === 'write-back' && this.writeBack) {
+        await this.writeBack.writeAt(key, data, position, userPath);
+        return;
+      }
       if (this.backend.write) {
         await this.backend.write(key, data, position);
       } else {
@@ -707,6 +710,7 @@ export class CacheCore {
         await this.backend.writeFile(key, next);
       }
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'write', userPath);
     }
     this.forgetMeta(key);
@@ -729,13 +733,14 @@ export class CacheCore {
     this.counters.writeOps++;
     await this.locks.run(key, async () => {
       await this.revalidator.beforePatch(key);
-      if (this.opts.writeMode === 'write-back' && this.writeBack) {
-        await this.writeBack.truncate(key, length, userPath);
-        return;
-      }
       try {
+        if (this.opts.writeMode === 'write-back' && this.writeBack) {
+          await this.writeBack.truncate(key, length, userPath);
+          return;
+        }
         await this.backend.truncate(key, length);
       } catch (err) {
+        this.forgetAfterFailure(key);
         throw asCallError(err, 'open', userPath);
       }
       this.forgetMeta(key);
@@ -841,6 +846,17 @@ export class CacheCore {
     this.meta.delete(key);
     this.loading.delete(key);
     this.clock.stamp(key);
+  }
+
+  /**
+   * A mutating backend call on these paths failed; it may have taken effect all the same (a lost
+   * acknowledgement), so what the cache knew of them may be stale: their clean data, metadata and
+   * resolutions (and those below them) are dropped before the error reaches the caller. Dirty data
+   * stays, to be flushed and retried (API 1.3 §2).
+   */
+  forgetAfterFailure(...keys: string[]): void {
+    for (const key of keys) this.discardCleanWithin(key);
+    this.forgetResolutions();
   }
 
   /** Discards everything at or below `prefix` without flushing (after the backend removed it). */
