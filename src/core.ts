@@ -637,11 +637,11 @@ export class CacheCore {
 
   private async writeWholeUnlocked(key: string, data: Uint8Array, userPath: string, opts: { exclusive?: boolean; mode?: number }): Promise<void> {
     const mode = this.opts.writeMode;
+    if (mode === 'write-back' && this.writeBack) {
+      await this.writeBack.writeWhole(key, data, userPath, opts).catch(this.failedFor(key));
+      return;
+    }
     try {
-      if (mode === 'write-back' && this.writeBack) {
-        await this.writeBack.writeWhole(key, data, userPath, opts);
-        return;
-      }
       await this.backend.writeFile(key, data, { flag: opts.exclusive ? 'wx' : 'w', ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
     } catch (err) {
       this.forgetAfterFailure(key);
@@ -695,11 +695,11 @@ export class CacheCore {
 
   private async writeAtUnlocked(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     const store = this.store;
+    if (this.opts.writeMode === 'write-back' && this.writeBack) {
+      await this.writeBack.writeAt(key, data, position, userPath).catch(this.failedFor(key));
+      return;
+    }
     try {
-      if (this.opts.writeMode === 'write-back' && this.writeBack) {
-        await this.writeBack.writeAt(key, data, position, userPath);
-        return;
-      }
       if (this.backend.write) {
         await this.backend.write(key, data, position);
       } else {
@@ -733,11 +733,11 @@ export class CacheCore {
     this.counters.writeOps++;
     await this.locks.run(key, async () => {
       await this.revalidator.beforePatch(key);
+      if (this.opts.writeMode === 'write-back' && this.writeBack) {
+        await this.writeBack.truncate(key, length, userPath).catch(this.failedFor(key));
+        return;
+      }
       try {
-        if (this.opts.writeMode === 'write-back' && this.writeBack) {
-          await this.writeBack.truncate(key, length, userPath);
-          return;
-        }
         await this.backend.truncate(key, length);
       } catch (err) {
         this.forgetAfterFailure(key);
@@ -857,6 +857,14 @@ export class CacheCore {
   forgetAfterFailure(...keys: string[]): void {
     for (const key of keys) this.discardCleanWithin(key);
     this.forgetResolutions();
+  }
+
+  /** A rejection handler: {@link forgetAfterFailure} for `key`, then the same error. */
+  private failedFor(key: string): (err: unknown) => never {
+    return (err) => {
+      this.forgetAfterFailure(key);
+      throw err;
+    };
   }
 
   /** Discards everything at or below `prefix` without flushing (after the backend removed it). */
