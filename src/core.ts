@@ -10,7 +10,7 @@ import { MetadataCache } from './store/metadata-cache.js';
 import { MutationClock } from './store/mutation-clock.js';
 import { PathLocks } from './store/path-locks.js';
 import { returnBuffers } from './store/return-buffers.js';
-import { isDirectoryMode, isSymlinkMode, syntheticFileStats } from './stats-object.js';
+import { isDirectoryMode, isSpecialMode, isSymlinkMode, syntheticFileStats } from './stats-object.js';
 import { compileGlob } from './coherence/glob.js';
 import { captureIdentity } from './coherence/identity.js';
 import { MemoryPressure } from './coherence/memory-pressure.js';
@@ -297,11 +297,16 @@ export class CacheCore {
       const statStartedAt = Date.now();
       // Stat before the read, never after: see captureIdentity.
       if (this.capturesIdentity) identity = await this.backend.stat(key);
+      // What kind of file this is, asked beside the read (no added latency): a FIFO, socket or device
+      // is read through and never cached.
+      const kind = identity !== undefined ? undefined : this.backend.stat(key).catch(() => undefined);
       const started = performance.now();
       data = await this.backend.readFile(key);
       this.recordBackendRead(key, started, data.length);
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       hooks?.read?.(buf.length);
+      const mode = (identity ?? (await kind))?.mode;
+      if (mode !== undefined && isSpecialMode(mode)) return buf;
       if (this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed) {
         await this.installClean(key, buf, hooks, identity, statStartedAt);
       }
@@ -498,6 +503,11 @@ export class CacheCore {
       this.counters.misses++;
       const st = await this.statOf(key, true, 'read', userPath);
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
+      if (isSpecialMode(st.mode)) {
+        const loaded = await this.load(key, userPath); // read through, never installed
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
       if (!this.store.admissible(st.size) && this.backend.read) {
         try {
           return await this.backend.read(key, into, offset, length, position);

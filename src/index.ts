@@ -20,7 +20,7 @@ export type {
   WarmOptions, WarmSmartOptions, WarmProgress, WarmPriority, PrefetchOptions, PrefetchResult,
 } from './warm/options.js';
 export type { WarmProgressEvent } from './warm/runner.js';
-export { AbortError, PinLimitError } from './warm/errors.js';
+export { AbortError, PinLimitError, NotRegularFileError } from './warm/errors.js';
 export { compareSnapshots } from './metrics/snapshot.js';
 export type { StatsSnapshot, SnapshotDelta } from './metrics/snapshot.js';
 export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js';

@@ -1,6 +1,8 @@
 import type { CacheCore, InstallHooks } from '../core.js';
+import { asCallError } from '../errors.js';
 import type { DataStore } from '../store/data-store.js';
-import { PinLimitError } from './errors.js';
+import { NotRegularFileError, PinLimitError } from './errors.js';
+import { isSpecialMode } from '../stats-object.js';
 import type { WarmPriority } from './options.js';
 import type { CacheView } from './view.js';
 
@@ -48,17 +50,26 @@ export async function warmFile(
   priority: WarmPriority,
   stopped: () => boolean,
   onRead: (bytes: number) => void,
-): Promise<void> {
+): Promise<string | undefined> {
   const core = view.core;
   const store = core.store;
   const key = await core.resolve(view.keyOf(path));
-  if (stopped()) return;
+  if (stopped()) return undefined;
   const resident = store.lookup(key);
   if (resident >= 0 && isFresh(core, resident)) {
     if (priority === 'high') pinResident(store, resident, path);
-    return;
+    return undefined;
   }
-  if (priority === 'low' && !store.fits(1)) return;
+  // Asked before anything opens the file: opening a FIFO would wait for a writer, holding a thread.
+  let mode: number;
+  try {
+    mode = (await core.backend.stat(key)).mode;
+  } catch (err) {
+    throw asCallError(err, 'stat', path);
+  }
+  if (stopped()) return undefined;
+  if (isSpecialMode(mode)) throw new NotRegularFileError(path);
+  if (priority === 'low' && !store.fits(1)) return undefined;
   // Not even an empty file could be pinned: fail before reading it.
   if (priority === 'high' && !store.pinFits(0)) throw pinLimit(store, path);
 
@@ -87,4 +98,5 @@ export async function warmFile(
     const now = store.lookup(key);
     if (now >= 0) pinResident(store, now, path);
   }
+  return key;
 }
