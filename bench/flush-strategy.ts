@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { nodeBackend } from '../src/backend/node.js';
-import { DirtyRanges } from '../src/writeback/dirty-ranges.js';
+import { DirtyRanges } from '../src/write/back/dirty-ranges.js';
 
 const SIZES = [4 * 1024, 64 * 1024, 1024 * 1024, 16 * 1024 * 1024];
 type Shape = 'one-write' | 'scattered' | 'rewrite';

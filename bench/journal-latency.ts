@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CacheFS } from '../src/cachefs.js';
+import { CacheFS } from '../src/fs/cachefs.js';
 import { nodeBackend } from '../src/backend/node.js';
 import type { CacheFSOptions } from '../src/options.js';
 import type { Suite } from './suites.js';

@@ -19,8 +19,6 @@
  * - Go's `ReadMiss` deleted the file from the backend after each read; here the 10 files stay, and the
  *   `invalidate` that Go also did is what makes the next read of the same name miss.
  */
-import * as core from '../src/index.js';
-import * as pool from '../src/store/pool.js';
 import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, measureAll, type AsyncBody, type BenchCase, type Row } from './harness.js';
 import type { Suite, SuiteOptions } from './suites.js';
@@ -28,21 +26,6 @@ import { formatSeedTable } from './table.js';
 
 type Options = NonNullable<ConstructorParameters<typeof CacheFS>[1]>;
 type Variant = 'unpooled' | 'pooled';
-
-/**
- * Whether `pool: true` and `pool: false` run different code: the core's boolean `POOLING_IMPLEMENTED`,
- * exported by the package entry or by the pool module that defines it. Read through the module
- * namespaces without naming it in the types, so that this compiles whether or not it is exported.
- */
-export function poolingImplemented(): boolean {
-  const flag = (m: object): unknown => (m as Record<string, unknown>)['POOLING_IMPLEMENTED'];
-  return flag(core) === true || flag(pool) === true;
-}
-
-/** The note printed above the seed table while both variants run the same code. */
-export const SAME_CODE_NOTE =
-  'Pooling has not landed yet (POOLING_IMPLEMENTED is not true): the pooled and ' +
-  'unpooled columns ran the same code, so the Change columns show run-to-run noise only.';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -270,5 +253,5 @@ export const seedSuite: Suite = {
     const cases = seedCases().filter((c) => !opts.filter || opts.filter.test(caseKey(c)));
     return measureAll(cases, opts);
   },
-  format: (rows) => formatSeedTable(rows, poolingImplemented() ? undefined : SAME_CODE_NOTE),
+  format: (rows) => formatSeedTable(rows),
 };

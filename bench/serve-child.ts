@@ -19,8 +19,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sirv from 'sirv';
 import { CacheFS, nodeBackend } from '../src/index.js';
-import { createCacheServer } from '../src/cli/serve.js';
-import { contentTypeOf } from '../src/cli/content-types.js';
+import { createCacheServer } from '../src/server/serve.js';
+import { contentTypeOf } from '../src/server/content-types.js';
 
 function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'Content-Length': 0 });

@@ -2,10 +2,10 @@
  * cachefs: a caching layer for file systems with the surface of `node:fs/promises`.
  * @packageDocumentation
  */
-export { CacheFS } from './cachefs.js';
-export type { CacheStats, DetailedStats } from './cachefs.js';
-export { CacheFileHandle } from './file-handle.js';
-export type { ReadResult, WriteResult } from './file-handle.js';
+export { CacheFS } from './fs/cachefs.js';
+export type { CacheStats, DetailedStats } from './metrics/stats.js';
+export { CacheFileHandle } from './fs/file-handle.js';
+export type { ReadResult, WriteResult } from './fs/file-handle.js';
 export type { CacheFSOptions, WriteMode, TtlRule } from './options.js';
 export type { PolicyName } from './policy/policy.js';
 export type {
@@ -13,8 +13,11 @@ export type {
 } from './backend/backend.js';
 export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
+export { fsBackend } from './backend/fs-backend.js';
+export type { FsLike } from './backend/fs-backend.js';
+export type { BackendFileSync } from './backend/backend.js';
 export { FsError, CacheClosedError } from './errors.js';
-export { FileStats, DirEntry } from './stats-object.js';
+export { FileStats, DirEntry } from './fs/stats-object.js';
 export type { PathCacheStats } from './warm/batch.js';
 export type {
   WarmOptions, WarmSmartOptions, WarmProgress, WarmPriority, PrefetchOptions, PrefetchResult,
@@ -28,9 +31,9 @@ export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js'
 export type { ConflictEvent } from './coherence/revalidate.js';
 export type { WatchInvalidateEvent } from './coherence/watcher.js';
 export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
-// The HTTP server behind `cachefs serve`, for programs that embed it (src/cli/serve.ts).
-export { createCacheServer } from './cli/serve.js';
-export type { CacheServer, CacheServerOptions } from './cli/serve.js';
-export type { WarmOutcome } from './cli/admin.js';
-export { JournalError } from './writeback/journal.js';
-export type { FlushEvent, FlushErrorEvent } from './writeback/write-back.js';
+// The HTTP server behind `cachefs serve`, for programs that embed it (src/server/serve.ts).
+export { createCacheServer } from './server/serve.js';
+export type { CacheServer, CacheServerOptions } from './server/serve.js';
+export type { WarmOutcome } from './server/admin.js';
+export { JournalError } from './write/back/journal.js';
+export type { FlushEvent, FlushErrorEvent } from './write/back/flusher.js';

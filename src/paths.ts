@@ -109,3 +109,8 @@ export function isWithin(p: string, prefix: string): boolean {
   if (prefix === '/') return true;
   return p === prefix || (p.length > prefix.length && p.startsWith(prefix) && p.charCodeAt(prefix.length) === SLASH);
 }
+
+/** The string a path argument is reported as (what the caller passed, as Node does). */
+export function pathString(path: PathLike): string {
+  return typeof path === 'string' ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
+}

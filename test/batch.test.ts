@@ -1,8 +1,8 @@
 // Batch operations: batchInvalidate, batchStats and prefetch.
-import { test, describe } from 'node:test';
+import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheFS, memoryBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 import { until, settle } from './until.js';
 
 const FILES = { '/a': 'alpha', '/b': 'bravo!', '/c': 'c', '/dir/d': 'delta' };
@@ -131,12 +131,17 @@ describe('batchStats', () => {
   });
 
   test('an entry past its TTL is not reported as cached', async () => {
-    const fs = new CacheFS(memoryBackend(FILES), { ttl: 1 });
-    await fs.readFile('/a');
-    const loadedAt = Date.now();
-    await until(() => Date.now() > loadedAt + 1, 'the TTL passes');
-    assert.equal(fs.batchStats(['/a']).get('/a')!.cached, false);
-    await fs.close();
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+    try {
+      const fs = new CacheFS(memoryBackend(FILES), { ttl: 1 });
+      await fs.readFile('/a');
+      assert.equal(fs.batchStats(['/a']).get('/a')!.cached, true);
+      mock.timers.tick(1);
+      assert.equal(fs.batchStats(['/a']).get('/a')!.cached, false);
+      await fs.close();
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 // The fs surface of CacheFS, in every write mode, over both real backends.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import * as nodeFs from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { tmpdir, constants as osConstants } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
 import type { WriteMode } from '../src/options.js';
@@ -38,6 +39,91 @@ async function rejectsWith(promise: Promise<unknown>, code: string, syscall?: st
     if (syscall !== undefined) assert.equal(err.syscall, syscall);
     return true;
   });
+}
+
+
+/** One failing call, made the same way on the cache (`p` = its path) and on Node (`p` = the real path). */
+interface ErrorCase {
+  name: string;
+  call: (fs: NodeFsLike, p: (path: string) => string) => Promise<unknown>;
+  path: string;
+  dest?: string;
+}
+type NodeFsLike = Pick<typeof nodeFs, 'readFile' | 'stat' | 'lstat' | 'readdir' | 'mkdir' | 'rmdir' | 'unlink' | 'rename' | 'writeFile' |
+  'open' | 'copyFile' | 'access' | 'readlink' | 'truncate' | 'rm' | 'chmod' | 'utimes' | 'realpath' | 'symlink' | 'appendFile'>;
+
+const ERROR_CASES: ErrorCase[] = [
+  { name: 'readFile of a missing file', path: '/nope', call: (f, p) => f.readFile(p('/nope')) },
+  { name: 'readFile of a directory', path: '/dir', call: (f, p) => f.readFile(p('/dir')) },
+  { name: 'readFile below a file', path: '/a.txt/x', call: (f, p) => f.readFile(p('/a.txt/x')) },
+  { name: 'stat of a missing file', path: '/nope', call: (f, p) => f.stat(p('/nope')) },
+  { name: 'lstat of a missing file', path: '/nope', call: (f, p) => f.lstat(p('/nope')) },
+  { name: 'stat below a file', path: '/a.txt/x', call: (f, p) => f.stat(p('/a.txt/x')) },
+  { name: 'readdir of a file', path: '/a.txt', call: (f, p) => f.readdir(p('/a.txt')) },
+  { name: 'readdir of a missing directory', path: '/nope', call: (f, p) => f.readdir(p('/nope')) },
+  { name: 'mkdir of an existing directory', path: '/dir', call: (f, p) => f.mkdir(p('/dir')) },
+  { name: 'mkdir of an existing file', path: '/a.txt', call: (f, p) => f.mkdir(p('/a.txt')) },
+  { name: 'mkdir below a missing directory', path: '/nope/deeper', call: (f, p) => f.mkdir(p('/nope/deeper')) },
+  { name: 'mkdir recursive below a file', path: '/a.txt/x', call: (f, p) => f.mkdir(p('/a.txt/x'), { recursive: true }) },
+  { name: 'rmdir of a non-empty directory', path: '/dir', call: (f, p) => f.rmdir(p('/dir')) },
+  { name: 'rmdir of a file', path: '/a.txt', call: (f, p) => f.rmdir(p('/a.txt')) },
+  { name: 'rmdir of a missing directory', path: '/nope', call: (f, p) => f.rmdir(p('/nope')) },
+  { name: 'unlink of a missing file', path: '/nope', call: (f, p) => f.unlink(p('/nope')) },
+  { name: 'unlink of a directory', path: '/dir', call: (f, p) => f.unlink(p('/dir')) },
+  { name: 'rename of a missing file', path: '/nope', dest: '/x', call: (f, p) => f.rename(p('/nope'), p('/x')) },
+  { name: 'rename of a file over a directory', path: '/a.txt', dest: '/dir', call: (f, p) => f.rename(p('/a.txt'), p('/dir')) },
+  { name: 'rename of a directory over a file', path: '/dir', dest: '/a.txt', call: (f, p) => f.rename(p('/dir'), p('/a.txt')) },
+  { name: 'rename into a missing directory', path: '/a.txt', dest: '/nope/x', call: (f, p) => f.rename(p('/a.txt'), p('/nope/x')) },
+  { name: 'writeFile below a missing directory', path: '/nope/x.txt', call: (f, p) => f.writeFile(p('/nope/x.txt'), 'x') },
+  { name: 'writeFile of a directory', path: '/dir', call: (f, p) => f.writeFile(p('/dir'), 'x') },
+  { name: 'writeFile with flag wx of an existing file', path: '/a.txt', call: (f, p) => f.writeFile(p('/a.txt'), 'x', { flag: 'wx' }) },
+  { name: 'appendFile of a directory', path: '/dir', call: (f, p) => f.appendFile(p('/dir'), 'x') },
+  { name: 'open of a directory for writing', path: '/dir', call: (f, p) => f.open(p('/dir'), 'w') },
+  { name: 'open of a missing file for reading', path: '/nope', call: (f, p) => f.open(p('/nope'), 'r') },
+  { name: 'open with wx of an existing file', path: '/a.txt', call: (f, p) => f.open(p('/a.txt'), 'wx') },
+  { name: 'copyFile of a missing file', path: '/nope', dest: '/x', call: (f, p) => f.copyFile(p('/nope'), p('/x')) },
+  { name: 'copyFile with COPYFILE_EXCL onto an existing file', path: '/a.txt', dest: '/dir/b.txt', call: (f, p) => f.copyFile(p('/a.txt'), p('/dir/b.txt'), constants.COPYFILE_EXCL) },
+  { name: 'copyFile into a missing directory', path: '/a.txt', dest: '/nope/x', call: (f, p) => f.copyFile(p('/a.txt'), p('/nope/x')) },
+  { name: 'access of a missing file', path: '/nope', call: (f, p) => f.access(p('/nope')) },
+  { name: 'readlink of a file', path: '/a.txt', call: (f, p) => f.readlink(p('/a.txt')) },
+  { name: 'readlink of a missing file', path: '/nope', call: (f, p) => f.readlink(p('/nope')) },
+  { name: 'truncate of a missing file', path: '/nope', call: (f, p) => f.truncate(p('/nope')) },
+  { name: 'truncate of a directory', path: '/dir', call: (f, p) => f.truncate(p('/dir')) },
+  { name: 'rm of a missing file', path: '/nope', call: (f, p) => f.rm(p('/nope')) },
+  { name: 'rm of a directory without recursive', path: '/dir', call: (f, p) => f.rm(p('/dir')) },
+  { name: 'chmod of a missing file', path: '/nope', call: (f, p) => f.chmod(p('/nope'), 0o644) },
+  { name: 'utimes of a missing file', path: '/nope', call: (f, p) => f.utimes(p('/nope'), 1, 1) },
+  { name: 'realpath of a missing file', path: '/nope', call: (f, p) => f.realpath(p('/nope')) },
+  { name: 'read through a handle on a directory', path: '/dir', call: (f, p) => readThroughHandle(f, p('/dir')) },
+  { name: 'readFile through a handle on a directory', path: '/dir', call: (f, p) => readThroughHandle(f, p('/dir'), true) },
+  { name: 'symlink over an existing file', path: 'target', dest: '/a.txt', call: (f, p) => f.symlink('target', p('/a.txt')) },
+];
+
+/** Opens `path` for reading (a directory opens, in Node as on Linux) and reads from the handle. */
+async function readThroughHandle(f: NodeFsLike, path: string, whole = false): Promise<unknown> {
+  const handle = await f.open(path, 'r');
+  try {
+    return whole ? await handle.readFile() : await handle.read(Buffer.alloc(4), 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Cases where cachefs disagrees with Node today, with the reason (issue 17 works on these). */
+const KNOWN_ERROR_DIFFERENCES: Record<string, string> = {};
+
+async function sameErrorAsNode(c: ErrorCase, cache: CacheFS, refRoot: string, attempt: number): Promise<void> {
+  const node = (await c.call(nodeFs, (p) => join(refRoot, p)).then(() => undefined, (e: unknown) => e)) as NodeJS.ErrnoException | undefined;
+  assert.ok(node, `premise: Node fails on ${c.name}`);
+  const ours = (await c.call(cache as unknown as NodeFsLike, (p) => p).then(() => undefined, (e: unknown) => e)) as
+    | (NodeJS.ErrnoException & { dest?: string })
+    | undefined;
+  assert.ok(ours, `cachefs fails too (attempt ${attempt})`);
+  const pick = (e: NodeJS.ErrnoException & { dest?: string }) => ({ code: e.code, syscall: e.syscall, errno: e.errno });
+  assert.deepEqual(pick(ours), pick(node), `${c.name}, attempt ${attempt}: ${ours.message}`);
+  // Node names the real paths; cachefs names the cache's own, as given.
+  if (node.path !== undefined) assert.equal(ours.path, c.path.startsWith('/') ? c.path : node.path, 'path');
+  if ((node as { dest?: string }).dest !== undefined) assert.equal(ours.dest, c.dest, 'dest');
 }
 
 for (const [backendName, makeBackend] of BACKENDS) {
@@ -165,32 +251,30 @@ for (const [backendName, makeBackend] of BACKENDS) {
         await rejectsWith(d.readFile(), 'EBADF');
       });
 
-      test('error codes, syscalls and paths match node:fs', async () => {
-        await rejectsWith(fs.readFile('/nope'), 'ENOENT', 'open');
-        await assert.rejects(fs.readFile('/nope'), { path: '/nope' });
-        await rejectsWith(fs.readFile('/dir'), 'EISDIR');
-        await rejectsWith(fs.readFile('/a.txt/x'), 'ENOTDIR');
-        await rejectsWith(fs.stat('/nope'), 'ENOENT', 'stat');
-        await rejectsWith(fs.readdir('/a.txt'), 'ENOTDIR', 'scandir');
-        await rejectsWith(fs.readdir('/nope'), 'ENOENT', 'scandir');
-        await rejectsWith(fs.mkdir('/dir'), 'EEXIST', 'mkdir');
-        await rejectsWith(fs.mkdir('/nope/deeper'), 'ENOENT', 'mkdir');
-        await rejectsWith(fs.rmdir('/dir'), 'ENOTEMPTY', 'rmdir');
-        await rejectsWith(fs.rmdir('/a.txt'), 'ENOTDIR', 'rmdir');
-        await rejectsWith(fs.unlink('/nope'), 'ENOENT', 'unlink');
-        await rejectsWith(fs.rename('/nope', '/x'), 'ENOENT', 'rename');
-        await rejectsWith(fs.writeFile('/nope/x.txt', 'x'), 'ENOENT', 'open');
-        await rejectsWith(fs.writeFile('/dir', 'x'), 'EISDIR');
-        await rejectsWith(fs.open('/dir', 'w'), 'EISDIR', 'open');
-        await rejectsWith(fs.copyFile('/nope', '/x'), 'ENOENT', 'copyfile');
-        await rejectsWith(fs.access('/nope'), 'ENOENT', 'access');
-        await rejectsWith(fs.readlink('/a.txt'), 'EINVAL', 'readlink');
-        await rejectsWith(fs.truncate('/nope'), 'ENOENT');
+      test('error codes, syscalls, errnos, paths and dests match node:fs on a real directory', async (t) => {
+        const files = { '/a.txt': 'hello', '/dir/b.txt': 'bee', '/dir/sub/c.txt': 'sea' };
+        const ref = await mkdtemp(join(tmpdir(), 'cachefs-errref-'));
+        tempRoots.push(ref);
+        for (const [p, content] of Object.entries(files)) {
+          await nodeFs.mkdir(join(ref, p, '..'), { recursive: true });
+          await nodeFs.writeFile(join(ref, p), content);
+        }
+        // A cache of its own over the same tree (the describe's cache has been written to by now).
+        const own = new CacheFS(await makeBackend(files), { writeMode, maxBytes: 4096, metadataCache: true, flushInterval: 0 });
+        try {
+          for (const c of ERROR_CASES) {
+            const todo = KNOWN_ERROR_DIFFERENCES[c.name];
+            await t.test(c.name, todo ? { todo } : {}, async () => {
+              // Twice: the second call may be answered from what the first one cached.
+              for (const attempt of [1, 2]) await sameErrorAsNode(c, own, ref, attempt);
+            });
+          }
+        } finally {
+          await own.close();
+        }
+        // Kept from the former hand-written list: API.md's rm without recursive on a directory.
         await assert.rejects(fs.rm('/dir'), { code: 'ERR_FS_EISDIR' });
-        await rejectsWith(fs.rm('/nope'), 'ENOENT');
         await fs.rm('/nope', { force: true });
-        const err = (await fs.stat('/nope').catch((e: unknown) => e)) as NodeJS.ErrnoException;
-        assert.equal(err.errno, -osConstants.errno.ENOENT);
       });
 
       test('a path with a NUL byte is rejected with ERR_INVALID_ARG_VALUE', async () => {
@@ -397,18 +481,25 @@ describe('options, limits and lifecycle', () => {
   }
 
   test('ttl: an entry past its TTL is reloaded; cleanExpired drops expired entries', async () => {
-    const fs = new CacheFS(memoryBackend({ '/a': 'a', '/b': 'b' }), { ttl: 30 });
-    await fs.readFile('/a');
-    await fs.readFile('/b');
-    await fs.readFile('/a');
-    assert.equal(fs.stats().hits, 1);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await fs.cleanExpired(), 2);
-    assert.equal(fs.stats().entries, 0);
-    await fs.readFile('/a');
-    await new Promise((r) => setTimeout(r, 50));
-    await fs.readFile('/a');
-    assert.equal(fs.stats().misses, 4, 'expired entry was read again from the backend');
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 }); // the TTL passes when the test says, not when the machine stalls
+    try {
+      const fs = new CacheFS(memoryBackend({ '/a': 'a', '/b': 'b' }), { ttl: 30 });
+      await fs.readFile('/a');
+      await fs.readFile('/b');
+      mock.timers.tick(29);
+      await fs.readFile('/a');
+      assert.equal(fs.stats().hits, 1, 'one ms before its TTL the entry is served');
+      mock.timers.tick(1);
+      assert.equal(await fs.cleanExpired(), 2, 'at its TTL it has expired');
+      assert.equal(fs.stats().entries, 0);
+      await fs.readFile('/a');
+      mock.timers.tick(30);
+      await fs.readFile('/a');
+      assert.equal(fs.stats().misses, 4, 'expired entry was read again from the backend');
+      await fs.close();
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('metadata cache serves stat from memory and stays within metadataMaxEntries', async () => {

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { appendFile as appendDisk, mkdir, readdir, readFile, rm, stat, truncate as truncateDisk, writeFile as writeDisk } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
-import { crc32, crc32Table } from '../src/writeback/crc32.js';
-import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/writeback/journal-format.js';
-import { Journal } from '../src/writeback/journal.js';
+import { faultyBackend } from './fault-backend.js';
+import { crc32, crc32Table } from '../src/write/back/crc32.js';
+import { decodeSegment, encodeRecord, encodeRecordParts, SEGMENT_MAGIC, type JournalRecord } from '../src/write/back/journal-format.js';
+import { Journal } from '../src/write/back/journal.js';
 import { tempDirs, until, backendText } from './support.js';
 
 const dirs = tempDirs();

@@ -1,86 +1,92 @@
 // Metrics: the Prometheus export (parsed back), a shared prom-client registry, JSON, snapshots and the
 // events a program can subscribe to.
-import { test, describe } from 'node:test';
+import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Counter, Registry } from 'prom-client';
 import { CacheFS, compareSnapshots, memoryBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 import { parsePrometheusText, sampleValue, type Family } from './prom-text.js';
-import { until } from './until.js';
 
 const FILES = { '/a': 'alpha', '/b': 'bravo!', '/c': 'charlie', '/t/x': 'expiring', '/w': '' };
 
-async function waitPast(ms: number): Promise<void> {
-  const from = Date.now();
-  await until(() => Date.now() > from + ms, `${ms} ms to pass`);
-}
-
 describe('exportPrometheus', () => {
-  test('every counter, gauge and the latency histogram, parsed back, match what happened', async () => {
+  test('every counter, gauge and the latency histogram, parsed back, are the values of a scripted workload', async () => {
     const backend = faultyBackend(memoryBackend(FILES));
+    // The TTL runs on the test's clock; pool: false so that bytes are file sizes (no pool rounding).
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     const fs = new CacheFS(backend, {
-      name: 'files', writeMode: 'write-back', flushInterval: 0, maxEntries: 2, maxBytes: 1 << 20,
+      name: 'files', writeMode: 'write-back', flushInterval: 0, maxEntries: 2, maxBytes: 1 << 20, pool: false,
       ttlRules: [{ pattern: '/t/**', ttl: 1 }],
     });
-    const reasons: Record<string, number> = {};
-    fs.on('evict', (e: { reason: string }) => (reasons[e.reason] = (reasons[e.reason] ?? 0) + 1));
-    await fs.readFile('/a'); // miss
-    await fs.readFile('/a'); // hit
-    await fs.readFile('/b'); // miss
-    await fs.readFile('/c'); // miss: /a is evicted (maxEntries 2)
-    await fs.readFile('/missing').catch(() => undefined); // miss, no data
-    await fs.invalidate('/b'); // invalidated
-    await fs.readFile('/t/x'); // miss; expires after 1 ms
-    await waitPast(2);
-    assert.equal(await fs.cleanExpired(), 1); // expired
-    await fs.writeFile('/w', 'dirty data');
-    await fs.flush(); // one flush
-    await fs.writeFile('/w', 'dirty again');
-    backend.faults.failAlways(['writeFile', 'write', 'truncate'], 'EIO'); // the calls a (ranged) flush makes
-    await assert.rejects(fs.flush()); // one flush error; /w stays dirty
-    backend.faults.heal();
+    try {
+      const reasons: Record<string, number> = {};
+      fs.on('evict', (e: { reason: string }) => (reasons[e.reason] = (reasons[e.reason] ?? 0) + 1));
+      await fs.readFile('/a'); // read 1: miss
+      await fs.readFile('/a'); // read 2: hit
+      await fs.readFile('/b'); // read 3: miss
+      await fs.readFile('/c'); // read 4: miss; /a (least recent) is evicted: maxEntries 2
+      await fs.readFile('/missing').catch(() => undefined); // read 5: miss, nothing cached
+      await fs.invalidate('/b'); // invalidation call 1; /b leaves as 'invalidated'
+      await fs.readFile('/t/x'); // read 6: miss; its TTL is 1 ms
+      mock.timers.tick(2);
+      assert.equal(await fs.cleanExpired(), 1); // /t/x leaves as 'expired' (not an invalidation call)
+      await fs.writeFile('/w', 'dirty data'); // write 1
+      await fs.flush(); // flush 1
+      await fs.writeFile('/w', 'dirty again'); // write 2 (11 bytes, dirty)
+      backend.faults.failAlways(['writeFile', 'write', 'truncate'], 'EIO'); // the calls a (ranged) flush makes
+      await assert.rejects(fs.flush()); // flush error 1; /w stays dirty
+      backend.faults.heal();
 
-    const families = parsePrometheusText(await fs.exportPrometheus());
-    for (const name of families.keys()) assert.ok(name.startsWith('cachefs_'), name);
-    for (const f of families.values()) for (const s of f.samples) assert.equal(s.labels.cache, 'files');
+      // Worked out from the script above, not read from the library: 6 reads, 1 hit, 5 misses; resident
+      // now: /c (7 bytes) and /w (11 bytes, dirty); 4 backend reads succeeded (/a, /b, /c, /t/x).
+      const expected = {
+        hits: 1, misses: 5, readOps: 6, writeOps: 2, invalidateOps: 1, flushCount: 1, flushErrors: 1,
+        evictions: 1, bytesUsed: 18, entries: 2, dirtyEntries: 1,
+      };
+      const removals = { evicted: 1, expired: 1, invalidated: 1, shed: 0 };
+      const detailed = fs.detailedStats();
+      assert.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, detailed[k as keyof typeof detailed]])), expected, 'detailedStats');
+      assert.equal(detailed.hitRate, 1 / 6);
+      assert.deepEqual({ evicted: 0, expired: 0, invalidated: 0, shed: 0, ...reasons }, removals, "'evict' events by reason");
 
-    const detailed = fs.detailedStats();
-    const v = (name: string, labels: Record<string, string> = {}) => sampleValue(families, name, { cache: 'files', ...labels });
-    assert.equal(families.get('cachefs_hits_total')!.type, 'counter');
-    assert.equal(v('cachefs_hits_total'), 1);
-    assert.equal(v('cachefs_misses_total'), 5);
-    assert.equal(v('cachefs_hits_total'), detailed.hits);
-    assert.equal(v('cachefs_misses_total'), detailed.misses);
-    assert.equal(v('cachefs_flushes_total'), 1);
-    assert.equal(v('cachefs_flush_errors_total'), detailed.flushErrors);
-    assert.ok(detailed.flushErrors >= 1);
-    assert.equal(v('cachefs_invalidations_total'), detailed.invalidateOps);
-    assert.equal(v('cachefs_reads_total'), detailed.readOps);
-    assert.equal(v('cachefs_writes_total'), 2);
-    for (const reason of ['evicted', 'expired', 'invalidated', 'shed']) {
-      assert.equal(v('cachefs_evictions_total', { reason }), reasons[reason] ?? 0, reason);
+      const families = parsePrometheusText(await fs.exportPrometheus());
+      for (const name of families.keys()) assert.ok(name.startsWith('cachefs_'), name);
+      for (const f of families.values()) for (const s of f.samples) assert.equal(s.labels.cache, 'files');
+      const v = (name: string, labels: Record<string, string> = {}) => sampleValue(families, name, { cache: 'files', ...labels });
+      assert.equal(families.get('cachefs_hits_total')!.type, 'counter');
+      assert.equal(v('cachefs_hits_total'), expected.hits);
+      assert.equal(v('cachefs_misses_total'), expected.misses);
+      assert.equal(v('cachefs_flushes_total'), expected.flushCount);
+      assert.equal(v('cachefs_flush_errors_total'), expected.flushErrors);
+      assert.equal(v('cachefs_invalidations_total'), expected.invalidateOps);
+      assert.equal(v('cachefs_reads_total'), expected.readOps);
+      assert.equal(v('cachefs_writes_total'), expected.writeOps);
+      assert.equal(v('cachefs_backend_reads_total'), 5, 'whole-file backend reads: the four that succeeded and /missing');
+      for (const [reason, n] of Object.entries(removals)) assert.equal(v('cachefs_evictions_total', { reason }), n, reason);
+
+      assert.equal(families.get('cachefs_bytes')!.type, 'gauge');
+      assert.equal(v('cachefs_bytes'), expected.bytesUsed);
+      assert.equal(v('cachefs_entries'), expected.entries);
+      assert.equal(v('cachefs_dirty_entries'), expected.dirtyEntries);
+      assert.equal(v('cachefs_max_bytes'), 1 << 20);
+      assert.equal(v('cachefs_max_entries'), 2);
+      assert.equal(v('cachefs_hit_ratio'), 1 / 6);
+      assert.equal(v('cachefs_pinned_bytes'), 0);
+      assert.equal(v('cachefs_metadata_entries'), 0, 'no metadata cache');
+
+      const latency: Family = families.get('cachefs_backend_read_duration_seconds')!;
+      assert.equal(latency.type, 'histogram');
+      const successfulReads = 4; // /a, /b, /c, /t/x (not /missing)
+      assert.equal(v('cachefs_backend_read_duration_seconds_count'), successfulReads);
+      const buckets = latency.samples.filter((s) => s.name.endsWith('_bucket'));
+      assert.equal(buckets.at(-1)!.labels.le, '+Inf');
+      assert.equal(buckets.at(-1)!.value, successfulReads);
+      for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, 'cumulative buckets');
+      assert.ok(v('cachefs_backend_read_duration_seconds_sum') >= 0);
+    } finally {
+      mock.timers.reset();
+      await fs.close();
     }
-    assert.deepEqual([reasons.evicted, reasons.expired, reasons.invalidated], [1, 1, 1]);
-
-    assert.equal(families.get('cachefs_bytes')!.type, 'gauge');
-    assert.equal(v('cachefs_bytes'), detailed.bytesUsed);
-    assert.equal(v('cachefs_entries'), detailed.entries);
-    assert.equal(v('cachefs_dirty_entries'), 1);
-    assert.equal(v('cachefs_max_bytes'), 1 << 20);
-    assert.equal(v('cachefs_max_entries'), 2);
-    assert.equal(v('cachefs_hit_ratio'), 1 / 6);
-    assert.equal(v('cachefs_pinned_bytes'), 0);
-
-    const latency: Family = families.get('cachefs_backend_read_duration_seconds')!;
-    assert.equal(latency.type, 'histogram');
-    const successfulReads = 4; // /a, /b, /c, /t/x (not /missing)
-    assert.equal(v('cachefs_backend_read_duration_seconds_count'), successfulReads);
-    const buckets = latency.samples.filter((s) => s.name.endsWith('_bucket'));
-    assert.equal(buckets.at(-1)!.labels.le, '+Inf');
-    assert.equal(buckets.at(-1)!.value, successfulReads);
-    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, 'cumulative buckets');
-    assert.ok(v('cachefs_backend_read_duration_seconds_sum') >= 0);
-    await fs.close();
   });
 
   test('values are read at scrape time, and registering metrics attaches nothing to the read path', async () => {
@@ -165,8 +171,14 @@ describe('JSON and snapshots', () => {
   test('exportJSON is detailedStats as JSON', async () => {
     const fs = new CacheFS(memoryBackend(FILES), { writeMode: 'write-around', eviction: 'lfu' });
     await fs.readFile('/a');
-    assert.deepEqual(JSON.parse(fs.exportJSON()), fs.detailedStats());
-    assert.equal(JSON.parse(fs.exportJSON()).writeMode, 'write-around');
+    await fs.readFile('/a');
+    const json = JSON.parse(fs.exportJSON());
+    assert.deepEqual(json, fs.detailedStats());
+    // And what that is, known from the two reads above and the options.
+    assert.deepEqual(
+      [json.hits, json.misses, json.readOps, json.entries, json.evictions, json.writeMode, json.eviction, json.maxEntries, json.ttl],
+      [1, 1, 2, 1, 0, 'write-around', 'lfu', 0, 0],
+    );
     await fs.close();
   });
 

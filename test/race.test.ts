@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheFS, memoryBackend } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 
 for (const writeMode of ['write-through', 'write-back', 'write-around'] as const) {
   test(`${writeMode}: a slow read, a write in between, and the cache still returns the written bytes`, async () => {

@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm, writeFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type WarmProgress } from '../src/index.js';
-import { faultyBackend } from '../src/backend/fault.js';
+import { faultyBackend } from './fault-backend.js';
 import { until, settle } from './until.js';
 
 /** `n` files `/d/f0 … /d/f{n-1}`, each `size` bytes of its own letter. */

@@ -111,6 +111,24 @@ export interface BackendSync {
   read?(path: string, into: Uint8Array, offset: number, length: number, position: number): number;
   write?(path: string, data: Uint8Array, position: number): void;
   realpath?(path: string): string;
+  chown?(path: string, uid: number, gid: number): void;
+  copyFile?(src: string, dest: string, mode?: number): void;
+  link?(existingPath: string, newPath: string): void;
+  lchown?(path: string, uid: number, gid: number): void;
+  lutimes?(path: string, atimeMs: number, mtimeMs: number): void;
+  statfs?(path: string): BackendStatFs;
+  /** The synchronous twin of {@link Backend.open}. */
+  open?(path: string, flags: 'r' | 'r+'): BackendFileSync;
+}
+
+/** The synchronous twin of {@link BackendFile}, from {@link BackendSync.open}. */
+export interface BackendFileSync {
+  read(into: Uint8Array, offset: number, length: number, position: number): number;
+  write?(data: Uint8Array, offset: number, length: number, position: number): number;
+  stat(): BackendStats;
+  truncate?(length: number): void;
+  sync?(): void;
+  close(): void;
 }
 
 /** What {@link Backend.statfs} reports (the fields of Node's `StatFs`). */

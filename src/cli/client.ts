@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import cliProgress from 'cli-progress';
 import { formatSize } from './units.js';
 import { describeProgress, detailLines, warmFellShort } from './warm-report.js';
-import { STATS_PATH, WARM_PATH, type AdminErrorBody, type WarmLine, type WarmPriority, type WarmProgress, type WarmRequest } from './warm-protocol.js';
+import { STATS_PATH, WARM_PATH, type AdminErrorBody, type WarmLine, type WarmPriority, type WarmProgress, type WarmRequest } from '../server/warm-protocol.js';
 
 /** A failure talking to the server; `code` says which (`ECONNREFUSED`, `ERR_CACHEFS_FORBIDDEN`, …). */
 export class ClientError extends Error {

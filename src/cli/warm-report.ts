@@ -5,7 +5,7 @@
  */
 import type { WarmProgress } from '../warm/options.js';
 import { formatSize } from './units.js';
-import type { WarmFailures } from './warm-protocol.js';
+import type { WarmFailures } from '../server/warm-protocol.js';
 
 /** `3 errors (ENOENT 2, ERR_CACHEFS_PIN_LIMIT 1)`, most frequent first. */
 export function describeErrors(p: WarmProgress): string {

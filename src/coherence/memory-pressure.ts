@@ -1,4 +1,4 @@
-import type { CacheCore } from '../core.js';
+import type { CacheState } from '../cache/ports.js';
 
 /** The process's memory as the `memoryPressure` limits see it. */
 export interface MemorySample {
@@ -45,7 +45,7 @@ export class MemoryPressure {
   private inFlight = 0;
 
   constructor(
-    private readonly core: CacheCore,
+    private readonly core: Pick<CacheState, 'store' | 'counters' | 'events' | 'closed'>,
     private readonly limits: { maxHeapUsed?: number; maxRss?: number },
     private readonly sample: () => MemorySample = sampleMemory,
   ) {

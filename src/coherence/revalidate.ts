@@ -1,9 +1,9 @@
-import type { BackendStats } from '../backend/backend.js';
-import type { CacheCore } from '../core.js';
+import type { Backend, BackendStats } from '../backend/backend.js';
+import type { CoherencePort } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
-import { identityMatches, isGone } from './identity.js';
+import { identityMatches, isGone } from '../cache/identity.js';
 
-/** Returned by `CacheCore.hitSlot` for a resident entry that must be checked against the backend first. */
+/** Returned by the engine's `hitSlot` for a resident entry that must be checked against the backend first. */
 export const REVALIDATE = -2;
 
 /** A backend `stat` in flight, shared by the callers that arrive while it runs. */
@@ -40,7 +40,10 @@ export class Revalidator {
   /** When each cached `stat` result was fetched (its start), so that metadata ages like data. */
   private readonly fetchedAt = new WeakMap<BackendStats, number>();
 
-  constructor(private readonly core: CacheCore) {
+  constructor(
+    private readonly core: CoherencePort,
+    private readonly backend: Backend,
+  ) {
     // A flush rewrote the file: the identity recorded at load no longer describes it, and the new one
     // is not known without a race (see captureIdentity). Unknown means: reload at the next check.
     core.events.on('flush', (e: { path: string }) => {
@@ -62,7 +65,7 @@ export class Revalidator {
     if (revalidation) this.core.counters.revalidations++;
     const ticket = clock.begin();
     const startedAt = Date.now();
-    const backend = this.core.backend;
+    const backend = this.backend;
     const promise = (follow ? backend.stat(key) : backend.lstat(key)).then(
       (st) => {
         this.fetchedAt.set(st, startedAt);
@@ -173,8 +176,7 @@ export class Revalidator {
       return slot;
     }
     if (store.hasIdentity(slot)) core.counters.changesDetected++;
-    core.forgetData(key);
-    core.meta.delete(key);
+    core.invalidate({ path: key }, 'keep');
     return -1;
   }
 
@@ -182,8 +184,8 @@ export class Revalidator {
   private vanished(key: string): void {
     const core = this.core;
     core.counters.changesDetected++;
-    core.forgetData(key);
-    core.forgetMeta(key);
+    core.metadataChanged(key);
+    core.invalidate({ path: key }, 'keep');
   }
 
   /**
@@ -195,7 +197,7 @@ export class Revalidator {
   private checkDirty(key: string, slot: number, st: BackendStats | undefined, failure: unknown, source: ConflictSource): void {
     const core = this.core;
     const store = core.store;
-    if (!store.hasIdentity(slot) || core.writeBack?.isFlushing(key)) return;
+    if (!store.hasIdentity(slot) || core.dirtyData?.isFlushing(key)) return;
     const deleted = failure !== undefined && isGone(failure);
     if (!deleted && (st === undefined || identityMatches(store, slot, st))) return;
     core.counters.changesDetected++;
@@ -206,6 +208,6 @@ export class Revalidator {
     const event: ConflictEvent = { path: key, detectedBy: source, deleted };
     core.events.emit('conflict', event);
     // The whole file, not the dirty ranges: those describe changes to a copy the backend no longer has.
-    core.writeBack?.flushWhole(key).catch(() => undefined); // a failure is reported as 'flushError'
+    core.dirtyData?.flushWhole(key).catch(() => undefined); // a failure is reported as 'flushError'
   }
 }

@@ -1,7 +1,8 @@
-import type { BackendWatcher } from '../backend/backend.js';
-import type { CacheCore } from '../core.js';
+import type { Backend, BackendWatcher } from '../backend/backend.js';
+import type { CoherencePort } from '../cache/ports.js';
 import { InvalidArgError } from '../errors.js';
 import { parentOf } from '../paths.js';
+import type { Revalidator } from './revalidate.js';
 
 /** A batch closes once no event came for this long… */
 export const WATCH_QUIET_MS = 10;
@@ -54,9 +55,15 @@ export class ChangeWatcher {
   /** Invalidation batches applied (tests and diagnostics). */
   batches = 0;
 
-  constructor(private readonly core: CacheCore) {
-    if (typeof core.backend.watch !== 'function') {
-      throw new InvalidArgError('options.watch', true, `needs a backend that can watch for changes (such as nodeBackend); ${core.backend.name ?? 'this'} backend has no watch()`);
+  constructor(
+    private readonly core: CoherencePort,
+    private readonly backend: Backend,
+    private readonly revalidator: Revalidator,
+    /** The `revalidate` option, restored once watching works again. */
+    private readonly configuredRevalidateAfter: number,
+  ) {
+    if (typeof backend.watch !== 'function') {
+      throw new InvalidArgError('options.watch', true, `needs a backend that can watch for changes (such as nodeBackend); ${backend.name ?? 'this'} backend has no watch()`);
     }
     if (!this.subscribe()) this.failed(this.subscribeError, true);
   }
@@ -82,7 +89,7 @@ export class ChangeWatcher {
 
   private subscribe(): boolean {
     try {
-      this.handle = this.core.backend.watch!(
+      this.handle = this.backend.watch!(
         (path) => this.onChange(path),
         (err) => this.failed(err),
       );
@@ -128,7 +135,7 @@ export class ChangeWatcher {
       this.rewatchDelay = ChangeWatcher.rewatchFirstMs;
       // Entries checked while we were down were right then; changes since the last check went unseen.
       this.invalidateEverything();
-      this.core.revalidateAfter = this.core.opts.revalidateAfter;
+      this.core.revalidateAfter = this.configuredRevalidateAfter;
       this.core.events.emit('watchRestored', {});
     }, this.rewatchDelay);
     this.rewatchTimer.unref();
@@ -193,37 +200,33 @@ export class ChangeWatcher {
     let maybeDirectories: Set<string> | undefined;
     for (const path of paths) {
       if (store.lookup(path) < 0) (maybeDirectories ??= new Set()).add(path);
-      this.invalidatePath(path);
+      this.checkDirty(path);
+      core.invalidate({ path }, 'keep', { parent: true });
     }
     if (maybeDirectories !== undefined) {
-      core.clock.stampAll();
       const below = (key: string): boolean => {
         for (let p = parentOf(key); ; p = parentOf(p)) {
           if (maybeDirectories!.has(p)) return true;
           if (p === '/') return false;
         }
       };
-      for (const key of store.allKeys()) if (below(key)) this.invalidatePath(key);
-      for (const key of core.meta.paths()) if (below(key)) core.meta.delete(key);
+      for (const key of store.allKeys()) if (below(key)) this.checkDirty(key);
+      core.invalidate({ match: below }, 'keep');
     }
     // A link may now point elsewhere, or a path may have become a link.
     core.forgetResolutions();
   }
 
-  private invalidatePath(key: string): void {
-    const core = this.core;
-    const slot = core.store.lookup(key);
-    if (slot >= 0 && core.store.isDirty(slot)) void core.revalidator.checkDirtyAfterEvent(key);
-    else core.forgetData(key);
-    core.meta.delete(key);
-    core.meta.delete(parentOf(key));
+  /** A dirty entry is not dropped by an event: its file is checked for a conflict instead. */
+  private checkDirty(key: string): void {
+    const store = this.core.store;
+    const slot = store.lookup(key);
+    if (slot >= 0 && store.isDirty(slot)) void this.revalidator.checkDirtyAfterEvent(key);
   }
 
   private invalidateEverything(): void {
     const core = this.core;
-    core.clock.stampAll();
-    for (const key of core.store.allKeys()) this.invalidatePath(key);
-    core.meta.clear();
-    core.forgetResolutions();
+    for (const key of core.store.allKeys()) this.checkDirty(key);
+    core.invalidate({ all: true }, 'keep');
   }
 }

@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheCore, Counters } from '../core.js';
+import type { Counters } from '../cache/counters.js';
 import { InvalidArgTypeError } from '../errors.js';
 import { LATENCY_BUCKETS_SECONDS } from './latency.js';
+import type { MetricsSource } from './stats.js';
 
 /**
  * cachefs metrics on prom-client registries. Nothing here runs when the cache is used: the core counts
@@ -26,7 +27,7 @@ export class MetricsConflictError extends Error {
   }
 }
 
-type Sources = Map<string, CacheCore>;
+type Sources = Map<string, MetricsSource>;
 
 /** Counters read straight from {@link Counters}: metric name, help, field. */
 const COUNTERS: readonly [string, string, keyof Counters][] = [
@@ -49,7 +50,7 @@ const REMOVAL_REASONS: readonly [string, keyof Counters][] = [
 ];
 
 /** Gauges: metric name, help, reading. */
-const GAUGES: readonly [string, string, (core: CacheCore) => number][] = [
+const GAUGES: readonly [string, string, (core: MetricsSource) => number][] = [
   ['cachefs_bytes', 'Bytes of file data held by the cache (pool rounding included).', (c) => c.store.bytesUsed],
   ['cachefs_entries', 'Files whose data is cached.', (c) => c.store.entries],
   ['cachefs_dirty_entries', 'Cached files with data not yet written to the backend.', (c) => c.store.dirtyCount],
@@ -157,7 +158,7 @@ function createMetricSet(registry: Registry): MetricSet {
  * `ERR_CACHEFS_METRICS_NAME_IN_USE`. Returns a function that takes the cache off the registry (the
  * metrics leave the registry with the last cache).
  */
-export function registerCacheMetrics(core: CacheCore, registry: Registry): () => void {
+export function registerCacheMetrics(core: MetricsSource, registry: Registry): () => void {
   if (!registry || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function') {
     throw new InvalidArgTypeError('registry', 'a prom-client Registry', registry);
   }
@@ -182,10 +183,10 @@ export function registerCacheMetrics(core: CacheCore, registry: Registry): () =>
 }
 
 /** The private registry behind each cache's `exportPrometheus()`. */
-const privateRegistries = new WeakMap<CacheCore, Registry>();
+const privateRegistries = new WeakMap<MetricsSource, Registry>();
 
 /** The cache's metrics in the Prometheus text format (from a registry of its own). */
-export function exportPrometheus(core: CacheCore): Promise<string> {
+export function exportPrometheus(core: MetricsSource): Promise<string> {
   let registry = privateRegistries.get(core);
   if (!registry) {
     registry = new Registry();

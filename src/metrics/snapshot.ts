@@ -1,4 +1,4 @@
-import type { DetailedStats } from '../cachefs.js';
+import type { DetailedStats } from './stats.js';
 import { InvalidArgTypeError } from '../errors.js';
 
 /** `snapshot()`: the detailed statistics at one moment. */

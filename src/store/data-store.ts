@@ -130,9 +130,6 @@ export class DataStore {
   writeSeq(slot: number): number {
     return this.writeSeqs[slot]!;
   }
-  flags(slot: number): number {
-    return this.flagBits[slot]!;
-  }
   isDirty(slot: number): boolean {
     return (this.flagBits[slot]! & DIRTY) !== 0;
   }

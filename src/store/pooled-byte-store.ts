@@ -35,7 +35,7 @@ interface ClassState {
   spare: Slab | null;
 }
 
-/** A snapshot of what the pool holds, for tests, diagnostics and docs/pooling.md. */
+/** A snapshot of what the pool holds, for tests and diagnostics. */
 export interface PoolStats {
   /** Slabs held (each a preallocated `ArrayBuffer`). */
   slabs: number;

@@ -1,6 +1,6 @@
-import type { PathLike } from '../paths.js';
+import { pathString, type PathLike } from '../paths.js';
 import { checkPaths } from './warm.js';
-import { pathString, type CacheView } from './view.js';
+import type { CacheView } from './view.js';
 
 /** What `batchStats` reports for one path. */
 export interface PathCacheStats {
@@ -29,16 +29,11 @@ export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>
   const store = core.store;
   const dirty: string[] = [];
   const dropped: string[] = [];
-  // The clean part of `core.drop`, without an await per path; dirty keys wait for one parallel flush.
+  // The clean part of an invalidation, without an await per path; dirty keys wait for one parallel flush.
   const dropClean = (key: string): boolean => {
-    let had = core.meta.delete(key);
     const slot = store.lookup(key);
-    if (slot >= 0) {
-      had = true;
-      if (store.isDirty(slot)) dirty.push(key);
-    }
-    core.forgetData(key);
-    return had;
+    if (slot >= 0 && store.isDirty(slot)) dirty.push(key);
+    return core.cache.invalidate({ path: key }, 'keep') > 0;
   };
   for (const path of list) {
     const key = view.keyOf(path);
@@ -51,7 +46,7 @@ export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>
   const failures: unknown[] = [];
   const stayed = new Set<string>();
   if (dirty.length > 0) {
-    const results = await Promise.allSettled(dirty.map((key) => core.drop(key)));
+    const results = await Promise.allSettled(dirty.map((key) => core.cache.invalidate({ path: key }, 'flush')));
     results.forEach((r, i) => {
       if (r.status === 'rejected') {
         failures.push(r.reason);

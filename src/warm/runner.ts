@@ -1,14 +1,14 @@
-import type { CacheCore } from '../core.js';
+import type { Engine } from '../engine/engine.js';
 import { AbortError } from './errors.js';
 import { addProgress, emptyProgress, errorCodeOf, type ResolvedWarmOptions, type WarmProgress } from './options.js';
 import type { CacheView } from './view.js';
 import { warmFile } from './warm-file.js';
 
 /** The progress objects of the warms running on each cache (shared by its views). */
-const running = new WeakMap<CacheCore, Set<WarmProgress>>();
+const running = new WeakMap<Engine, Set<WarmProgress>>();
 
 /** The summed progress of the warms still running on `core`. */
-export function warmingProgress(core: CacheCore): WarmProgress {
+export function warmingProgress(core: Engine): WarmProgress {
   let sum = emptyProgress();
   for (const p of running.get(core) ?? []) sum = addProgress(sum, p);
   return sum;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import type { CacheCore } from '../core.js';
+import type { Engine } from '../engine/engine.js';
 import { asCallError, hasCode } from '../errors.js';
 import { joinPath } from '../paths.js';
 import type { WarmRun } from './runner.js';
@@ -38,7 +38,7 @@ export function parseList(text: string): string[] {
   return [...seen];
 }
 
-async function isRegularFile(core: CacheCore, key: string): Promise<boolean> {
+async function isRegularFile(core: Engine, key: string): Promise<boolean> {
   try {
     const st = await core.backend.stat(key);
     return (st.mode & constants.S_IFMT) === constants.S_IFREG;

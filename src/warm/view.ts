@@ -1,4 +1,4 @@
-import type { CacheCore } from '../core.js';
+import type { Engine } from '../engine/engine.js';
 import type { PathLike } from '../paths.js';
 
 /**
@@ -7,7 +7,7 @@ import type { PathLike } from '../paths.js';
  * these modules never reach into its private members.
  */
 export interface CacheView {
-  readonly core: CacheCore;
+  readonly core: Engine;
   /** Throws `ERR_CACHEFS_CLOSED` when the view or its cache is closed. */
   check(operation: string): void;
   /** The backend key of a path of this view (normalized against the working directory); throws on an invalid path. */
@@ -18,9 +18,4 @@ export interface CacheView {
   cwd(): string;
   /** Reads a whole file through the cache, as the program's own `readFile` does. */
   readText(path: PathLike): Promise<string>;
-}
-
-/** The string a path argument is reported as (what the caller passed, as Node does). */
-export function pathString(path: PathLike): string {
-  return typeof path === 'string' ? path : Buffer.isBuffer(path) ? path.toString() : String(path);
 }

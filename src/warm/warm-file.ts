@@ -1,8 +1,9 @@
-import type { CacheCore, InstallHooks } from '../core.js';
-import { asCallError } from '../errors.js';
+import type { InstallHooks } from '../cache/ports.js';
+import type { Engine } from '../engine/engine.js';
+import { asCallError, fsError } from '../errors.js';
 import type { DataStore } from '../store/data-store.js';
 import { NotRegularFileError, PinLimitError } from './errors.js';
-import { isSpecialMode } from '../stats-object.js';
+import { isSpecialMode } from '../util/modes.js';
 import type { WarmPriority } from './options.js';
 import type { CacheView } from './view.js';
 
@@ -10,7 +11,7 @@ import type { CacheView } from './view.js';
  * True when a resident entry can be served as it is. Unlike a read's lookup this counts nothing and
  * drops nothing: warming is not the program reading, so it leaves hits, misses and recency alone.
  */
-function isFresh(core: CacheCore, slot: number): boolean {
+function isFresh(core: Engine, slot: number): boolean {
   const store = core.store;
   if (store.isDirty(slot) || store.isPinned(slot)) return true;
   const expires = store.expiresAt(slot);
@@ -55,6 +56,8 @@ export async function warmFile(
   const store = core.store;
   const key = await core.resolve(view.keyOf(path));
   if (stopped()) return undefined;
+  // A link in a `sub` view that leads out of it: refused, as every other call of the view refuses it.
+  if (view.viewOf(key) === undefined) throw fsError('EACCES', 'open', path);
   const resident = store.lookup(key);
   if (resident >= 0 && isFresh(core, resident)) {
     if (priority === 'high') pinResident(store, resident, path);
@@ -69,6 +72,12 @@ export async function warmFile(
   }
   if (stopped()) return undefined;
   if (isSpecialMode(mode)) throw new NotRegularFileError(path);
+  // Loaded by someone else while the stat ran (a link to a file warmed beside it, a concurrent read).
+  const loadedMeanwhile = store.lookup(key);
+  if (loadedMeanwhile >= 0 && isFresh(core, loadedMeanwhile)) {
+    if (priority === 'high') pinResident(store, loadedMeanwhile, path);
+    return undefined;
+  }
   if (priority === 'low' && !store.fits(1)) return undefined;
   // Not even an empty file could be pinned: fail before reading it.
   if (priority === 'high' && !store.pinFits(0)) throw pinLimit(store, path);

@@ -1,13 +1,13 @@
 import { InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { compileGlob } from '../coherence/glob.js';
-import { normalizePath, type PathLike } from '../paths.js';
+import { compileGlob } from '../util/glob.js';
+import { normalizePath, pathString, type PathLike } from '../paths.js';
 import {
   countOption, resolveWarmOptions,
   type PrefetchOptions, type PrefetchResult, type WarmOptions, type WarmProgress, type WarmSmartOptions,
 } from './options.js';
 import { runWarm } from './runner.js';
 import { listTree, parseList, patternBase, smartCandidates } from './sources.js';
-import { pathString, type CacheView } from './view.js';
+import type { CacheView } from './view.js';
 
 /**
  * The path arguments of a batch call, checked: an array is returned as it is (no copy), another

@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Backend } from '../../src/backend/backend.js';
-import { faultyBackend, WRITE_OPERATIONS, type FaultOperation, type WriteOperation } from '../../src/backend/fault.js';
+import { faultyBackend, WRITE_OPERATIONS, type FaultOperation, type WriteOperation } from '../fault-backend.js';
 import { memoryBackend } from '../../src/backend/memory.js';
 import { nodeBackend } from '../../src/backend/node.js';
 import { bytes, rejectsWith, text } from './contract.js';

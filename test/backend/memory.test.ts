@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { memoryBackend } from '../../src/backend/memory.js';
 import { FsError } from '../../src/errors.js';
 import { backendContract, bytes, rejectsWith, S_IFDIR, S_IFMT, text } from './contract.js';
+import { facesContract } from './faces.js';
 
 describe('memoryBackend', () => {
   backendContract(async () => memoryBackend());
+  facesContract(async () => memoryBackend(), { linux: true });
 
   it("is named 'memory' and has every optional method but watch", () => {
     const b = memoryBackend();

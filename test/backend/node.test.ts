@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import type { Backend } from '../../src/backend/backend.js';
 import { nodeBackend } from '../../src/backend/node.js';
 import { backendContract, bytes, rejectsWith, S_IFLNK, S_IFMT, S_IFREG, text } from './contract.js';
+import { facesContract } from './faces.js';
 
 let tmp: string;
 let counter = 0;
@@ -68,6 +69,7 @@ async function snapshot(dir: string): Promise<string> {
 describe('nodeBackend', () => {
   describe('contract', () => {
     backendContract(async () => nodeBackend(await freshDir('contract')));
+    facesContract(async () => nodeBackend(await freshDir('faces')), { linux: true });
   });
 
   it("is named 'node' and has every optional method", () => {

@@ -4,10 +4,10 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheFS } from '../../src/cachefs.js';
+import { CacheFS } from '../../src/fs/cachefs.js';
 import { nodeBackend } from '../../src/backend/node.js';
-import { faultyBackend } from '../../src/backend/fault.js';
-import type { WarmOutcome } from '../../src/cli/admin.js';
+import { faultyBackend } from '../fault-backend.js';
+import type { WarmOutcome } from '../../src/server/admin.js';
 import { fetchPath, startServer, tempDir, type Running } from './helpers.js';
 
 const remote = (): boolean => false;

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheFS } from '../../src/cachefs.js';
+import { CacheFS } from '../../src/fs/cachefs.js';
 import { nodeBackend } from '../../src/backend/node.js';
-import { faultyBackend } from '../../src/backend/fault.js';
-import type { WarmOutcome } from '../../src/cli/admin.js';
+import { faultyBackend } from '../fault-backend.js';
+import type { WarmOutcome } from '../../src/server/admin.js';
 import { formatStats } from '../../src/cli/client.js';
 import { fetchPath, runCli, startServer, tempDir, type Running } from './helpers.js';
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
-import type { CacheFS } from '../../src/cachefs.js';
-import { createCacheServer, type CacheServer, type CacheServerOptions } from '../../src/cli/serve.js';
+import type { CacheFS } from '../../src/fs/cachefs.js';
+import { createCacheServer, type CacheServer, type CacheServerOptions } from '../../src/server/serve.js';
 
 /** The repository root (this file runs from dist/test/cli/). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheFS } from '../../src/cachefs.js';
+import { CacheFS } from '../../src/fs/cachefs.js';
 import { nodeBackend } from '../../src/backend/node.js';
 import { fetchPath, rawGet, startServer, tempDir, type Running } from './helpers.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheOptionsOf } from '../../src/cli/main.js';
-import { CacheFS } from '../../src/cachefs.js';
+import { CacheFS } from '../../src/fs/cachefs.js';
 import { memoryBackend } from '../../src/backend/memory.js';
 import { fetchPath, runCli, serveCli, tempDir } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePath, parseRequestPath } from '../../src/cli/request-path.js';
+import { encodePath, parseRequestPath } from '../../src/server/request-path.js';
 
 test('plain, encoded, absolute-form and query-carrying targets map to normalized paths', () => {
   assert.deepEqual(parseRequestPath('/', false), { path: '/', trailingSlash: false, query: '' });

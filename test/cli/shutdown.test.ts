@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { CacheFS } from '../../src/cachefs.js';
+import { CacheFS } from '../../src/fs/cachefs.js';
 import { nodeBackend } from '../../src/backend/node.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { fetchPath, serveCli, startServer, tempDir } from './helpers.js';
 
 test('SIGTERM stops cachefs serve gracefully: dirty write-back data is flushed, exit code 0', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile as diskRead } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, nodeBackend } from '../../src/index.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { inChild, invalidated, nextEvent, seed, tempRoot } from './helpers.js';
 
 interface Conflict {

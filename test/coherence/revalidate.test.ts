@@ -1,11 +1,11 @@
 // Revalidation: with `revalidate`, a cached entry older than the limit is checked against the backend's
 // identity of the file before use; files changed, deleted, created or renamed by another process are seen.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile as diskRead, utimes, writeFile as diskWrite } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend } from '../../src/index.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { inChild, LONG_AGO, seed, tempRoot } from './helpers.js';
 
 describe('revalidate: 0 over nodeBackend, with another process changing the disk', () => {
@@ -121,19 +121,26 @@ test("revalidate: 'never' (the default) does not look at the backend on a hit", 
 test('revalidate in ms: within the limit no backend call, after it one stat', async () => {
   const backend = faultyBackend(memoryBackend({ '/f': 'one' }));
   await backend.utimes('/f', LONG_AGO.getTime(), LONG_AGO.getTime());
-  const fs = new CacheFS(backend, { revalidate: 60_000 });
-  await fs.readFile('/f');
-  backend.faults.resetCalls();
-  await fs.readFile('/f');
-  await fs.readFile('/f');
-  assert.equal(backend.faults.calls.stat + backend.faults.calls.readFile, 0);
-  // Age the entry instead of waiting a minute.
-  const slot = fs.core.store.lookup('/f');
-  fs.core.store.setValidatedAt(slot, Date.now() - 60_001);
-  await fs.readFile('/f');
-  assert.equal(backend.faults.calls.stat, 1);
-  assert.equal(backend.faults.calls.readFile, 0, 'unchanged: served from the cache');
-  await fs.close();
+  // The test's clock: a minute passes when the test says so.
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  try {
+    const fs = new CacheFS(backend, { revalidate: 60_000 });
+    await fs.readFile('/f');
+    backend.faults.resetCalls();
+    await fs.readFile('/f');
+    mock.timers.tick(59_999);
+    await fs.readFile('/f');
+    assert.equal(backend.faults.calls.stat + backend.faults.calls.readFile, 0, 'within the limit');
+    mock.timers.tick(1);
+    await fs.readFile('/f');
+    assert.equal(backend.faults.calls.stat, 1);
+    assert.equal(backend.faults.calls.readFile, 0, 'unchanged: served from the cache');
+    await fs.readFile('/f');
+    assert.equal(backend.faults.calls.stat, 1, 'checked again only after another minute');
+    await fs.close();
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 test('concurrent revalidations of one path share one backend stat', async () => {

@@ -1,17 +1,18 @@
 // Per-path TTLs: `ttlRules` are globs tried in order, the first match gives the TTL (0 = forever), the
 // `ttl` option applies otherwise; every eviction policy honours the per-entry expiry.
-import { test } from 'node:test';
+import { afterEach, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheFS, memoryBackend } from '../../src/index.js';
 import { POLICY_NAMES } from '../../src/policy/policy.js';
 
-/** Waits (polling the clock, guarded) until `Date.now()` is past `at`. */
-async function until(at: number): Promise<void> {
-  const guard = Date.now() + 5_000;
-  while (Date.now() <= at) {
-    if (Date.now() > guard) throw new Error('clock did not advance');
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, at - Date.now() + 1)));
-  }
+// Time is the test's clock (Date mocked): a TTL passes when the test says so, never because the machine
+// stalled between two calls.
+beforeEach(() => mock.timers.enable({ apis: ['Date'], now: 1_000_000 }));
+afterEach(() => mock.timers.reset());
+
+/** Moves the clock just past `at`. */
+function until(at: number): void {
+  mock.timers.tick(Math.max(0, at - Date.now() + 1));
 }
 
 const RULES = [
@@ -47,7 +48,7 @@ for (const eviction of POLICY_NAMES) {
       assert.equal(ttlOf('/data/d.json'), 120_000);
       assert.equal(ttlOf('/other.txt'), 60_000, 'no rule: the ttl option');
 
-      await until(store.expiresAt(store.lookup('/logs/written.log')));
+      until(store.expiresAt(store.lookup('/logs/written.log')));
       // Expired: the three /logs entries (the dirty one is flushed before it leaves), nothing else.
       assert.equal(await fs.cleanExpired(), 3);
       assert.deepEqual(store.allKeys().sort(), ['/data/d.json', '/other.txt', '/site.css']);
@@ -79,7 +80,7 @@ for (const eviction of POLICY_NAMES) {
     });
     await fs.readFile('/short/a');
     await fs.readFile('/long/b');
-    await until(fs.core.store.expiresAt(fs.core.store.lookup('/short/a')));
+    until(fs.core.store.expiresAt(fs.core.store.lookup('/short/a')));
     fs.resetStats();
     await fs.readFile('/short/a');
     await fs.readFile('/long/b');

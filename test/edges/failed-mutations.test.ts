@@ -6,7 +6,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import { CacheFS, nodeBackend } from '../../src/index.js';
-import { faultyBackend, type FaultOperation } from '../../src/backend/fault.js';
+import { faultyBackend, type FaultOperation } from '../fault-backend.js';
 import type { WriteMode } from '../../src/options.js';
 import { tempDirs } from '../support.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { assertProperty } from '../seeds.js';
 import { createPolicy } from '../../src/policy/index.js';
 import { POLICY_NAMES, type EvictionPolicy, type PolicyName } from '../../src/policy/policy.js';
 import { LfuModel, LruModel, SieveModel, TtlModel, type Model } from './models.js';
@@ -108,8 +109,8 @@ const models: Partial<Record<PolicyName, () => Model>> = {
 };
 
 for (const [name, makeModel] of Object.entries(models) as [PolicyName, () => Model][]) {
-  test(`${name}: random operation sequences match the reference model`, () => {
-    fc.assert(
+  test(`${name}: random operation sequences match the reference model`, async () => {
+    await assertProperty(
       fc.property(ops, (sequence) => run(createPolicy(name), sequence, makeModel())),
       { numRuns: 300 },
     );
@@ -117,15 +118,15 @@ for (const [name, makeModel] of Object.entries(models) as [PolicyName, () => Mod
 }
 
 for (const name of POLICY_NAMES) {
-  test(`${name}: every tracked slot is returned exactly once by victim + remove`, () => {
-    fc.assert(
+  test(`${name}: every tracked slot is returned exactly once by victim + remove`, async () => {
+    await assertProperty(
       fc.property(ops, fc.integer({ min: 0, max: 15 }), (sequence, now) => run(createPolicy(name), sequence, undefined, now)),
       { numRuns: 300 },
     );
   });
 
-  test(`${name}: clear() forgets everything and the policy works again afterwards`, () => {
-    fc.assert(
+  test(`${name}: clear() forgets everything and the policy works again afterwards`, async () => {
+    await assertProperty(
       fc.property(ops, ops, (before, after) => {
         const p = createPolicy(name);
         run(p, before);

@@ -3,11 +3,12 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { assertProperty } from '../seeds.js';
 import { mkdtemp, rm, writeFile as diskWriteFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend } from '../../src/index.js';
-import { faultyBackend } from '../../src/backend/fault.js';
+import { faultyBackend } from '../fault-backend.js';
 import { PooledByteStore } from '../../src/store/pooled-byte-store.js';
 import { DEFAULT_SIZE_CLASSES, SizeClasses, sizeClassOptionsFor } from '../../src/store/size-classes.js';
 import { ReturnBufferPool } from '../../src/store/return-buffers.js';
@@ -105,8 +106,8 @@ describe('PooledByteStore', () => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('trim' as const) }) },
   );
 
-  test('random allocate/release/hold sequences: consistent books, live bytes intact, nothing leaked', () => {
-    fc.assert(
+  test('random allocate/release/hold sequences: consistent books, live bytes intact, nothing leaked', async () => {
+    await assertProperty(
       fc.property(fc.array(command, { maxLength: 120 }), fc.constantFrom(0, 1000, 64 * 1024), (commands, maxBytes) => {
         const pool = new PooledByteStore(sizeClassOptionsFor(maxBytes));
         const live: { buf: Buffer; seed: number }[] = [];
@@ -211,8 +212,8 @@ describe('PooledByteStore', () => {
 });
 
 describe('returned buffers', () => {
-  test('carved buffers never overlap and never change after they are handed out', () => {
-    fc.assert(
+  test('carved buffers never overlap and never change after they are handed out', async () => {
+    await assertProperty(
       fc.property(fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 80 }), (sizes) => {
         const pool = new ReturnBufferPool();
         const out = sizes.map((n, i) => {
@@ -304,7 +305,7 @@ describe('pooled cache', () => {
 
   test('random insert/evict/invalidate/write/truncate sequences: books balance, bytes are right, nothing leaks', async () => {
     let seq = 0;
-    await fc.assert(
+    await assertProperty(
       fc.asyncProperty(optionsArb, fc.array(opArb, { minLength: 1, maxLength: 25 }), async (options, ops) => {
         const initial: Record<string, Uint8Array> = { '/a': pattern(100, 1), '/b': pattern(40_000, 2), '/d/e': pattern(3000, 3) };
         const { cfs, pool, check } = pooledCache(memoryBackend(initial), options);

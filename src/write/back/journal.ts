@@ -2,11 +2,16 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Backend } from '../backend/backend.js';
-import { FsError, hasCode } from '../errors.js';
-import { isWithin } from '../paths.js';
+import type { Backend } from '../../backend/backend.js';
+import { FsError, hasCode } from '../../errors.js';
+import { isWithin } from '../../paths.js';
+import { syncDirectory, writeAll, writeAllSync } from './journal-io.js';
+import { acquireLock, JournalError, releaseLock } from './journal-lock.js';
+import { isClean, type Append, type Segment } from './journal-segment.js';
+
+export { JournalError } from './journal-lock.js';
 import { decodeSegment, encodeRecord, encodeRecordParts, NotASegmentError, SEGMENT_MAGIC, type JournalRecord } from './journal-format.js';
-import { applyReplay, planReplay, type ReplayOutcome } from './journal-replay.js';
+import { applyReplay, planReplay, renameHappened, type ReplayOutcome } from './journal-replay.js';
 
 /** A segment this large takes no more records; a new one is started. */
 const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
@@ -15,51 +20,13 @@ const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
  * to a new segment so that this one can be deleted: an idle cache keeps at most this much journal.
  */
 const ROLL_WHEN_CLEAN_BYTES = 64 * 1024;
-const LOCK_FILE = 'LOCK';
 const SEGMENT_FILE = /^(\d{16})\.cfj$/;
 
 const noop = (): void => undefined;
 const RESOLVED = Promise.resolve();
-const writevAsync = promisify(fs.writev);
 const fdatasyncAsync = promisify(fs.fdatasync);
 const closeAsync = promisify(fs.close);
 const openAsync = promisify(fs.open);
-
-/** Errors of the journal itself, with a `code` a program can test. */
-export class JournalError extends Error {
-  constructor(
-    readonly code: 'ERR_CACHEFS_JOURNAL_LOCKED' | 'ERR_CACHEFS_JOURNAL_CORRUPT' | 'ERR_CACHEFS_JOURNAL_REPLAY',
-    message: string,
-    readonly path: string,
-    options?: { cause?: unknown; errors?: unknown[] },
-  ) {
-    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
-    this.name = 'JournalError';
-    if (options?.errors) (this as { errors?: unknown[] }).errors = options.errors;
-  }
-}
-
-/** One segment file, and what still depends on it. */
-interface Segment {
-  id: number;
-  file: string;
-  /** Bytes appended or queued, the magic included. */
-  bytes: number;
-  /** Files with data records here that no flush has covered yet: path -> lsn of its last such record. */
-  pending: Map<string, number>;
-  /** Rename intents here whose outcome is not journaled yet. */
-  openIntents: number;
-  /** Records queued for this segment and not yet written. */
-  queued: number;
-  created: boolean;
-}
-
-interface Append {
-  buf: Buffer;
-  segment: Segment;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
 
 /** Construction options of a {@link Journal}. */
 export interface JournalOptions {
@@ -514,109 +481,5 @@ export class Journal {
       if (oldest.created) await fsp.rm(oldest.file, { force: true });
       this.segments.shift();
     }
-  }
-}
-
-function isClean(segment: Segment): boolean {
-  return segment.pending.size === 0 && segment.openIntents === 0 && segment.queued === 0;
-}
-
-function writeAllSync(fd: number, head: Buffer, data?: Buffer): void {
-  let written = data ? fs.writevSync(fd, [head, data]) : fs.writeSync(fd, head);
-  // A short write (rare, but allowed): write the rest.
-  const total = head.length + (data?.length ?? 0);
-  while (written < total) {
-    const rest = written < head.length ? Buffer.concat([head.subarray(written), data ?? Buffer.alloc(0)]) : data!.subarray(written - head.length);
-    written += fs.writeSync(fd, rest);
-  }
-}
-
-async function writeAll(fd: number, buffers: Buffer[]): Promise<void> {
-  let rest = buffers;
-  let left = buffers.reduce((n, b) => n + b.length, 0);
-  while (left > 0) {
-    const { bytesWritten } = await writevAsync(fd, rest);
-    left -= bytesWritten;
-    if (left === 0) break;
-    // A short write (rare, but allowed): continue after what went out.
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    rest = next;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A rename the journal saw begin but not end happened if its source is gone. */
-async function renameHappened(backend: Backend, from: string): Promise<boolean> {
-  try {
-    await backend.lstat(from);
-    return false;
-  } catch (err) {
-    if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return true;
-    throw err;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return hasCode(err) && err.code === 'EPERM';
-  }
-}
-
-function acquireLock(dir: string): void {
-  const file = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      return;
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'EEXIST') throw hasCode(err) ? new FsError(err.code, 'open', file) : err;
-    }
-    let holder: number;
-    try {
-      holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    } catch (err) {
-      if (hasCode(err) && err.code === 'ENOENT') continue; // released meanwhile
-      throw err;
-    }
-    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-      const who = holder === process.pid ? 'another CacheFS in this process (close it first)' : `process ${holder}`;
-      throw new JournalError(
-        'ERR_CACHEFS_JOURNAL_LOCKED',
-        `cachefs: the journal ${dir} is in use by ${who}; two caches appending to one journal would corrupt it`,
-        dir,
-      );
-    }
-    // Left by a process that is gone (or torn while being written): take it over.
-    fs.rmSync(file, { force: true });
-  }
-  throw new JournalError('ERR_CACHEFS_JOURNAL_LOCKED', `cachefs: could not take the lock of the journal ${dir}`, dir);
-}
-
-function releaseLock(dir: string): void {
-  const file = join(dir, LOCK_FILE);
-  try {
-    if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) fs.rmSync(file, { force: true });
-  } catch {
-    // Already gone.
   }
 }

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CacheFS } from '../cachefs.js';
+import type { CacheFS } from '../fs/cachefs.js';
 import { createAccessCheck, type LocalClientPredicate } from './access.js';
 import { createAdminHandler, type WarmOutcome } from './admin.js';
 import { createFileHandler, sendStatus, type FileServingOptions } from './http-files.js';

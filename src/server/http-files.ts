@@ -9,8 +9,8 @@
  * per request but the status line.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheFS } from '../cachefs.js';
-import type { FileStats } from '../stats-object.js';
+import type { CacheFS } from '../fs/cachefs.js';
+import type { FileStats } from '../fs/stats-object.js';
 import { contentTypeOf } from './content-types.js';
 import { encodePath, parseRequestPath } from './request-path.js';
 import { ResponseBuffers } from './response-buffers.js';

@@ -1,5 +1,6 @@
-import type { CacheCore } from './core.js';
-import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from './errors.js';
+import type { Engine } from '../engine/engine.js';
+import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from '../errors.js';
+import { toTimeMs } from './arguments.js';
 import type { OpenMode } from './flags.js';
 import { FileStats } from './stats-object.js';
 
@@ -48,7 +49,7 @@ export class CacheFileHandle {
 
   /** @internal */
   constructor(
-    private readonly core: CacheCore,
+    private readonly core: Engine,
     private readonly key: string,
     private readonly userPath: string,
     private readonly mode: OpenMode,
@@ -208,12 +209,12 @@ export class CacheFileHandle {
   /** Flushes this file's dirty data to the backend (write-back); a no-op in the other modes. */
   async sync(): Promise<void> {
     this.check('fsync');
-    await this.core.writeBack?.flushKey(this.key);
+    await this.core.write.flushKey(this.key);
   }
 
   async datasync(): Promise<void> {
     this.check('fdatasync');
-    await this.core.writeBack?.flushKey(this.key);
+    await this.core.write.flushKey(this.key);
   }
 
   async chmod(mode: number): Promise<void> {
@@ -223,16 +224,14 @@ export class CacheFileHandle {
 
   async utimes(atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     this.check('futime');
-    await this.core.utimes(this.key, atime, mtime, this.userPath);
+    await this.core.utimes(this.key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), this.userPath);
   }
 
   /** Closes the handle, flushing its file's dirty data first when `flushOnClose` is set. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.mode.writable && this.core.opts.flushOnClose && this.core.writeBack && !this.core.closed) {
-      await this.core.writeBack.flushKey(this.key);
-    }
+    if (this.mode.writable && this.core.opts.flushOnClose && !this.core.closed) await this.core.write.flushKey(this.key);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,7 +1,7 @@
-import type { Backend } from '../backend/backend.js';
-import { hasCode } from '../errors.js';
-import { isWithin } from '../paths.js';
-import { isDirectoryMode } from '../stats-object.js';
+import type { Backend } from '../../backend/backend.js';
+import { hasCode } from '../../errors.js';
+import { isWithin } from '../../paths.js';
+import { isDirectoryMode } from '../../util/modes.js';
 import type { DataRecord, JournalRecord } from './journal-format.js';
 
 /** A file whose journaled data must reach the backend: the name it has now, and the records to replay. */
@@ -206,5 +206,16 @@ async function applyOne(backend: Backend, path: string, op: ReplayOp): Promise<v
     case 'length':
       await backend.truncate(path, op.length);
       return;
+  }
+}
+
+/** A rename the journal saw begin but not end happened if its source is gone. */
+export async function renameHappened(backend: Backend, from: string): Promise<boolean> {
+  try {
+    await backend.lstat(from);
+    return false;
+  } catch (err) {
+    if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return true;
+    throw err;
   }
 }

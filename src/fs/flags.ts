@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { int32Flags } from './args.js';
-import { InvalidArgError } from './errors.js';
+import { int32Flags } from '../args.js';
+import { InvalidArgError } from '../errors.js';
 
 /** What an `open` flag asks for, decoded once at open time. */
 export interface OpenMode {

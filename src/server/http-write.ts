@@ -5,7 +5,7 @@
  * rules and the same path rules as reads (no `..`, NUL, backslash or dotfile).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheFS } from '../cachefs.js';
+import type { CacheFS } from '../fs/cachefs.js';
 import { parseRequestPath } from './request-path.js';
 import { sendStatus, statusOfError } from './http-files.js';
 

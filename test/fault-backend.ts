@@ -1,5 +1,5 @@
-import type { Backend, BackendWatcher } from './backend.js';
-import { FsError } from '../errors.js';
+import type { Backend, BackendWatcher } from '../src/backend/backend.js';
+import { FsError } from '../src/errors.js';
 
 /** Every method of {@link Backend} a fault can be injected into (all but `watch`, which is synchronous). */
 export type FaultOperation =

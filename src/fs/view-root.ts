@@ -3,10 +3,10 @@
  * root it cannot be left, through `..` (paths are normalized before they get here) or through a
  * symbolic link, whether it was made through the view, through the parent cache or on disk.
  */
-import type { Backend } from './backend/backend.js';
-import { fsError } from './errors.js';
-import { isWithin, joinPath, parentOf } from './paths.js';
-import { isSymlinkMode } from './stats-object.js';
+import type { Backend } from '../backend/backend.js';
+import { fsError } from '../errors.js';
+import { isWithin, joinPath, parentOf } from '../paths.js';
+import { isSymlinkMode } from '../util/modes.js';
 
 /** Links followed before a path is declared a loop, as Linux's MAXSYMLINKS. */
 const MAX_HOPS = 40;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import type { BackendDirent, BackendStats } from './backend/backend.js';
+import type { BackendDirent, BackendStats } from '../backend/backend.js';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } = constants;
 
@@ -33,25 +33,6 @@ export class FileStats {
   isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
 }
 
-/** True when a backend stat record describes a directory. */
-export function isDirectoryMode(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFDIR;
-}
-
-/**
- * True for a FIFO, a socket or a device: it gives other bytes on every read (or blocks until a writer
- * comes), so it is never cached and never warmed (API 1.3 §7).
- */
-export function isSpecialMode(mode: number): boolean {
-  const type = mode & S_IFMT;
-  return type === S_IFIFO || type === S_IFSOCK || type === S_IFCHR || type === S_IFBLK;
-}
-
-/** True when a backend stat record describes a symbolic link. */
-export function isSymlinkMode(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFLNK;
-}
-
 /** What `readdir(path, { withFileTypes: true })` returns: the shape of Node's `fs.Dirent`. */
 export class DirEntry {
   readonly name: string;
@@ -75,13 +56,4 @@ export class DirEntry {
   isCharacterDevice(): boolean { return false; }
   isFIFO(): boolean { return false; }
   isSocket(): boolean { return false; }
-}
-
-/** A stat record for a file that so far exists only in the cache (write-back, not yet flushed). */
-export function syntheticFileStats(size: number, mtimeMs: number, mode = 0o666): BackendStats {
-  return {
-    dev: 0, ino: 0, mode: S_IFREG | (mode & 0o7777), nlink: 1, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
-    rdev: 0, size, blksize: 4096, blocks: Math.ceil(size / 512),
-    atimeMs: mtimeMs, mtimeMs, ctimeMs: mtimeMs, birthtimeMs: mtimeMs,
-  };
 }

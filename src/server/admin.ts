@@ -7,7 +7,7 @@
  * Access is decided by access.ts before anything else; `metrics: false` removes metrics and stats.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheFS } from '../cachefs.js';
+import type { CacheFS } from '../fs/cachefs.js';
 import { addProgress, emptyProgress, errorCodeOf, type WarmOptions, type WarmProgress } from '../warm/options.js';
 import type { AccessVerdict } from './access.js';
 import {

@@ -1,0 +1,287 @@
+import { EventEmitter } from 'node:events';
+import type { ResolvedOptions } from '../options.js';
+import { isWithin, parentOf } from '../paths.js';
+import { createPolicy } from '../policy/index.js';
+import { captureIdentity } from './identity.js';
+import { compileGlob } from '../util/glob.js';
+import { DataStore, type RemovalReason } from '../store/data-store.js';
+import { MetadataCache } from '../store/metadata-cache.js';
+import { MutationClock } from '../store/mutation-clock.js';
+import { createByteStore } from '../store/pool.js';
+import { newCounters, type Counters } from './counters.js';
+import type {
+  CoherencePort, DirtyData, DirtyRule, InstallSource, InvalidateOptions, Scope, WritePort,
+} from './ports.js';
+import { Resolutions } from './resolutions.js';
+
+/**
+ * The cache proper, shared by a `CacheFS` and its `sub()` views: entries (data store), metadata, the
+ * resolutions of links, the loads in flight, counters and events; how bytes are installed within the
+ * limits, and the one way to forget ({@link invalidate}). Keys are backend paths with every symbolic
+ * link resolved, so a file reached through a link and through its real path is one entry.
+ *
+ * It never calls the backend: the engine reads and writes, write-back owns dirty data (through the
+ * {@link DirtyData} port it attaches), coherence decides when an entry is stale.
+ */
+export class Cache implements CoherencePort, WritePort {
+  readonly store: DataStore;
+  readonly meta: MetadataCache;
+  readonly clock = new MutationClock();
+  readonly events = new EventEmitter();
+  readonly resolutions = new Resolutions();
+  counters: Counters = newCounters();
+  /** Loads in flight, so that concurrent misses of one path share one backend read. */
+  readonly loading = new Map<string, Promise<Buffer>>();
+  /** The revalidation age in force (-1 never, 0 always, else ms): the option, or 0 while a watcher is down. */
+  revalidateAfter: number;
+  closed = false;
+  private owner: DirtyData | undefined;
+  private readonly ttlMatchers: { match: (p: string) => boolean; ttl: number }[];
+
+  constructor(readonly opts: ResolvedOptions) {
+    this.store = new DataStore(createPolicy(opts.eviction), createByteStore(opts.pool, opts.maxBytes), opts.maxBytes, opts.maxEntries);
+    this.meta = new MetadataCache(opts.metadataCache, opts.metadataMaxEntries);
+    this.revalidateAfter = opts.revalidateAfter;
+    // Keys are absolute: a relative pattern ('*.css') is taken relative to '/', as cwd() starts.
+    this.ttlMatchers = opts.ttlRules.map((r) => ({
+      match: compileGlob(r.pattern.startsWith('/') ? r.pattern : `/${r.pattern}`, 'ttlRules.pattern'),
+      ttl: r.ttl,
+    }));
+    this.store.onRemove = (key, reason, size) => {
+      if (reason === 'replaced') return;
+      const c = this.counters;
+      if (reason === 'evicted') c.removedEvicted++;
+      else if (reason === 'expired') c.removedExpired++;
+      else if (reason === 'invalidated') c.removedInvalidated++;
+      else c.removedShed++;
+      this.events.emit('evict', { path: key, reason, size });
+    };
+    this.events.on('error', () => {
+      // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
+    });
+  }
+
+  /** The owner of dirty data (write-back), if one is attached. */
+  get dirtyData(): DirtyData | undefined {
+    return this.owner;
+  }
+
+  /** Write-back takes charge of dirty data: flushing before a drop, forgetting on removal, moving. */
+  attachDirtyData(owner: DirtyData): void {
+    this.owner = owner;
+  }
+
+  /** When an entry loaded now for `key` expires (epoch ms, or Infinity). */
+  expiryFor(key: string, now: number): number {
+    let ttl = this.opts.ttl;
+    for (const rule of this.ttlMatchers) {
+      if (rule.match(key)) {
+        ttl = rule.ttl;
+        break;
+      }
+    }
+    return ttl > 0 ? now + ttl : Infinity;
+  }
+
+  // ---------------------------------------------------------------- loads in flight
+
+  /** `key` changed: loads begun before now must not install it, and no later read may join them. */
+  changed(key: string): void {
+    this.loading.delete(key);
+    this.clock.stamp(key);
+  }
+
+  /** Many paths changed at once: no load begun before now may install anything they cover. */
+  private changedAll(match: ((key: string) => boolean) | undefined): void {
+    this.clock.stampAll();
+    if (match === undefined) this.loading.clear();
+    else for (const key of [...this.loading.keys()]) if (match(key)) this.loading.delete(key);
+  }
+
+  /**
+   * The install guard: a load that took `ticket` may install `key` only while it is still the path's
+   * registered load and nothing changed the path since it began.
+   */
+  mayInstall(key: string, ticket: number): boolean {
+    return this.loading.get(key) !== undefined && this.clock.mayInstall(key, ticket) && !this.closed;
+  }
+
+  // ---------------------------------------------------------------- install and limits
+
+  /**
+   * Installs clean bytes for `key` (`data[0..size)`) if they can ever fit, unless a dirty copy is newer
+   * or the hooks refuse, then restores the limits. An adopted buffer that is not installed goes back to
+   * the byte store.
+   */
+  async install(key: string, data: Uint8Array, size: number, source: InstallSource = {}): Promise<void> {
+    const store = this.store;
+    const { hooks, identity, statStartedAt } = source;
+    const existing = store.lookup(key);
+    const admissible = store.admissible(size);
+    // A dirty copy is newer than any backend read.
+    if (!admissible || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
+      if (source.adopted) store.bytes.release(data as Buffer);
+      if (!admissible && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
+      return;
+    }
+    const now = Date.now();
+    const slot = store.install(key, data, size, this.expiryFor(key, now), now, source.adopted === true);
+    if (identity !== undefined && statStartedAt !== undefined) {
+      store.setValidatedAt(slot, statStartedAt);
+      captureIdentity(store, slot, identity, statStartedAt);
+    }
+    hooks?.installed?.(slot);
+    await this.enforceLimits();
+  }
+
+  /** Evicts until the limits hold, waiting for the flushes of dirty victims. */
+  async enforceLimits(): Promise<void> {
+    const pending = this.store.enforceLimits(Date.now());
+    if (pending !== undefined) await Promise.all(pending);
+  }
+
+  // ---------------------------------------------------------------- forgetting
+
+  /**
+   * Forgets what is cached in `scope` (data, metadata, loads in flight), treating dirty data by `dirty`;
+   * returns how many paths had anything cached. With `'flush'` it resolves once the dirty data is written
+   * (an AggregateError names the entries whose flush failed: they stay); the other rules act at once.
+   */
+  invalidate(scope: Scope, dirty: 'flush', options?: InvalidateOptions): Promise<number>;
+  invalidate(scope: Scope, dirty: 'keep' | 'discard', options?: InvalidateOptions): number;
+  invalidate(scope: Scope, dirty: DirtyRule, options: InvalidateOptions = {}): number | Promise<number> {
+    const reason = options.reason ?? 'invalidated';
+    if ('path' in scope) {
+      if (dirty === 'flush') return this.flushThenDrop(scope.path, reason).then((had) => (had ? 1 : 0));
+      const had = this.dropNow(scope.path, dirty, reason);
+      if (options.parent) this.meta.delete(parentOf(scope.path));
+      return had ? 1 : 0;
+    }
+    const match = matcherOf(scope);
+    if (dirty === 'flush') return this.flushThenDropAll(scope, match, reason);
+    this.changedAll(match);
+    let count = 0;
+    for (const key of this.store.allKeys()) {
+      if (match !== undefined && !match(key)) continue;
+      this.dropNow(key, dirty, reason);
+      count++;
+    }
+    this.forgetMetadataIn(scope, match);
+    if (options.parent && 'within' in scope) this.meta.delete(parentOf(scope.within));
+    return count;
+  }
+
+  /** One path, without waiting: its clean entry leaves, a dirty one stays (`'keep'`) or is dropped unwritten. */
+  private dropNow(key: string, dirty: 'keep' | 'discard', reason: RemovalReason): boolean {
+    let had = this.meta.delete(key);
+    const slot = this.store.lookup(key);
+    if (slot >= 0) {
+      had = true;
+      if (!this.store.isDirty(slot)) {
+        this.store.remove(slot, reason);
+      } else if (dirty === 'discard') {
+        this.owner?.forget(key);
+        this.store.remove(slot, reason);
+      }
+    }
+    this.changed(key);
+    return had;
+  }
+
+  /** One path: its dirty data is flushed first; the entry leaves unless a write landed meanwhile. */
+  private async flushThenDrop(key: string, reason: RemovalReason): Promise<boolean> {
+    let had = this.meta.delete(key);
+    const slot = this.store.lookup(key);
+    if (slot >= 0) {
+      if (this.store.isDirty(slot) && this.owner) await this.owner.flushKey(key);
+      const again = this.store.lookup(key);
+      // Dirty again: a write landed after the flush; that data must stay until it is flushed too.
+      if (again >= 0 && !this.store.isDirty(again)) this.store.remove(again, reason);
+      had = true;
+    }
+    this.changed(key);
+    return had;
+  }
+
+  /** Many paths: the dirty ones are flushed together, then everything clean leaves; failures are raised last. */
+  private async flushThenDropAll(scope: Scope, match: ((key: string) => boolean) | undefined, reason: RemovalReason): Promise<number> {
+    const paths = new Set<string>();
+    for (const key of this.store.allKeys()) if (match === undefined || match(key)) paths.add(key);
+    for (const key of this.meta.paths()) if (match === undefined || match(key)) paths.add(key);
+    this.changedAll(match);
+    let failure: unknown;
+    if (this.store.dirtyCount > 0 && this.owner) {
+      try {
+        await this.owner.flushAll(match);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    for (const key of paths) {
+      this.meta.delete(key);
+      const slot = this.store.lookup(key);
+      if (slot >= 0 && !this.store.isDirty(slot)) this.store.remove(slot, reason);
+      this.changed(key);
+    }
+    this.forgetMetadataIn(scope, match);
+    if (failure !== undefined) throw failure;
+    return paths.size;
+  }
+
+  private forgetMetadataIn(scope: Scope, match: ((key: string) => boolean) | undefined): void {
+    if ('all' in scope) {
+      this.meta.clear();
+      this.resolutions.forget();
+    } else if ('within' in scope) {
+      this.meta.deleteWithin(scope.within);
+    } else if (match !== undefined) {
+      this.meta.deleteWhere(match);
+    }
+  }
+
+  /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
+  move(from: string, to: string): void {
+    const store = this.store;
+    this.invalidate({ within: to }, 'discard');
+    this.owner?.movingWithin(from, to);
+    for (const key of store.allKeys()) {
+      if (isWithin(key, from)) {
+        const slot = store.lookup(key);
+        const moved = to + key.slice(from.length);
+        store.rekey(slot, moved);
+        store.clearIdentity(slot); // a rename changes the file's ctime
+        this.owner?.renamed(key, moved);
+      }
+    }
+    this.meta.deleteWithin(from);
+    this.meta.delete(parentOf(from));
+    this.meta.delete(parentOf(to));
+    this.loading.clear();
+    this.resolutions.forget();
+  }
+
+  /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
+  metadataChanged(key: string): void {
+    this.meta.delete(key);
+    this.meta.delete(parentOf(key));
+    const resolutions = this.resolutions;
+    if (resolutions.hasAliases) {
+      // A link's cached `stat` is its target's; with links around, drop them all rather than miss one.
+      this.meta.deleteWhere((p) => resolutions.isAlias(p));
+    }
+  }
+
+  /** Forgets every path resolution: the namespace changed (rename, removal, a new link). */
+  forgetResolutions(): void {
+    this.resolutions.forget();
+  }
+}
+
+function matcherOf(scope: Scope): ((key: string) => boolean) | undefined {
+  if ('within' in scope) {
+    const prefix = scope.within;
+    return (key) => isWithin(key, prefix);
+  }
+  if ('match' in scope) return scope.match;
+  return undefined;
+}

@@ -1,0 +1,490 @@
+import type { Backend, BackendStats } from '../backend/backend.js';
+import { Cache } from '../cache/cache.js';
+import type { Counters } from '../cache/counters.js';
+import type { InstallHooks } from '../cache/ports.js';
+import { MemoryPressure } from '../coherence/memory-pressure.js';
+import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
+import { ChangeWatcher } from '../coherence/watcher.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { baseName, joinPath, normalizePath, parentOf } from '../paths.js';
+import { isDirectoryMode, isSpecialMode, isSymlinkMode } from '../util/modes.js';
+import { PathLocks } from '../store/path-locks.js';
+import { returnBuffers } from '../store/return-buffers.js';
+import { WriteAround } from '../write/around.js';
+import { Journal } from '../write/back/journal.js';
+import { WriteBack } from '../write/back/write-back.js';
+import { WriteThrough } from '../write/through.js';
+import type { WholeWriteOptions, WriteContext, WriteMode } from '../write/write-mode.js';
+import { Loader } from './loader.js';
+import { Readiness } from './readiness.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * What every view of one cache shares (a `CacheFS` and the views made by `sub()`), and the one place a
+ * call turns into cache and backend work: a read is hit -> (revalidate) -> copy out, or a miss through
+ * the {@link Loader}; a write runs under the path's lock and goes to the {@link WriteMode} chosen at
+ * construction. Namespace changes (mkdir, rm, rename, …) are in `namespace.ts`.
+ *
+ * Built here, in this order: the cache, coherence (a backend that cannot watch fails construction
+ * before any timer starts), the journal (opened and locked synchronously, replayed in the background:
+ * see {@link readiness}) and the write mode.
+ */
+export class Engine implements WriteContext {
+  readonly cache: Cache;
+  readonly loader: Loader;
+  readonly locks = new PathLocks();
+  readonly write: WriteMode;
+  readonly revalidator: Revalidator;
+  /** The write-back journal (`journal` option): replayed at construction, appended to in write-back mode. */
+  readonly journal: Journal | undefined;
+  /** When the cache can serve: the journal of an earlier process replayed first. */
+  readonly readiness: Readiness;
+  private readonly watcher: ChangeWatcher | undefined;
+  private readonly memoryPressure: MemoryPressure | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    readonly opts: ResolvedOptions,
+  ) {
+    const cache = (this.cache = new Cache(opts));
+    this.loader = new Loader(cache, backend, opts.revalidateAfter >= 0 || opts.watch);
+    this.revalidator = new Revalidator(cache, backend);
+    this.watcher = opts.watch ? new ChangeWatcher(cache, backend, this.revalidator, opts.revalidateAfter) : undefined;
+    const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
+    this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(cache, opts.memoryPressure!) : undefined;
+    let journal: Journal | undefined;
+    if (opts.journal !== undefined) {
+      // Opened (and locked) synchronously so that a journal in use by a live process fails construction.
+      try {
+        journal = Journal.open(opts.journal, { sync: opts.journalSync });
+      } catch (err) {
+        this.watcher?.close();
+        this.memoryPressure?.close();
+        throw err;
+      }
+    }
+    this.journal = journal;
+    this.readiness = new Readiness(journal?.replay(backend));
+    this.write =
+      opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
+  }
+
+  // The cache's state, for the facade, warming and metrics.
+  get store(): Cache['store'] {
+    return this.cache.store;
+  }
+  get meta(): Cache['meta'] {
+    return this.cache.meta;
+  }
+  get events(): Cache['events'] {
+    return this.cache.events;
+  }
+  get counters(): Counters {
+    return this.cache.counters;
+  }
+  set counters(value: Counters) {
+    this.cache.counters = value;
+  }
+  get closed(): boolean {
+    return this.cache.closed;
+  }
+  get revalidateAfter(): number {
+    return this.cache.revalidateAfter;
+  }
+  get readLatency(): Loader['readLatency'] {
+    return this.loader.readLatency;
+  }
+  get flushInterval(): number {
+    return this.opts.flushInterval;
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  /** The real path of `key` if it is already known, without any backend call. */
+  knownKey(key: string): string {
+    return this.cache.resolutions.knownKey(key);
+  }
+
+  /**
+   * The real path of `key`: symbolic links resolved through the backend's `realpath`. A path that does
+   * not exist yet resolves through its parent, so a file created through a linked directory is keyed
+   * under the directory's real path.
+   */
+  async resolve(key: string, depth = 0): Promise<string> {
+    const resolutions = this.cache.resolutions;
+    const known = resolutions.lookup(key);
+    if (known !== undefined) return known;
+    if (!this.backend.realpath || key === '/') return key;
+    let real: string;
+    try {
+      real = await this.backend.realpath(key);
+    } catch (err) {
+      if (!hasCode(err) || err.code !== 'ENOENT') return key;
+      const parent = parentOf(key);
+      const realParent = await this.resolve(parent);
+      return this.danglingDestination(realParent === parent ? key : joinPath(realParent, baseName(key)), depth);
+    }
+    resolutions.remember(key, real);
+    return real;
+  }
+
+  /**
+   * Where a create through `key` lands when `key` is a link whose target does not exist: the target
+   * (resolved in turn), as the kernel does for `open(O_CREAT)`; `key` itself when it is not a link.
+   */
+  private async danglingDestination(key: string, depth: number): Promise<string> {
+    if (depth >= 40) return key; // a loop: the backend's own call answers ELOOP
+    let target: string;
+    try {
+      if (!isSymlinkMode((await this.backend.lstat(key)).mode)) return key;
+      target = await this.backend.readlink(key);
+    } catch {
+      return key;
+    }
+    return this.resolve(normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target)), depth + 1);
+  }
+
+  /**
+   * A mutating backend call on these paths failed; it may have taken effect all the same (a lost
+   * acknowledgement), so what the cache knew of them may be stale: their clean data, metadata and
+   * resolutions (and those below them) are dropped before the error reaches the caller. Dirty data
+   * stays, to be flushed and retried (API 1.3 §2).
+   */
+  forgetAfterFailure(...keys: string[]): void {
+    for (const key of keys) this.cache.invalidate({ within: key }, 'keep', { parent: true });
+    this.cache.forgetResolutions();
+  }
+
+  /** A rejection handler: {@link forgetAfterFailure} for `key`, then the same error. */
+  private failedFor(key: string): (err: unknown) => never {
+    return (err) => {
+      this.forgetAfterFailure(key);
+      throw err;
+    };
+  }
+
+  /** The backend key of `key` with its parent's links resolved (the path itself is not followed). */
+  async resolveParent(key: string, root: string): Promise<string> {
+    if (key === '/' || key === root) return key;
+    const parent = await this.resolve(parentOf(key));
+    return joinPath(parent, baseName(key));
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * The slot of a cached, still valid `key`, counting the hit; -1 when the caller must load;
+   * `REVALIDATE` when the entry must first be checked against the backend (`revalidator.revalidate`).
+   * Expired clean entries are dropped here; an expired dirty entry is still the truth and is served.
+   */
+  hitSlot(key: string): number {
+    const cache = this.cache;
+    const store = cache.store;
+    const slot = store.lookup(key);
+    if (slot < 0) return -1;
+    const expires = store.expiresAt(slot);
+    const revalidateAfter = cache.revalidateAfter;
+    if (expires !== Infinity || revalidateAfter >= 0) {
+      const now = Date.now();
+      if (expires <= now && !store.isDirty(slot) && !store.isPinned(slot)) {
+        store.remove(slot, 'expired');
+        return -1;
+      }
+      // A dirty entry is checked only for a conflict, which needs the identity it was loaded with.
+      if (revalidateAfter >= 0 && now - store.validatedAt(slot) >= revalidateAfter && (!store.isDirty(slot) || store.hasIdentity(slot))) {
+        return REVALIDATE;
+      }
+    }
+    store.touch(slot, 0);
+    cache.counters.hits++;
+    return slot;
+  }
+
+  /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
+  copyOut(slot: number): Buffer {
+    const bytes = this.cache.store.view(slot);
+    const out = returnBuffers.allocate(bytes.length);
+    out.set(bytes, 0);
+    return out;
+  }
+
+  /** Loads `key` through the shared loader (see {@link Loader.load}). */
+  load(key: string, syscallPath: string, hooks?: InstallHooks, knownSize = -1): Promise<Buffer> {
+    return this.loader.load(key, syscallPath, hooks, knownSize);
+  }
+
+  /**
+   * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
+   * a hit, else a load. Counts one hit or one miss.
+   */
+  async readWhole(key: string, userPath: string): Promise<Buffer> {
+    let slot = this.hitSlot(key);
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
+    if (slot >= 0) return this.copyOut(slot);
+    this.cache.counters.misses++;
+    const loaded = await this.loader.load(key, userPath);
+    return returnBuffers.copy(loaded, 0, loaded.length);
+  }
+
+  /**
+   * The hit half of a positional read: when `key` is cached and valid, copies up to `length` bytes at
+   * `position` into `into[offset..]` and returns the count (counting a hit). Otherwise returns what
+   * {@link hitSlot} said (-1, or `REVALIDATE`), for the caller to hand to {@link readAtMiss}. Allocates
+   * nothing.
+   */
+  readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+    const slot = this.hitSlot(key);
+    return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
+  }
+
+  /**
+   * The rest of a positional read after {@link readAtHit} returned `state` (-1 or `REVALIDATE`):
+   * revalidates, or counts one miss and loads the file when it can be cached, and otherwise reads just
+   * the range from the backend.
+   */
+  async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number): Promise<number> {
+    let slot = state;
+    if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
+    if (slot < 0) {
+      this.cache.counters.misses++;
+      const st = await this.statOf(key, true, 'read', userPath);
+      if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
+      if (isSpecialMode(st.mode)) {
+        const loaded = await this.loader.load(key, userPath); // read through, never installed
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
+      if (!this.cache.store.admissible(st.size) && this.backend.read) {
+        try {
+          return await this.backend.read(key, into, offset, length, position);
+        } catch (err) {
+          throw asCallError(err, 'read', userPath);
+        }
+      }
+      const loaded = await this.loader.load(key, userPath, undefined, st.size);
+      slot = this.cache.store.lookup(key);
+      if (slot < 0) {
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
+    }
+    return this.copyRange(slot, into, offset, length, position);
+  }
+
+  /**
+   * Copies up to `length` bytes at `position` of resident `slot` into `into[offset..]`. The whole file
+   * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
+   * `Buffer#copy` makes of its source.
+   */
+  private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
+    const bytes = this.cache.store.view(slot);
+    const size = bytes.length;
+    if (position >= size) return 0;
+    if (position === 0 && length >= size && into.length - offset >= size) {
+      into.set(bytes, offset);
+      return size;
+    }
+    const n = Math.min(size - position, length);
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) into[offset + i] = bytes[position + i]!;
+      return n;
+    }
+    return bytes.copy(into, offset, position, position + n);
+  }
+
+  /**
+   * True when `key` is resident and may be used without a check against the backend (revalidation not
+   * due, or dirty: the program's data is the file).
+   */
+  residentAndFresh(key: string): boolean {
+    const store = this.cache.store;
+    const slot = store.lookup(key);
+    if (slot < 0) return false;
+    const after = this.cache.revalidateAfter;
+    return after < 0 || store.isDirty(slot) || Date.now() - store.validatedAt(slot) < after;
+  }
+
+  // ---------------------------------------------------------------- metadata
+
+  /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats> {
+    const { meta, store } = this.cache;
+    let stats = meta.get(key, follow);
+    const stale = stats !== undefined && this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
+    if (stats === undefined || stale) {
+      try {
+        stats = await this.revalidator.stat(key, follow, stale);
+      } catch (err) {
+        if (stale) meta.delete(key);
+        throw asCallError(err, syscall, userPath);
+      }
+      if (this.opts.metadataCache) meta.set(key, follow, stats);
+    }
+    if (store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
+      const real = follow ? await this.resolve(key) : key;
+      const slot = store.lookup(real);
+      if (slot >= 0 && store.isDirty(slot)) {
+        return { ...stats, size: store.size(slot), mtimeMs: store.mtimeMs(slot), ctimeMs: store.mtimeMs(slot), blocks: Math.ceil(store.size(slot) / 512) };
+      }
+    }
+    return stats;
+  }
+
+  /** The current size of real path `key`: the cached size when resident, else the backend's. */
+  async sizeOf(key: string, userPath: string): Promise<number> {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0) return this.cache.store.size(slot);
+    const st = await this.statOf(key, true, 'fstat', userPath);
+    return st.size;
+  }
+
+  /** Changes permission bits; dirty data is unaffected. */
+  async chmod(key: string, mode: number, userPath: string): Promise<void> {
+    try {
+      await this.backend.chmod(key, mode);
+    } catch (err) {
+      this.forgetAfterFailure(key);
+      throw asCallError(err, 'chmod', userPath);
+    }
+    this.ownChange(key);
+  }
+
+  /** Sets times (epoch ms); on a dirty entry the new mtime is what a flush will keep. */
+  async utimes(key: string, atimeMs: number, mtimeMs: number, userPath: string): Promise<void> {
+    try {
+      await this.backend.utimes(key, atimeMs, mtimeMs);
+    } catch (err) {
+      this.forgetAfterFailure(key);
+      throw asCallError(err, 'utime', userPath);
+    }
+    const store = this.cache.store;
+    const slot = store.lookup(key);
+    if (slot >= 0 && store.isDirty(slot)) store.setMtimeMs(slot, mtimeMs);
+    this.ownChange(key);
+  }
+
+  /** The program changed `key`'s file itself: the identity recorded at load no longer describes it. */
+  private ownChange(key: string): void {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0) this.cache.store.clearIdentity(slot);
+    this.cache.metadataChanged(key);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
+  async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, () => this.write.writeWhole(key, data, userPath, opts)).catch(this.failedFor(key));
+  }
+
+  /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
+  async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
+      await this.write.writeAt(key, data, position, userPath);
+    }).catch(this.failedFor(key));
+  }
+
+  /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
+  async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
+    this.cache.counters.writeOps++;
+    return this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
+      let size: number;
+      const slot = this.cache.store.lookup(key);
+      if (slot >= 0) {
+        size = this.cache.store.size(slot);
+      } else {
+        let st: BackendStats;
+        try {
+          st = await this.statOf(key, true, 'open', userPath);
+        } catch (err) {
+          if (!hasCode(err) || err.code !== 'ENOENT') throw err;
+          await this.write.writeWhole(key, data, userPath, {});
+          return data.length;
+        }
+        if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+        size = st.size;
+      }
+      if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
+      return size + data.length;
+    }).catch(this.failedFor(key));
+  }
+
+  /** Sets the length of real path `key`. Runs under the path's lock. */
+  async truncate(key: string, length: number, userPath: string): Promise<void> {
+    this.cache.counters.writeOps++;
+    await this.locks.run(key, async () => {
+      await this.revalidator.beforePatch(key);
+      await this.write.truncate(key, length, userPath);
+    }).catch(this.failedFor(key));
+  }
+
+  /**
+   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
+   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
+   */
+  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    let st: BackendStats;
+    try {
+      st = await this.backend.stat(key);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return false;
+      throw asCallError(err, 'open', userPath);
+    }
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
+    if (exclusive) throw fsError('EEXIST', 'open', userPath);
+    return true;
+  }
+
+  /** Creates an empty file if it does not exist (open with a create flag). */
+  async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
+    const slot = this.cache.store.lookup(key);
+    if (slot >= 0 && !exclusive) {
+      if (truncate) await this.truncate(key, 0, userPath);
+      return;
+    }
+    const exists = await this.existsForCreate(key, userPath, exclusive);
+    if (!exists) {
+      await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
+    } else if (truncate) {
+      await this.truncate(key, 0, userPath);
+    }
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /** Drops every entry whose TTL has passed (dirty ones are flushed first); returns how many. */
+  async cleanExpired(): Promise<number> {
+    const now = Date.now();
+    const store = this.cache.store;
+    const expired: string[] = [];
+    for (const key of store.allKeys()) {
+      const slot = store.lookup(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.push(key);
+    }
+    let n = 0;
+    for (const key of expired) n += await this.cache.invalidate({ path: key }, 'flush', { reason: 'expired' });
+    return n;
+  }
+
+  /** Stops background work, flushes, releases. */
+  async close(): Promise<void> {
+    const cache = this.cache;
+    if (cache.closed) return;
+    await this.locks.idle();
+    await this.write.close();
+    this.watcher?.close();
+    this.memoryPressure?.close();
+    cache.closed = true;
+    cache.store.removeAll('invalidated');
+    cache.store.bytes.trim();
+    cache.meta.clear();
+    await this.journal?.close();
+    await this.backend.close?.();
+  }
+}

@@ -1,0 +1,29 @@
+import { InvalidArgTypeError } from '../errors.js';
+
+// The shapes of Node's arguments that several calls share, and their conversions.
+
+export type Encoding = BufferEncoding;
+export type ReadFileOptions = Encoding | { encoding?: Encoding | null; flag?: string; signal?: AbortSignal } | null;
+export type WriteFileOptions = Encoding | { encoding?: Encoding | null; mode?: number; flag?: string; signal?: AbortSignal } | null;
+export type WriteData = string | NodeJS.ArrayBufferView;
+
+/** The encoding named by a `readFile`/`writeFile` options argument, if any. */
+export function encodingOf(options: ReadFileOptions | WriteFileOptions | undefined): Encoding | undefined {
+  if (typeof options === 'string') return options;
+  return options?.encoding ?? undefined;
+}
+
+/** The bytes of a `writeFile`/`appendFile` data argument (a string in `encoding`, or any view). */
+export function toData(data: WriteData, encoding: Encoding | undefined): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new InvalidArgTypeError('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+}
+
+/** Converts a Node-style time argument (seconds as number or string, or a Date) to epoch ms. */
+export function toTimeMs(value: number | string | Date, name: string): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value) * 1000;
+  throw new InvalidArgTypeError(name, 'of type number, string or an instance of Date', value);
+}

@@ -1,0 +1,503 @@
+import { constants as fsConstants } from 'node:fs';
+import type { Backend } from '../backend/backend.js';
+import { Engine } from '../engine/engine.js';
+import { Namespace } from '../engine/namespace.js';
+import { integerArg, linkTarget, parseFileMode } from '../args.js';
+import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
+import { resolveOptions, type CacheFSOptions } from '../options.js';
+import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
+import { isDirectoryMode } from '../util/modes.js';
+import {
+  encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
+} from './arguments.js';
+import { CacheControl } from './cache-control.js';
+import { CacheFileHandle } from './file-handle.js';
+import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
+import { DirEntry, FileStats } from './stats-object.js';
+import { View } from './view.js';
+import { confineToView, targetForBackend, targetForView } from './view-root.js';
+
+export type { CacheStats, DetailedStats } from '../metrics/stats.js';
+
+const SHARED = Symbol('cachefs.shared');
+
+interface SharedView {
+  core: Engine;
+  root: string;
+}
+
+const REQUIRED_BACKEND_METHODS = [
+  'stat', 'lstat', 'readFile', 'writeFile', 'readdir', 'mkdir', 'rmdir', 'unlink', 'rename', 'truncate', 'chmod', 'utimes',
+  'symlink', 'readlink',
+] as const;
+
+/**
+ * A caching layer over a {@link Backend}, with the surface of `node:fs/promises`: file data and
+ * (optionally) metadata are kept in memory so that a repeated read costs a memory copy.
+ *
+ * Paths are POSIX strings; relative ones resolve against {@link CacheFS.cwd}. Errors carry Node's
+ * `code`, `syscall` and `path`. After {@link CacheFS.close}, every call fails with `ERR_CACHEFS_CLOSED`.
+ * With a `journal`, every call made before {@link CacheFS.ready} resolves waits for it.
+ *
+ * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when an entry leaves
+ * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
+ * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error, attempts, retryInMs }` in write-back mode,
+ * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
+ * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.
+ * Coherence (see the README, "Coherence"): `'conflict'` `{ path, detectedBy, deleted }` when a dirty entry's
+ * file changed behind the cache (the program's data wins and is flushed over it),
+ * `'watchInvalidate'` `{ paths, events, overflow }` after each batch of watch events,
+ * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
+ * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
+ */
+export class CacheFS extends CacheControl {
+  /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
+  readonly constants = fsConstants;
+  private readonly namespace: Namespace;
+
+  /** This cache itself: for programs that take an `fs`-shaped object and call `fs.promises.readFile(…)`. */
+  get promises(): this {
+    return this;
+  }
+
+  /**
+   * @param backend the file system to cache (`memoryBackend()`, `nodeBackend(root)` or your own)
+   * @param options see {@link CacheFSOptions}; invalid values throw `ERR_INVALID_ARG_VALUE`
+   */
+  constructor(backend: Backend, options?: CacheFSOptions) {
+    const shared = (options as { [SHARED]?: SharedView } | undefined)?.[SHARED];
+    if (shared) {
+      super(shared.core, new View(shared.root));
+    } else {
+      if (!backend || typeof backend !== 'object') throw new InvalidArgError('backend', backend, 'must be a Backend object');
+      for (const m of REQUIRED_BACKEND_METHODS) {
+        if (typeof (backend as unknown as Record<string, unknown>)[m] !== 'function') {
+          throw new InvalidArgError('backend', backend, `must implement ${m}()`);
+        }
+      }
+      super(new Engine(backend, resolveOptions(options)), new View(''));
+    }
+    this.namespace = new Namespace(this.core);
+  }
+
+  /**
+   * The backend key of `path` with its parent's links resolved (the path itself is not followed), kept
+   * inside this view; a path spelled as a directory (`f/`) must be one (see {@link realKey}).
+   */
+  private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+    const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
+    if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(await this.core.resolve(key), path, syscall, false);
+    return key;
+  }
+
+  /**
+   * The backend key of `path`, every link resolved: kept inside this view (a link that leads out is
+   * `EACCES`, as at a backend's root), and a path spelled as a directory (`f/`) refused on a file as Node
+   * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
+   */
+  private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+    const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
+    if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(key, path, syscall, creates);
+    return key;
+  }
+
+  private async mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
+    if (creates) throw fsError('EISDIR', syscall, pathString(path));
+    if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
+    let mode: number;
+    try {
+      mode = (await this.core.backend.stat(key)).mode;
+    } catch {
+      return; // missing: the call itself gives Node's answer
+    }
+    if (!isDirectoryMode(mode)) throw fsError('ENOTDIR', syscall, pathString(path));
+  }
+
+  protected override async readText(path: PathLike): Promise<string> {
+    return (await this.readFile(path)).toString('utf8');
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /**
+   * Reads a whole file; served from memory after the first read. A hit runs without an `await` and
+   * allocates only the returned buffer (carved from a shared slab, see `store/return-buffers.ts`).
+   */
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer>;
+  readFile(path: PathLike, options: Encoding | { encoding: Encoding }): Promise<string>;
+  readFile(path: PathLike, options?: ReadFileOptions): Promise<Buffer | string> {
+    const pending = this.pending;
+    if (pending !== undefined) return pending.then(() => this.readFile(path, options));
+    let key: string;
+    try {
+      this.check('readFile');
+      if (options?.constructor === Object) {
+        const o = options as { signal?: AbortSignal; flag?: string | number };
+        o.signal?.throwIfAborted();
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+      }
+      const core = this.core;
+      core.counters.readOps++;
+      key = core.knownKey(this.view.keyOf(path));
+      if (!namesDirectory(path) && this.view.contains(key)) {
+        const slot = core.hitSlot(key);
+        if (slot >= 0) {
+          const out = core.copyOut(slot);
+          const encoding = encodingOf(options);
+          return Promise.resolve(encoding ? out.toString(encoding) : out);
+        }
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.readFileMiss(path, options);
+  }
+
+  /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
+  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const handle = await this.open(path, flag);
+    try {
+      if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
+      const encoding = encodingOf(options);
+      return await handle.readFile(encoding ? { encoding } : null);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const out = await this.core.readWhole(await this.realKey(path, 'open'), pathString(path));
+    const encoding = encodingOf(options);
+    return encoding ? out.toString(encoding) : out;
+  }
+
+  /** Opens a file; the handle reads and writes through the cache. */
+  async open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
+    if (this.pending) await this.pending;
+    const openMode = parseOpenFlags(flags);
+    const fileMode = parseFileMode(mode, 'mode', 0o666);
+    this.check('open');
+    const shown = pathString(path);
+    const core = this.core;
+    const key = await this.realKey(path, 'open', 'path', openMode.create);
+    let isDirectory = false;
+    if (openMode.create) {
+      await core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, fileMode);
+    } else if (core.residentAndFresh(key) && !openMode.truncate) {
+      // A cached entry is a regular file that exists: no backend call needed to open it.
+    } else {
+      const st = await core.statOf(key, true, 'open', shown);
+      isDirectory = isDirectoryMode(st.mode);
+      if (isDirectory && openMode.writable) throw fsError('EISDIR', 'open', shown);
+      if (openMode.truncate) await core.truncate(key, 0, shown);
+    }
+    return new CacheFileHandle(core, key, shown, openMode, isDirectory);
+  }
+
+  /** Stats of a path, following symbolic links. */
+  async stat(path: PathLike): Promise<FileStats> {
+    if (this.pending) await this.pending;
+    this.check('stat');
+    const key = await this.realKey(path, 'stat');
+    return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path)));
+  }
+
+  /** Stats of a path itself (a symbolic link is not followed). */
+  async lstat(path: PathLike): Promise<FileStats> {
+    if (this.pending) await this.pending;
+    this.check('lstat');
+    const key = await this.linkKey(path, 'lstat');
+    return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
+  }
+
+  /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
+  async readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: Encoding | null }): Promise<DirEntry[]>;
+  async readdir(path: PathLike, options?: Encoding | { withFileTypes?: false; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[]>;
+  async readdir(path: PathLike, options?: Encoding | { withFileTypes?: boolean; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[] | DirEntry[]> {
+    if (this.pending) await this.pending;
+    this.check('readdir');
+    const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
+    const recursive = typeof options === 'object' && options !== null && options.recursive === true;
+    const shown = pathString(path);
+    const key = await this.realKey(path, 'scandir');
+    const names: string[] = [];
+    const entries: DirEntry[] = [];
+    const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
+      const list = await this.namespace.list(dirKey, dirKey === key ? shown : viewPath);
+      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of list) {
+        names.push(prefix + e.name);
+        if (withTypes) entries.push(new DirEntry(e.name, e.type, viewPath));
+        if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
+      }
+    };
+    await walk(key, normalizePath(path, this.view.cwd), '');
+    return withTypes ? entries : names;
+  }
+
+  /** The target of a symbolic link. */
+  async readlink(path: PathLike): Promise<string> {
+    if (this.pending) await this.pending;
+    this.check('readlink');
+    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
+  }
+
+  /** The canonical path, every symbolic link resolved. */
+  async realpath(path: PathLike): Promise<string> {
+    if (this.pending) await this.pending;
+    this.check('realpath');
+    const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
+    // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
+    if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(real, path, 'realpath', false);
+    return this.view.viewOf(real) ?? real;
+  }
+
+  /** Checks that a path exists and, with `mode`, that its permission bits allow R, W or X. */
+  async access(path: PathLike, mode: number = fsConstants.F_OK): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('access');
+    const shown = pathString(path);
+    const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
+    if (mode === fsConstants.F_OK) return;
+    const uid = process.getuid?.() ?? -1;
+    const gid = process.getgid?.() ?? -1;
+    let bits: number;
+    if (uid === 0) {
+      // root may read and write anything; executing needs some x bit, as for the kernel.
+      bits = fsConstants.R_OK | fsConstants.W_OK | ((st.mode & 0o111) !== 0 ? fsConstants.X_OK : 0);
+    } else if (st.uid === uid) bits = (st.mode >> 6) & 7;
+    else if (st.gid === gid) bits = (st.mode >> 3) & 7;
+    else bits = st.mode & 7;
+    if ((mode & bits) !== mode) throw fsError('EACCES', 'access', shown);
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  /**
+   * Writes a whole file. The `flag` is Node's: `'w'` (default) replaces, `'wx'` fails if it exists,
+   * `'a'` appends, `'r+'` overwrites from the start and keeps the tail, `'r'` fails with `EBADF`.
+   */
+  async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
+    if (this.pending) await this.pending;
+    const bytes = toData(data, encodingOf(options));
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'w';
+    const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
+    this.check('writeFile');
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    const shown = pathString(path);
+    const key = await this.realKey(path, 'open', 'path', true);
+    if (parsed.append) {
+      if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
+      await this.core.append(key, bytes, shown);
+      return;
+    }
+    await this.core.writeWhole(key, bytes, shown, { exclusive: parsed.exclusive, ...(mode !== undefined ? { mode } : {}) });
+  }
+
+  /** Appends to a file, creating it if needed; another `flag` behaves as Node's (see {@link writeFile}). */
+  async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
+    if (this.pending) await this.pending;
+    const bytes = toData(data, encodingOf(options));
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'a';
+    const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
+    this.check('appendFile');
+    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    const shown = pathString(path);
+    const key = await this.realKey(path, 'open', 'path', true);
+    if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
+    await this.core.append(key, bytes, shown);
+  }
+
+  /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
+  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+    const handle = await this.open(path, flag, mode ?? 0o666);
+    try {
+      if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');
+      if (bytes.length > 0) await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Cuts or extends a file to `len` bytes (negative counts as 0, as in Node). */
+  async truncate(path: PathLike, len = 0): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('truncate');
+    integerArg(len, 'len');
+    const shown = pathString(path);
+    const key = await this.realKey(path, 'open');
+    const st = await this.core.statOf(key, true, 'open', shown);
+    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
+    await this.core.truncate(key, Math.max(0, len), shown);
+  }
+
+  /**
+   * Copies a file's content: on the backend's side when it can copy and the cache holds nothing newer,
+   * otherwise through the cache (dirty data of `src` is what is copied).
+   */
+  async copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('copyFile');
+    const srcKey = await this.realKey(src, 'copyfile', 'src');
+    const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
+    const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
+    await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
+  }
+
+  /** Creates a directory; `recursive` creates parents and returns the first directory created. */
+  async mkdir(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): Promise<string | undefined> {
+    if (this.pending) await this.pending;
+    this.check('mkdir');
+    const recursive = typeof options === 'object' && options !== null && options.recursive === true;
+    const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
+    const mode = parseFileMode(rawMode, 'mode');
+    const key = await this.realKey(path, 'mkdir');
+    const first = await this.namespace.mkdir(key, recursive, mode, pathString(path), this.view.root);
+    return first === undefined ? undefined : this.view.viewOf(first) ?? first;
+  }
+
+  /** Removes an empty directory. */
+  async rmdir(path: PathLike): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('rmdir');
+    await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
+  }
+
+  /** Removes a file (or a symbolic link itself). Its dirty data, if any, is discarded. */
+  async unlink(path: PathLike): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('unlink');
+    await this.namespace.unlink(await this.linkKey(path, 'unlink'), pathString(path));
+  }
+
+  /** Removes a file, or a directory tree with `recursive`; `force` ignores a missing path. */
+  async rm(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('rm');
+    const key = await this.linkKey(path, 'lstat');
+    await this.namespace.rm(key, options?.recursive === true, options?.force === true, pathString(path));
+  }
+
+  /** Renames a file or directory; cached data (dirty included) moves with it. */
+  async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('rename');
+    const from = await this.linkKey(oldPath, 'rename', 'oldPath');
+    const to = await this.linkKey(newPath, 'rename', 'newPath');
+    if (namesDirectory(newPath)) {
+      // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
+      const st = await this.core.statOf(from, false, 'rename', pathString(oldPath)).catch(() => undefined);
+      if (st !== undefined && !isDirectoryMode(st.mode)) throw fsError('ENOTDIR', 'rename', pathString(oldPath), pathString(newPath));
+    }
+    await this.namespace.rename(from, to, pathString(oldPath), pathString(newPath));
+  }
+
+  /** Creates a symbolic link at `path` pointing to `target` (stored as given). */
+  async symlink(target: PathLike, path: PathLike, _type?: string | null): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('symlink');
+    const targetString = linkTarget(target);
+    if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
+    const key = await this.linkKey(path, 'symlink');
+    await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
+  }
+
+  async chmod(path: PathLike, mode: number | string): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('chmod');
+    const m = parseFileMode(mode, 'mode');
+    if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
+    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
+  }
+
+  async chown(path: PathLike, uid: number, gid: number): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('chown');
+    await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
+  }
+
+  /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
+  async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('utimes');
+    const key = await this.realKey(path, 'utime');
+    await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
+  }
+
+  // ------------------------------------------------------------------ working directory and views
+
+  /** The directory relative paths resolve against (initially `/`). */
+  cwd(): string {
+    return this.view.cwd;
+  }
+
+  /**
+   * Changes the working directory. It takes effect at once, so relative paths used right after it
+   * work even without awaiting; the returned promise rejects (and the change is undone) if `path`
+   * is not a directory.
+   */
+  chdir(path: PathLike): Promise<void> {
+    const view = this.view;
+    const previous = view.cwd;
+    let target: string;
+    try {
+      this.check('chdir');
+      target = normalizePath(path, view.cwd, 'path', 'chdir');
+    } catch (err) {
+      return Promise.reject(err); // like every other call: a Promise that rejects, never a throw
+    }
+    view.cwd = target;
+    return this.stat(target).then(
+      (st) => {
+        if (!st.isDirectory()) {
+          if (view.cwd === target) view.cwd = previous;
+          throw fsError('ENOTDIR', 'chdir', pathString(path));
+        }
+      },
+      (err: unknown) => {
+        if (view.cwd === target) view.cwd = previous;
+        throw err instanceof FsError ? new FsError(err.code, 'chdir', pathString(path)) : err;
+      },
+    );
+  }
+
+  /** The directory for temporary files in this file system. */
+  tempDir(): string {
+    return '/tmp';
+  }
+
+  /** Creates a uniquely named directory `prefix` + six random characters, as Node's `mkdtemp`. */
+  async mkdtemp(prefix: string): Promise<string> {
+    if (this.pending) await this.pending;
+    this.check('mkdtemp');
+    if (typeof prefix !== 'string') throw new InvalidArgTypeError('prefix', 'of type string', prefix);
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    for (let attempt = 0; ; attempt++) {
+      let suffix = '';
+      for (let i = 0; i < 6; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
+      const path = prefix + suffix;
+      try {
+        await this.mkdir(path, { mode: 0o700 });
+        return path;
+      } catch (err) {
+        if (!hasCode(err) || err.code !== 'EEXIST' || attempt > 100) {
+          throw err instanceof FsError ? new FsError(err.code, 'mkdtemp', `${prefix}XXXXXX`) : err;
+        }
+      }
+    }
+  }
+
+  /** A `CacheFS` whose `/` is `dir`, sharing this cache: a write through one is seen by the other. */
+  sub(dir: PathLike): CacheFS {
+    this.check('sub');
+    const root = this.view.keyOf(dir, 'dir');
+    return new CacheFS(this.core.backend, { [SHARED]: { core: this.core, root: root === '/' ? '' : root } } as CacheFSOptions);
+  }
+}

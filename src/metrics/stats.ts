@@ -1,0 +1,92 @@
+import type { Counters } from '../cache/counters.js';
+import type { ResolvedOptions, WriteMode } from '../options.js';
+import type { PolicyName } from '../policy/policy.js';
+import type { DataStore } from '../store/data-store.js';
+import type { MetadataCache } from '../store/metadata-cache.js';
+import type { LatencyHistogram } from './latency.js';
+
+/** `stats()`: a plain snapshot of the cache's counters. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+  bytesUsed: number;
+  entries: number;
+  /** hits / (hits + misses), 0 when nothing was read. */
+  hitRate: number;
+}
+
+/** `detailedStats()`: {@link CacheStats} plus operation counters, limits and configuration. */
+export interface DetailedStats extends CacheStats {
+  flushCount: number;
+  flushErrors: number;
+  dirtyEntries: number;
+  readOps: number;
+  writeOps: number;
+  invalidateOps: number;
+  metadataEntries: number;
+  maxBytes: number;
+  maxEntries: number;
+  ttl: number;
+  writeMode: WriteMode;
+  eviction: PolicyName;
+  revalidations: number;
+  changesDetected: number;
+  bytesShed: number;
+}
+
+/** What the statistics and the metrics exporters read of a cache (its counters are plain numbers). */
+export interface MetricsSource {
+  counters: Counters;
+  readonly store: DataStore;
+  readonly meta: MetadataCache;
+  readonly opts: ResolvedOptions;
+  /** Latency of successful backend reads. */
+  readonly readLatency: LatencyHistogram;
+}
+
+/** The counters as `stats()` reports them. */
+export function cacheStats(source: MetricsSource): CacheStats {
+  const c = source.counters;
+  const reads = c.hits + c.misses;
+  return {
+    hits: c.hits,
+    misses: c.misses,
+    evictions: source.store.evictions,
+    bytesUsed: source.store.bytesUsed,
+    entries: source.store.entries,
+    hitRate: reads === 0 ? 0 : c.hits / reads,
+  };
+}
+
+/** {@link cacheStats} plus operation counters, limits and configuration. */
+export function detailedStats(source: MetricsSource): DetailedStats {
+  const c = source.counters;
+  const o = source.opts;
+  return {
+    ...cacheStats(source),
+    flushCount: c.flushCount,
+    flushErrors: c.flushErrors,
+    dirtyEntries: source.store.dirtyCount,
+    readOps: c.readOps,
+    writeOps: c.writeOps,
+    invalidateOps: c.invalidateOps,
+    metadataEntries: source.meta.entries,
+    maxBytes: o.maxBytes,
+    maxEntries: o.maxEntries,
+    ttl: o.ttl,
+    writeMode: o.writeMode,
+    eviction: o.eviction,
+    revalidations: c.revalidations,
+    changesDetected: c.changesDetected,
+    bytesShed: c.bytesShed,
+  };
+}
+
+/** Sets every counter back to 0 (bytesUsed and entries describe the present and stay). */
+export function resetCounters(source: MetricsSource): void {
+  const fresh: Counters = { ...source.counters };
+  for (const k of Object.keys(fresh) as (keyof Counters)[]) fresh[k] = 0;
+  source.counters = fresh;
+  source.store.evictions = 0;
+}
