@@ -108,6 +108,7 @@ export async function requestWarm(call: WarmCall): Promise<WarmLine> {
   if (call.paths?.length) body.paths = call.paths;
   if (call.concurrency !== undefined) body.concurrency = call.concurrency;
   if (call.priority !== undefined) body.priority = call.priority;
+  if (call.verbose === true) body.verbose = true;
   const res = await send(url, 'POST', call.token, JSON.stringify(body), call.signal);
   if (res.statusCode !== 200) throw await failure(res, url);
   let pending = '';
