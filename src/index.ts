@@ -33,6 +33,7 @@ export type { WatchInvalidateEvent } from './coherence/watcher.js';
 export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
 // The HTTP server behind `cachefs serve`, for programs that embed it (src/server/serve.ts).
 export { createCacheServer } from './server/serve.js';
+export { toBackendStats } from './backend/backend.js';
 export type { CacheServer, CacheServerOptions } from './server/serve.js';
 export type { WarmOutcome } from './server/admin.js';
 export { JournalError } from './write/back/journal.js';

@@ -236,7 +236,14 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
 function bench(args: readonly string[]): Promise<number> {
   const entry = join(packageRoot, 'dist', 'bench', 'index.js');
   if (!existsSync(entry)) {
-    throw Object.assign(new Error(`bench: the benchmark suite is not built (${entry} is missing): run npm run build`), { code: 'ERR_CACHEFS_NO_BENCH' });
+    // The suites are not published (bench/ is not in the package): say where they are instead.
+    const clone = existsSync(join(packageRoot, 'bench'));
+    throw Object.assign(
+      new Error(clone
+        ? 'bench: the benchmark suite is not built yet: run `npm run build` (or `npm run bench -- <suite>`)'
+        : 'bench is a repository command: the suites are not part of the installed package; in a clone of the cachefs repository run `npm run bench -- <suite>`'),
+      { code: 'ERR_CACHEFS_NO_BENCH' },
+    );
   }
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--expose-gc', entry, ...args], { stdio: 'inherit' });
@@ -357,7 +364,7 @@ Examples:
 
   program
     .command('bench')
-    .description('run the benchmark suite (dist/bench/index.js); arguments pass through, e.g. "cachefs bench serve"')
+    .description('run a benchmark suite (a repository command: the suites ship with the repository, not the package), e.g. "cachefs bench serve"')
     .argument('[args...]', 'suite name and options (see "cachefs bench -- --help")')
     .allowUnknownOption()
     .helpOption('-h, --help', 'this help; the suite\'s own options: cachefs bench -- --help')
