@@ -174,9 +174,9 @@ function diskPlans(c: Confinement) {
       return toBackendStats(yield* io.lstat(yield* c.entry(path)));
     },
     *readFile(path: string): Plan<Uint8Array> {
-      const fd = yield* c.open(path, O_RDONLY, 0, false);
+      const [fd, stats] = yield* c.openInspected(path, O_RDONLY, 0, false, true);
       try {
-        return yield* readAll(fd);
+        return yield* readAll(fd, stats ?? (yield* io.fstat(fd)));
       } finally {
         yield* io.release(fd);
       }
@@ -205,7 +205,8 @@ function diskPlans(c: Confinement) {
     *mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Plan<void> {
       const mode = options?.mode ?? 0o777;
       // Recursive follows the last link (`mkdir -p` of a link to a directory succeeds), so it must be inside.
-      if (options?.recursive) yield* io.mkdir(yield* c.dir(path), true, mode);
+      // As Node's own `mkdir -p`, never through a dangling link: ENOENT.
+      if (options?.recursive) yield* io.mkdir(yield* c.dir(path, true), true, mode);
       else yield* io.mkdir(yield* c.entry(path), false, mode);
     },
     *rmdir(path: string): Plan<void> {
@@ -222,7 +223,13 @@ function diskPlans(c: Confinement) {
     },
     *rename(from: string, to: string): Plan<void> {
       const src = yield* c.entry(from);
-      const dst = yield* c.entry(to);
+      let dst: string;
+      try {
+        dst = yield* c.entry(to);
+      } catch (err) {
+        yield* parentFirst(src); // rename(2) reports the source's directory before the target's
+        throw err;
+      }
       refuseRoot(src, 'EBUSY');
       refuseRoot(dst, 'EBUSY');
       try {
@@ -295,7 +302,13 @@ function diskPlans(c: Confinement) {
     *link(existingPath: string, newPath: string): Plan<void> {
       // link(2) does not follow a link given as `existingPath`: it links the link itself.
       const from = yield* c.entry(existingPath);
-      const to = yield* c.entry(newPath);
+      let to: string;
+      try {
+        to = yield* c.entry(newPath);
+      } catch (err) {
+        yield* io.lstat(from); // link(2) reports a missing existing file before the new name's directory
+        throw err;
+      }
       yield* io.link(from, to);
     },
     *statfs(path: string): Plan<BackendStatFs> {
@@ -310,9 +323,9 @@ function diskPlans(c: Confinement) {
       // Copied through confined descriptors rather than fs.copyFile so that both ends get the O_NOFOLLOW
       // and descriptor checks. COPYFILE_FICLONE(_FORCE) are accepted and ignored (a plain copy).
       const exclusive = (mode & COPYFILE_EXCL) !== 0;
-      const input = yield* c.open(src, O_RDONLY, 0, false);
+      const [input, inspected] = yield* c.openInspected(src, O_RDONLY, 0, false, true);
       try {
-        const srcStats = yield* io.fstat(input);
+        const srcStats = inspected ?? (yield* io.fstat(input));
         if (srcStats.isDirectory()) throw new FsError('EISDIR', 'copyfile');
         const perms = srcStats.mode & 0o7777;
         const output = yield* c.open(dest, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : 0), perms, true);
@@ -339,9 +352,14 @@ function diskPlans(c: Confinement) {
   };
 }
 
+/** Fails as a lookup of `disk`'s parent directory would (ENOENT, ENOTDIR), or returns when it is one. */
+function* parentFirst(disk: string): Plan<void> {
+  const parent = yield* io.lstat(nodePath.dirname(disk));
+  if (!parent.isDirectory()) throw new FsError('ENOTDIR', 'resolve');
+}
+
 /** The whole content of an open file: its size from `fstat`, then reads until that size or the end. */
-function* readAll(fd: number): Plan<Uint8Array> {
-  const stats = yield* io.fstat(fd);
+function* readAll(fd: number, stats: fs.Stats): Plan<Uint8Array> {
   if (stats.isDirectory()) throw new FsError('EISDIR', 'read');
   if (stats.isFile() && stats.size > 0) {
     const into = Buffer.allocUnsafe(stats.size);

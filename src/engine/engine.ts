@@ -332,14 +332,6 @@ export class Engine implements WriteContext {
     return stats;
   }
 
-  /** The current size of real path `key`: the cached size when resident, else the backend's. */
-  async sizeOf(key: string, userPath: string): Promise<number> {
-    const slot = this.cache.store.lookup(key);
-    if (slot >= 0) return this.cache.store.size(slot);
-    const st = await this.statOf(key, true, 'fstat', userPath);
-    return st.size;
-  }
-
   /** Changes permission bits; dirty data is unaffected. */
   async chmod(key: string, mode: number, userPath: string): Promise<void> {
     try {

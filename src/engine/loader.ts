@@ -42,8 +42,12 @@ export class Loader {
     return this.share(key, (ticket) => this.loadWhole(key, ticket, syscallPath, hooks, knownSize));
   }
 
-  /** One load per key at a time: a caller arriving while one runs joins it. */
-  private share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer> {
+  /**
+   * One load per key at a time: a caller arriving while one runs joins it. `start` gets the clock's
+   * ticket, and installs only if `Cache.mayInstall(key, ticket)` still holds when its bytes arrive. Any
+   * unit of the cache (a whole file today, a block of a large file) loads through here.
+   */
+  share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer> {
     const cache = this.cache;
     const pending = cache.loading.get(key);
     if (pending !== undefined) return pending;

@@ -68,7 +68,7 @@ export async function warmFile(
   try {
     mode = (await core.backend.stat(key)).mode;
   } catch (err) {
-    throw asCallError(err, 'stat', path);
+    throw asCallError(err, 'open', path); // the syscall Node's readFile of the path reports
   }
   if (stopped()) return undefined;
   if (isSpecialMode(mode)) throw new NotRegularFileError(path);
