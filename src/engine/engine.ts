@@ -36,6 +36,11 @@ const EMPTY = new Uint8Array(0);
  */
 export class Engine implements WriteContext {
   readonly cache: Cache;
+  readonly store: Cache['store'];
+  readonly meta: Cache['meta'];
+  readonly events: Cache['events'];
+  readonly clock: Cache['clock'];
+  private readonly resolutions: Cache['resolutions'];
   readonly loader: Loader;
   /** Large files in blocks (src/engine/blocks.ts), entries of the cache like whole files. */
   readonly blocks: BlockCache;
@@ -60,6 +65,11 @@ export class Engine implements WriteContext {
     readonly opts: ResolvedOptions,
   ) {
     const cache = (this.cache = new Cache(opts));
+    this.store = cache.store;
+    this.meta = cache.meta;
+    this.events = cache.events;
+    this.clock = cache.clock;
+    this.resolutions = cache.resolutions;
     this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
     this.loader = new Loader(cache, backend, this.capturesIdentity);
     this.revalidator = new Revalidator(cache, backend);
@@ -85,16 +95,7 @@ export class Engine implements WriteContext {
       opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
   }
 
-  // The cache's state, for the facade, warming and metrics.
-  get store(): Cache['store'] {
-    return this.cache.store;
-  }
-  get meta(): Cache['meta'] {
-    return this.cache.meta;
-  }
-  get events(): Cache['events'] {
-    return this.cache.events;
-  }
+  // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).
   get counters(): Counters {
     return this.cache.counters;
   }
@@ -122,7 +123,7 @@ export class Engine implements WriteContext {
 
   /** The real path of `key` if it is already known, without any backend call. */
   knownKey(key: string): string {
-    return this.cache.resolutions.knownKey(key);
+    return this.resolutions.knownKey(key);
   }
 
   /**
@@ -183,7 +184,7 @@ export class Engine implements WriteContext {
    */
   hitSlot(key: string): number {
     const cache = this.cache;
-    const store = cache.store;
+    const store = this.store;
     const slot = store.lookup(key);
     if (slot < 0) return -1;
     const expires = store.expiresAt(slot);
@@ -206,7 +207,7 @@ export class Engine implements WriteContext {
 
   /** A fresh buffer the caller owns, holding the bytes of resident `slot`: a hit's only allocation. */
   copyOut(slot: number): Buffer {
-    const bytes = this.cache.store.view(slot);
+    const bytes = this.store.view(slot);
     const out = returnBuffers.allocate(bytes.length);
     out.set(bytes, 0);
     return out;
@@ -305,7 +306,7 @@ export class Engine implements WriteContext {
    * `Buffer#copy` makes of its source.
    */
   private copyRange(slot: number, into: Uint8Array, offset: number, length: number, position: number): number {
-    const bytes = this.cache.store.view(slot);
+    const bytes = this.store.view(slot);
     const size = bytes.length;
     if (position >= size) return 0;
     if (position === 0 && length >= size && into.length - offset >= size) {
