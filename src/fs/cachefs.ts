@@ -200,6 +200,7 @@ export class CacheFS extends CacheControl {
   }
 
   private async statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
+    if (this.pending) await this.pending; // never true on the fast path's way here; the readiness guard calls it directly
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
