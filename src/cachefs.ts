@@ -47,6 +47,8 @@ export interface DetailedStats extends CacheStats {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Entries the eviction policy refused to admit (see API.md 1.3 §6); `evictions` counts the rest. */
+  rejections: number;
 }
 
 type Encoding = BufferEncoding;
@@ -743,6 +745,7 @@ export class CacheFS {
     for (const k of Object.keys(fresh) as (keyof Counters)[]) fresh[k] = 0;
     this.core.counters = fresh;
     this.core.store.evictions = 0;
+    this.core.store.rejections = 0;
   }
 
   /** {@link stats} plus operation counters, limits and configuration. */
@@ -766,6 +769,7 @@ export class CacheFS {
       revalidations: c.revalidations,
       changesDetected: c.changesDetected,
       bytesShed: c.bytesShed,
+      rejections: this.core.store.rejections,
     };
   }
 

@@ -49,6 +49,12 @@ export class DataStore {
   bytesUsed = 0;
   /** Entries that were evicted (not invalidated) since the last reset. */
   evictions = 0;
+  /** Entries the policy refused to admit (W-TinyLFU's admission window) since the last reset. */
+  rejections = 0;
+  /** Flushes of dirty victims parked while making room for an insert, for the next {@link enforceLimits}. */
+  private parkedFlushes: Promise<void>[] | undefined;
+  private parkedBytes = 0;
+  private parkedEntries = 0;
   /** Resident entries that are dirty. */
   dirtyCount = 0;
   /** Bytes charged by pinned entries (warming with priority `'high'` keeps them within `maxBytes`). */
@@ -196,6 +202,9 @@ export class DataStore {
     // A pin belongs to the path, not to one version of its bytes: a rewrite keeps it.
     const keepPinned = existing !== undefined && (this.flagBits[existing]! & PINNED) !== 0;
     if (existing !== undefined) this.removeSlot(existing, 'replaced');
+    // Admission is decided before insertion: the policy picks its victims among the entries already
+    // resident, and only then does the new one take a slot.
+    this.makeRoom(this.bytes.footprint(adopt ? data.length : size), now);
     const slot = this.allocateSlot();
     let buf: Buffer;
     if (adopt) {
@@ -340,23 +349,41 @@ export class DataStore {
    * when there were none, so the common path allocates nothing).
    */
   enforceLimits(now: number): Promise<void>[] | undefined {
-    let pending: Promise<void>[] | undefined;
-    let parkedBytes = 0;
-    let parkedEntries = 0;
-    while (this.overLimit(parkedBytes, parkedEntries)) {
-      const victim = this.policy.victim(now);
-      if (victim < 0) break;
-      if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
-        this.park(victim);
-        parkedBytes += this.footprints[victim]!;
-        parkedEntries++;
-        (pending ??= []).push(this.onDirtyVictim(victim));
-        continue;
-      }
-      this.evictions++;
-      this.removeSlot(victim, this.expires[victim]! <= now ? 'expired' : 'evicted');
-    }
+    while (this.overLimit(this.parkedBytes, this.parkedEntries) && this.evictOne(now)) {}
+    const pending = this.parkedFlushes;
+    this.parkedFlushes = undefined;
+    this.parkedBytes = 0;
+    this.parkedEntries = 0;
     return pending;
+  }
+
+  /**
+   * Evicts until one more entry of `cost` bytes fits (dirty victims are parked and their flushes kept
+   * for the next {@link enforceLimits}, which the caller of {@link install} runs).
+   */
+  private makeRoom(cost: number, now: number): void {
+    while (
+      ((this.maxBytes !== 0 && this.bytesUsed - this.parkedBytes + cost > this.maxBytes) ||
+        (this.maxEntries !== 0 && this.index.size - this.parkedEntries + 1 > this.maxEntries)) &&
+      this.evictOne(now)
+    ) {}
+  }
+
+  /** Asks the policy for a victim and removes (or, when dirty, parks) it; false when it has none. */
+  private evictOne(now: number): boolean {
+    const victim = this.policy.victim(now);
+    if (victim < 0) return false;
+    if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
+      this.park(victim);
+      this.parkedBytes += this.footprints[victim]!;
+      this.parkedEntries++;
+      (this.parkedFlushes ??= []).push(this.onDirtyVictim(victim));
+      return true;
+    }
+    if (this.policy.refusedLast()) this.rejections++;
+    else this.evictions++;
+    this.removeSlot(victim, this.expires[victim]! <= now ? 'expired' : 'evicted');
+    return true;
   }
 
   /** True while limits are exceeded, not counting bytes already on their way out. */
