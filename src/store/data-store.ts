@@ -8,6 +8,8 @@ export const DIRTY = 1;
 export const PINNED = 2;
 /** A dirty entry taken out of the policy while its eviction flush runs. */
 export const PARKED = 4;
+/** Internal: a parked victim counted as leaving until the next {@link DataStore.enforceLimits}. */
+const LEAVING = 8;
 
 /** Why an entry left the cache (reported to listeners and metrics). */
 export type RemovalReason = 'evicted' | 'expired' | 'invalidated' | 'replaced' | 'shed';
@@ -53,6 +55,8 @@ export class DataStore {
   rejections = 0;
   /** Flushes of dirty victims parked while making room for an insert, for the next {@link enforceLimits}. */
   private parkedFlushes: Promise<void>[] | undefined;
+  /** The victims of {@link parkedFlushes}; while one stays (flag LEAVING), it counts in the two sums. */
+  private parkedSlots: number[] = [];
   private parkedBytes = 0;
   private parkedEntries = 0;
   /** Resident entries that are dirty. */
@@ -286,6 +290,7 @@ export class DataStore {
   /** Gives a parked slot back to the policy (its flush failed or it became clean and stays). */
   unpark(slot: number): void {
     if ((this.flagBits[slot]! & PARKED) === 0) return;
+    this.stopLeaving(slot);
     this.flagBits[slot]! &= ~PARKED;
     if ((this.flagBits[slot]! & PINNED) === 0) {
       this.policy.insert(slot, hashKey(this.keys[slot]!), this.sizes[slot]!, this.expires[slot]!, Date.now());
@@ -351,9 +356,13 @@ export class DataStore {
   enforceLimits(now: number): Promise<void>[] | undefined {
     while (this.overLimit(this.parkedBytes, this.parkedEntries) && this.evictOne(now)) {}
     const pending = this.parkedFlushes;
-    this.parkedFlushes = undefined;
-    this.parkedBytes = 0;
-    this.parkedEntries = 0;
+    if (pending !== undefined) {
+      for (const slot of this.parkedSlots) this.flagBits[slot]! &= ~LEAVING;
+      this.parkedSlots.length = 0;
+      this.parkedFlushes = undefined;
+      this.parkedBytes = 0;
+      this.parkedEntries = 0;
+    }
     return pending;
   }
 
@@ -362,11 +371,8 @@ export class DataStore {
    * for the next {@link enforceLimits}, which the caller of {@link install} runs).
    */
   private makeRoom(cost: number, now: number): void {
-    while (
-      ((this.maxBytes !== 0 && this.bytesUsed - this.parkedBytes + cost > this.maxBytes) ||
-        (this.maxEntries !== 0 && this.index.size - this.parkedEntries + 1 > this.maxEntries)) &&
-      this.evictOne(now)
-    ) {}
+    // Over the limits once the newcomer (cost bytes, one entry) is in, not counting what is leaving.
+    while (this.overLimit(this.parkedBytes - cost, this.parkedEntries - 1) && this.evictOne(now)) {}
   }
 
   /** Asks the policy for a victim and removes (or, when dirty, parks) it; false when it has none. */
@@ -375,6 +381,8 @@ export class DataStore {
     if (victim < 0) return false;
     if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
       this.park(victim);
+      this.flagBits[victim]! |= LEAVING;
+      this.parkedSlots.push(victim);
       this.parkedBytes += this.footprints[victim]!;
       this.parkedEntries++;
       (this.parkedFlushes ??= []).push(this.onDirtyVictim(victim));
@@ -430,7 +438,16 @@ export class DataStore {
     this.footprints[slot] = cost;
   }
 
+  /** A parked victim that left or stayed no longer counts as leaving (its flush ended early). */
+  private stopLeaving(slot: number): void {
+    if ((this.flagBits[slot]! & LEAVING) === 0) return;
+    this.flagBits[slot]! &= ~LEAVING;
+    this.parkedBytes = Math.max(0, this.parkedBytes - this.footprints[slot]!);
+    this.parkedEntries--;
+  }
+
   private removeSlot(slot: number, reason: RemovalReason): void {
+    this.stopLeaving(slot);
     const key = this.keys[slot]!;
     this.index.delete(key);
     this.releaseSlot(slot, reason);
