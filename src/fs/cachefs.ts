@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import type { Backend } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
-import { integerArg, linkTarget, parseFileMode } from '../args.js';
+import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
 import { resolveOptions, type CacheFSOptions } from '../options.js';
 import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
@@ -135,7 +135,7 @@ export class CacheFS extends CacheControl {
       this.check('readFile');
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
-        o.signal?.throwIfAborted();
+        throwIfAborted(o.signal);
         if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
@@ -259,6 +259,7 @@ export class CacheFS extends CacheControl {
   async access(path: PathLike, mode: number = fsConstants.F_OK): Promise<void> {
     if (this.pending) await this.pending;
     this.check('access');
+    integerInRange(mode, 'mode', 0, 7);
     const shown = pathString(path);
     const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
@@ -284,6 +285,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'w';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -304,6 +306,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'a';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -347,7 +350,7 @@ export class CacheFS extends CacheControl {
     this.check('copyFile');
     const srcKey = await this.realKey(src, 'copyfile', 'src');
     const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
-    const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
+    const exclusive = (integerInRange(mode, 'mode', 0, 7) & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
 
