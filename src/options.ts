@@ -1,5 +1,6 @@
 import { InvalidArgError } from './errors.js';
 import { POLICY_NAMES, type PolicyName } from './policy/policy.js';
+import { resolveTierOptions, type ResolvedTierOptions, type TierOptions } from './tier/options.js';
 
 /** How writes reach the backend. */
 export type WriteMode = 'write-through' | 'write-back' | 'write-around';
@@ -50,6 +51,8 @@ export interface CacheFSOptions {
   memoryPressure?: { maxHeapUsed?: number; maxRss?: number };
   /** A name for metrics labels when an application runs several caches. Default `'default'`. */
   name?: string;
+  /** A second level shared through Redis by every cache with the same namespace (docs/tier.md). */
+  tier?: TierOptions;
 }
 
 /** Options after validation, with every default filled in. */
@@ -72,11 +75,12 @@ export interface ResolvedOptions {
   ttlRules: TtlRule[];
   memoryPressure: { maxHeapUsed?: number; maxRss?: number } | undefined;
   name: string;
+  tier: ResolvedTierOptions | undefined;
 }
 
 const KNOWN = new Set<string>([
   'writeMode', 'eviction', 'maxBytes', 'maxEntries', 'ttl', 'flushInterval', 'flushOnClose', 'metadataCache',
-  'metadataMaxEntries', 'pool', 'journal', 'journalSync', 'revalidate', 'watch', 'ttlRules', 'memoryPressure', 'name',
+  'metadataMaxEntries', 'pool', 'journal', 'journalSync', 'revalidate', 'watch', 'ttlRules', 'memoryPressure', 'name', 'tier',
 ]);
 
 function optionError(name: string, value: unknown, reason: string): InvalidArgError {
@@ -174,8 +178,9 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
     name = o.name;
   }
 
+  const writeMode = oneOf('writeMode', o.writeMode, WRITE_MODES, 'write-through');
   return {
-    writeMode: oneOf('writeMode', o.writeMode, WRITE_MODES, 'write-through'),
+    writeMode,
     eviction: oneOf('eviction', o.eviction, POLICY_NAMES, 'lru'),
     maxBytes: count('maxBytes', o.maxBytes, 100 * 1024 * 1024),
     maxEntries: count('maxEntries', o.maxEntries, 0),
@@ -192,5 +197,6 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
     ttlRules,
     memoryPressure,
     name,
+    tier: resolveTierOptions(o.tier, writeMode),
   };
 }

@@ -10,11 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CacheFS } from '../fs/cachefs.js';
 import { nodeBackend } from '../backend/node.js';
-import type { CacheFSOptions, TtlRule, WriteMode } from '../options.js';
+import { resolveOptions, type CacheFSOptions, type TtlRule, type WriteMode } from '../options.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/policy.js';
 import { isRemoteUrl, remoteBackend } from './backend-url.js';
 import { runStats, runWarm } from './client.js';
 import { createCacheServer } from '../server/serve.js';
+import { defaultNamespace, isClusterWorker, reportListening, runWorkers } from './cluster.js';
 import { formatSize, parseCount, parseDuration, parseSize, UnitError } from './units.js';
 import type { WarmPriority } from '../server/warm-protocol.js';
 import type { WarmOutcome } from '../server/admin.js';
@@ -87,10 +88,14 @@ interface ServeFlags {
   maxUpload: number;
   shutdownTimeout: number;
   quiet?: boolean;
+  redis?: string;
+  namespace?: string;
+  consistency?: 'eventual' | 'strict';
+  workers?: number;
 }
 
 /** CacheFS options from the flags (every option of API.md has a flag). */
-export function cacheOptionsOf(flags: ServeFlags): CacheFSOptions {
+export function cacheOptionsOf(flags: ServeFlags, dir = '.'): CacheFSOptions {
   const options: CacheFSOptions = {
     writeMode: flags.writeMode,
     eviction: flags.eviction,
@@ -109,6 +114,9 @@ export function cacheOptionsOf(flags: ServeFlags): CacheFSOptions {
   if (flags.journal !== undefined) options.journal = resolve(flags.journal);
   if (flags.journalSync) options.journalSync = true;
   if (flags.name !== undefined) options.name = flags.name;
+  if (flags.redis !== undefined) {
+    options.tier = { redis: flags.redis, namespace: flags.namespace ?? defaultNamespace(dir), consistency: flags.consistency ?? 'eventual' };
+  }
   if (flags.maxHeapUsed !== undefined || flags.maxRss !== undefined) {
     options.memoryPressure = {
       ...(flags.maxHeapUsed !== undefined ? { maxHeapUsed: flags.maxHeapUsed } : {}),
@@ -128,8 +136,7 @@ export class UsageError extends Error {
  * watching cannot start, changes are noticed by revalidation instead (every second unless --revalidate
  * says otherwise). Returns the cache and a sentence for the banner saying how changes are noticed.
  */
-function openServedCache(dir: string, flags: ServeFlags): { cfs: CacheFS; coherence: string } {
-  const options = cacheOptionsOf(flags);
+function openServedCache(dir: string, flags: ServeFlags, options: CacheFSOptions): { cfs: CacheFS; coherence: string } {
   const revalidation = flags.revalidate === 'never' || flags.revalidate === undefined ? undefined
     : flags.revalidate === 'always' ? 'checked on every request (--revalidate always)' : `checked after ${flags.revalidate} ms (--revalidate)`;
   if (!options.watch) {
@@ -145,15 +152,8 @@ function openServedCache(dir: string, flags: ServeFlags): { cfs: CacheFS; cohere
 }
 
 async function serve(dir: string, flags: ServeFlags, log: (line: string) => void): Promise<number> {
-  let cfs: CacheFS;
-  let coherence: string;
-  if (isRemoteUrl(dir)) {
-    // A network store has no watcher: coherence by revalidation (the backend's default, 5 s).
-    cfs = new CacheFS(remoteBackend(dir), { ...cacheOptionsOf(flags), watch: false });
-    const after = flags.revalidate ?? 5000;
-    coherence = after === 'never' ? 'not noticed (--revalidate never)' : after === 'always' ? 'checked on every request (--revalidate always)'
-      : `checked against the store after ${after} ms (a network store cannot be watched)`;
-  } else {
+  const remote = isRemoteUrl(dir);
+  if (!remote) {
     let stat;
     try {
       stat = statSync(dir);
@@ -161,7 +161,27 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
       throw new UsageError(`serve: ${dir}: no such directory`);
     }
     if (!stat.isDirectory()) throw new UsageError(`serve: ${dir} is not a directory`);
-    ({ cfs, coherence } = openServedCache(dir, flags));
+  }
+  const workers = flags.workers ?? 1;
+  if (flags.redis === undefined && (workers > 1 || flags.namespace !== undefined || (flags.consistency ?? 'eventual') !== 'eventual')) {
+    throw new UsageError('serve: --workers, --namespace and --consistency need --redis (workers share their cache through it)');
+  }
+  if (workers > 1 && flags.journal !== undefined) throw new UsageError('serve: one journal cannot serve several --workers');
+  const options = cacheOptionsOf(flags, dir);
+  if (workers > 1 && !isClusterWorker()) {
+    resolveOptions(options); // a bad option fails here, once, rather than in every worker
+    return runWorkers(workers, log);
+  }
+  let cfs: CacheFS;
+  let coherence: string;
+  if (remote) {
+    // A network store has no watcher: coherence by revalidation (the backend's default, 5 s).
+    cfs = new CacheFS(remoteBackend(dir), { ...options, watch: false });
+    const after = flags.revalidate ?? 5000;
+    coherence = after === 'never' ? 'not noticed (--revalidate never)' : after === 'always' ? 'checked on every request (--revalidate always)'
+      : `checked against the store after ${after} ms (a network store cannot be watched)`;
+  } else {
+    ({ cfs, coherence } = openServedCache(dir, flags, options));
   }
   await cfs.ready();
   const server = createCacheServer(cfs, {
@@ -193,8 +213,10 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
     throw Object.assign(new Error(`serve: cannot listen on ${flags.host}:${flags.port}: ${e.message}`), { code: e.code ?? 'ERR_CACHEFS_LISTEN' });
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  // The first line on stdout is the URL: scripts (and the tests) read the port from it.
-  process.stdout.write(`cachefs serve: http://${host}:${address.port}/\n`);
+  // The first line on stdout is the URL: scripts (and the tests) read the port from it. With
+  // --workers, the primary prints it once.
+  if (isClusterWorker()) reportListening(`http://${host}:${address.port}/`);
+  else process.stdout.write(`cachefs serve: http://${host}:${address.port}/\n`);
   if (!flags.quiet) {
     log(
       `cachefs serve: ${resolve(dir)} — ${flags.writeMode}, ${flags.eviction}, ` +
@@ -238,7 +260,8 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
           },
         );
     };
-    process.on('SIGINT', () => stop('SIGINT'));
+    // A worker stops on the primary's SIGTERM; the SIGINT a terminal sends the whole group is the primary's.
+    process.on('SIGINT', () => (isClusterWorker() ? undefined : stop('SIGINT')));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
@@ -317,6 +340,10 @@ export function buildProgram(setExit: (code: number) => void = (code) => (proces
     .addOption(new Option('--max-upload <size>', 'largest PUT body').argParser(size).default(64 * 1024 * 1024, '64MiB'))
     .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop may take (running requests, then the flush); past it the process exits').argParser(duration).default(10_000, '10s'))
     .option('-q, --quiet', 'only print the URL and errors')
+    .option('--redis <url>', 'share the cache with other workers and hosts through Redis (redis://host:port)')
+    .option('--namespace <name>', 'the shared tier\'s namespace (default: derived from the absolute path of DIR)')
+    .addOption(new Option('--consistency <mode>', 'shared tier: eventual or strict (hits checked with Redis)').choices(['eventual', 'strict']).default('eventual'))
+    .option('--workers <k>', 'worker processes on one port (node:cluster), sharing the tier', count, 1)
     .addHelpText(
       'after',
       `
@@ -324,10 +351,13 @@ Examples:
   cachefs serve ./public
   cachefs serve ./public --port 3000 --max-bytes 512MiB --ttl 5m --max-age 1h
   CACHEFS_ADMIN_TOKEN=s3cret cachefs serve ./public --host 0.0.0.0
-  cachefs serve ./data --writable --write-mode write-back --flush-interval 10s`,
+  cachefs serve ./data --writable --write-mode write-back --flush-interval 10s
+  cachefs serve ./public --redis redis://127.0.0.1:6379 --workers 4`,
     )
     .action(async (dir: string, flags: ServeFlags) => {
       setExit(await serve(dir, flags, log));
+      // A cluster worker's channel to the primary would keep it alive after its server stopped.
+      if (isClusterWorker()) process.disconnect?.();
     });
 
   program

@@ -250,7 +250,12 @@ export class Namespace {
     const sorted = [...new Set(keys)].sort();
     const lockFrom = async (i: number): Promise<void> => {
       if (i === sorted.length) {
-        await engine.write.aroundNamespaceChange(op, sorted, run);
+        try {
+          await engine.write.aroundNamespaceChange(op, sorted, run);
+        } finally {
+          // Published even after a failure part-way: what was removed or moved must not be served elsewhere.
+          await engine.tierPublished(...sorted.map((prefix) => ({ kind: 'prefix', prefix }) as const));
+        }
         engine.cache.forgetResolutions();
         return;
       }

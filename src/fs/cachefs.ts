@@ -1,10 +1,11 @@
 import { constants as fsConstants } from 'node:fs';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { resolveOptions, type CacheFSOptions } from '../options.js';
+import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
+import { RedisTier } from '../tier/redis-tier.js';
 import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
@@ -24,6 +25,17 @@ const SHARED = Symbol('cachefs.shared');
 interface SharedView {
   core: Engine;
   root: string;
+}
+
+/** The engine, with the shared tier when configured (closed again if the engine cannot be built). */
+function engineFor(backend: Backend, options: ResolvedOptions): Engine {
+  const tier = options.tier ? new RedisTier(options.tier) : undefined;
+  try {
+    return new Engine(backend, options, tier);
+  } catch (err) {
+    void tier?.close();
+    throw err;
+  }
 }
 
 const REQUIRED_BACKEND_METHODS = [
@@ -75,7 +87,7 @@ export class CacheFS extends CacheControl {
           throw new InvalidArgError('backend', backend, `must implement ${m}()`);
         }
       }
-      super(new Engine(backend, resolveOptions(options)), new View(''));
+      super(engineFor(backend, resolveOptions(options)), new View(''));
     }
     this.namespace = new Namespace(this.core);
   }
@@ -87,7 +99,7 @@ export class CacheFS extends CacheControl {
   private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
     if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(await this.core.resolve(key), path, syscall, false);
+    if (namesDirectory(path)) await this.#mustBeDirectory(await this.core.resolve(key), path, syscall, false);
     return key;
   }
 
@@ -99,11 +111,11 @@ export class CacheFS extends CacheControl {
   private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
     if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(key, path, syscall, creates);
+    if (namesDirectory(path)) await this.#mustBeDirectory(key, path, syscall, creates);
     return key;
   }
 
-  private async mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
+  async #mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
     if (creates) throw fsError('EISDIR', syscall, pathString(path));
     if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
     let mode: number;
@@ -136,7 +148,7 @@ export class CacheFS extends CacheControl {
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
         throwIfAborted(o.signal);
-        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.#readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
       core.counters.readOps++;
@@ -156,7 +168,7 @@ export class CacheFS extends CacheControl {
   }
 
   /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
-  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+  async #readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
     const handle = await this.open(path, flag);
     try {
       if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
@@ -174,7 +186,28 @@ export class CacheFS extends CacheControl {
   }
 
   /** Opens a file; the handle reads and writes through the cache. */
-  async open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
+  open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
+    if (this.pending === undefined) {
+      // Opening a cached file for reading needs no backend call and no `await`.
+      try {
+        const openMode = parseOpenFlags(flags);
+        parseFileMode(mode, 'mode', 0o666);
+        this.check('open');
+        const core = this.core;
+        // A path spelled as a directory, and any path of a `sub` view, take the checked way.
+        const plain = !openMode.create && !openMode.truncate && !namesDirectory(path) && this.view.root === '';
+        const key = plain ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
+        if (key !== undefined && core.residentAndFresh(key)) {
+          return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#openSlow(path, flags, mode);
+  }
+
+  async #openSlow(path: PathLike, flags: string | number, mode: number | string): Promise<CacheFileHandle> {
     if (this.pending) await this.pending;
     const openMode = parseOpenFlags(flags);
     const fileMode = parseFileMode(mode, 'mode', 0o666);
@@ -183,6 +216,7 @@ export class CacheFS extends CacheControl {
     const core = this.core;
     const key = await this.realKey(path, 'open', 'path', openMode.create);
     let isDirectory = false;
+    let openStats: BackendStats | undefined;
     if (openMode.create) {
       await core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, fileMode);
     } else if (core.residentAndFresh(key) && !openMode.truncate) {
@@ -192,16 +226,42 @@ export class CacheFS extends CacheControl {
       isDirectory = isDirectoryMode(st.mode);
       if (isDirectory && openMode.writable) throw fsError('EISDIR', 'open', shown);
       if (openMode.truncate) await core.truncate(key, 0, shown);
+      else if (!openMode.writable) openStats = st;
     }
-    return new CacheFileHandle(core, key, shown, openMode, isDirectory);
+    return new CacheFileHandle(core, key, shown, openMode, isDirectory, openStats);
   }
 
   /** Stats of a path, following symbolic links. */
-  async stat(path: PathLike): Promise<FileStats> {
+  /**
+   * Stats of a path, following links. A metadata-cache hit answers without an `await` and allocates the
+   * result object and its promise only (its `Date` fields are made on first use).
+   */
+  stat(path: PathLike): Promise<FileStats> {
+    if (this.pending === undefined) {
+      try {
+        this.check('stat');
+        const core = this.core;
+        const key = namesDirectory(path) || this.view.root !== '' ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
+        if (key !== undefined) {
+          const cached = core.meta.get(key, true);
+          if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
+          return this.#statMiss(key, path, cached ?? null);
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#statSlow(path);
+  }
+
+  async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    const key = await this.realKey(path, 'stat');
-    return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path)));
+    return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
+  }
+
+  async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
+    return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
   /** Stats of a path itself (a symbolic link is not followed). */
@@ -251,7 +311,7 @@ export class CacheFS extends CacheControl {
     const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
     // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
     if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(real, path, 'realpath', false);
+    if (namesDirectory(path)) await this.#mustBeDirectory(real, path, 'realpath', false);
     return this.view.viewOf(real) ?? real;
   }
 
@@ -290,7 +350,7 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('writeFile');
-    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.append) {
@@ -311,7 +371,7 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('appendFile');
-    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
@@ -319,7 +379,7 @@ export class CacheFS extends CacheControl {
   }
 
   /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
-  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+  async #writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
     const handle = await this.open(path, flag, mode ?? 0o666);
     try {
       if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');

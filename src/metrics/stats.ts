@@ -33,6 +33,14 @@ export interface DetailedStats extends CacheStats {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Reads served from the shared tier (`tier` option); they count as hits too. */
+  tierHits: number;
+  /** Reads the shared tier did not have; they count as misses too. */
+  tierMisses: number;
+  /** Calls to the shared tier that failed or timed out (the cache went on without it). */
+  tierErrors: number;
+  /** `'up'` while the shared tier is in use, `'down'` while Redis is out of reach, `'off'` without one. */
+  tierState: 'up' | 'down' | 'off';
 }
 
 /** What the statistics and the metrics exporters read of a cache (its counters are plain numbers). */
@@ -41,8 +49,12 @@ export interface MetricsSource {
   readonly store: DataStore;
   readonly meta: MetadataCache;
   readonly opts: ResolvedOptions;
+  /** Files with anything cached (a block-cached file counts once). */
+  readonly fileEntries: number;
   /** Latency of successful backend reads. */
   readonly readLatency: LatencyHistogram;
+  /** The shared tier, when configured. */
+  readonly tierLink?: { readonly port: { available(): boolean } } | undefined;
 }
 
 /** The counters as `stats()` reports them. */
@@ -54,7 +66,7 @@ export function cacheStats(source: MetricsSource): CacheStats {
     misses: c.misses,
     evictions: source.store.evictions,
     bytesUsed: source.store.bytesUsed,
-    entries: source.store.entries,
+    entries: source.fileEntries,
     hitRate: reads === 0 ? 0 : c.hits / reads,
   };
 }
@@ -80,6 +92,10 @@ export function detailedStats(source: MetricsSource): DetailedStats {
     revalidations: c.revalidations,
     changesDetected: c.changesDetected,
     bytesShed: c.bytesShed,
+    tierHits: c.tierHits,
+    tierMisses: c.tierMisses,
+    tierErrors: c.tierErrors,
+    tierState: source.tierLink === undefined ? 'off' : source.tierLink.port.available() ? 'up' : 'down',
   };
 }
 
