@@ -192,7 +192,8 @@ export class Engine implements WriteContext {
     } catch {
       return key;
     }
-    return this.resolve(normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target)), depth + 1);
+    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
+    return this.resolvedKey(dest) ?? this.resolveFromBackend(dest, depth + 1);
   }
 
   /**
