@@ -14,6 +14,8 @@ import { coherenceSuite } from './revalidate.js';
 import { hitRatioSuite } from './hit-ratio-suite.js';
 import { journalSuite } from './journal-latency.js';
 import { serveSuite } from './serve.js';
+import { coldSuite } from './cold.js';
+import { remoteSuite } from './remote.js';
 import { tierSuite } from './tier.js';
 
 /** What a suite receives from the command line. */
@@ -76,4 +78,6 @@ registerSuite(coherenceSuite);
 registerSuite(hitRatioSuite);
 registerSuite(journalSuite);
 registerSuite(serveSuite);
+registerSuite(coldSuite);
+registerSuite(remoteSuite);
 registerSuite(tierSuite);

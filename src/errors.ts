@@ -16,6 +16,9 @@ const DESCRIPTIONS: Record<string, string> = {
   ELOOP: 'too many symbolic links encountered',
   EXDEV: 'cross-device link not permitted',
   ETIMEDOUT: 'connection timed out',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by peer',
+  ENOTSUP: 'operation not supported on socket',
   EBUSY: 'resource busy or locked',
   EMFILE: 'too many open files',
 };

@@ -13,9 +13,10 @@ export type {
 } from './backend/backend.js';
 export { memoryBackend } from './backend/memory.js';
 export { nodeBackend } from './backend/node.js';
-export { fsBackend } from './backend/fs-backend.js';
-export type { FsLike } from './backend/fs-backend.js';
-export type { BackendFileSync } from './backend/backend.js';
+export { sftpBackend } from './backend/remote/sftp.js';
+export type { SftpBackendOptions } from './backend/remote/sftp.js';
+export { webdavBackend } from './backend/remote/webdav.js';
+export type { WebdavBackendOptions } from './backend/remote/webdav.js';
 export { FsError, CacheClosedError } from './errors.js';
 export { FileStats, DirEntry } from './fs/stats-object.js';
 export type { PathCacheStats } from './warm/batch.js';
@@ -37,3 +38,7 @@ export type { CacheServer, CacheServerOptions } from './server/serve.js';
 export type { WarmOutcome } from './server/admin.js';
 export { JournalError } from './write/back/journal.js';
 export type { FlushEvent, FlushErrorEvent } from './write/back/flusher.js';
+// Any node:fs-shaped object as a backend, and the synchronous open-file face (API.md 1.2, 1.3 §11).
+export { fsBackend } from './backend/fs-backend.js';
+export type { FsLike } from './backend/fs-backend.js';
+export type { BackendFileSync } from './backend/backend.js';

@@ -38,7 +38,10 @@ export interface CacheFSOptions {
   journal?: string;
   /** fsync each journal append. Default `false`. */
   journalSync?: boolean;
-  /** `'never'`, `'always'`, or milliseconds after which a cached entry is checked against the backend. */
+  /**
+   * `'never'`, `'always'`, or milliseconds after which a cached entry is checked against the backend.
+   * Default: the backend's `defaultRevalidate` (5000 ms for the network stores), else `'never'`.
+   */
   revalidate?: 'never' | 'always' | number;
   /** Invalidate on change events of the backend. Default `false`. */
   watch?: boolean;
@@ -117,8 +120,10 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 /**
  * Validates `options` and fills in defaults. Anything invalid throws `ERR_INVALID_ARG_VALUE` with a
  * message that names the option, so a typo fails at construction rather than at the first eviction.
+ * `defaults.revalidate` is the backend's own default (`Backend.defaultRevalidate`): a store whose files
+ * change behind the cache (a network share) states how often it wants them checked.
  */
-export function resolveOptions(options: unknown): ResolvedOptions {
+export function resolveOptions(options: unknown, defaults: { revalidate?: 'never' | 'always' | number } = {}): ResolvedOptions {
   if (options === undefined || options === null) options = {};
   if (typeof options !== 'object') throw new InvalidArgError('options', options, 'must be an object');
   const o = options as Record<string, unknown>;
@@ -127,7 +132,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
 
   let revalidateAfter = -1;
-  const rv = o.revalidate;
+  const rv = o.revalidate ?? defaults.revalidate;
   if (rv === undefined || rv === 'never') revalidateAfter = -1;
   else if (rv === 'always') revalidateAfter = 0;
   else if (typeof rv === 'number' && Number.isFinite(rv) && rv >= 0) revalidateAfter = rv;

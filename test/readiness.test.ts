@@ -128,3 +128,37 @@ describe('every call made before ready() waits for the replay of a killed proces
     await cfs.close();
   });
 });
+
+/** Calls that answer from memory at once (or only read counters): they do not wait, by design. */
+const IMMEDIATE = new Set([
+  'constructor', 'ready', 'close', 'stats', 'resetStats', 'detailedStats', 'exportJSON', 'snapshot', 'exportPrometheus',
+  'registerMetrics', 'on', 'once', 'off', 'cwd', 'tempDir', 'sub', 'batchStats', 'warmingProgress', 'readText',
+  'linkKey', 'realKey', 'readFileMiss', 'check', 'asCacheView', 'whenReady',
+]);
+
+test('every other public call of CacheFS waits too (a guard for calls added later)', async () => {
+  const setup = await crashedCache();
+  const { cfs } = setup;
+  const names = new Set<string>();
+  for (let proto = Object.getPrototypeOf(cfs); proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, name)!;
+      if (typeof d.value === 'function' && !IMMEDIATE.has(name)) names.add(name);
+    }
+  }
+  assert.ok(names.size >= 30, `found the public calls (${names.size})`);
+  const made = new Map<string, Promise<unknown>>();
+  await madeBeforeReady(setup, () => {
+    const calls: Promise<unknown>[] = [];
+    for (const name of names) {
+      const fn = (cfs as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+      const result = fn.call(cfs, '/r', '/r-copy', 0);
+      assert.ok(result instanceof Promise, `${name} returns a promise`);
+      const settledLater = result.then(() => undefined, () => undefined);
+      made.set(name, settledLater);
+      calls.push(settledLater);
+    }
+    return calls;
+  });
+  await cfs.close().catch(() => undefined);
+});

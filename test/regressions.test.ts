@@ -155,6 +155,10 @@ test('a warm with failing files: errors show in warmingProgress while it runs, i
   await nodeFs.mkdir(join(root, 'adir'));
   const fs = new CacheFS(nodeBackend(root));
   const seen: { errors: number; running: number }[] = [];
+  const failedByCode: Record<string, number> = {};
+  fs.on('warmProgress', (e: { path: string; error?: { code?: string; syscall?: string } }) => {
+    if (e.error) failedByCode[`${e.path} ${e.error.code} ${e.error.syscall}`] = (failedByCode[`${e.path} ${e.error.code} ${e.error.syscall}`] ?? 0) + 1;
+  });
   const result = await fs.warm(['/missing', '/ok1', '/adir', '/ok2'], {
     concurrency: 1,
     skipErrors: true,
@@ -169,6 +173,10 @@ test('a warm with failing files: errors show in warmingProgress while it runs, i
     { errors: 2, running: 2 },
   ]);
   assert.deepEqual(fs.warmingProgress(), { total: 0, completed: 0, errors: 0, bytesRead: 0 });
+  // Each failure once, with the code and syscall Node gives for reading that path.
+  const node = async (p: string) => (await nodeFs.readFile(join(root, p)).catch((e: NodeJS.ErrnoException) => e)) as NodeJS.ErrnoException;
+  const [missing, adir] = [await node('missing'), await node('adir')];
+  assert.deepEqual(failedByCode, { [`/missing ${missing.code} ${missing.syscall}`]: 1, [`/adir ${adir.code} ${adir.syscall}`]: 1 });
   await fs.close();
 });
 

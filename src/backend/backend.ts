@@ -10,6 +10,11 @@
 export interface Backend {
   /** A short name for diagnostics and metrics labels. */
   readonly name?: string;
+  /**
+   * The `revalidate` a cache over this backend uses when its options give none: stores whose files
+   * change behind the cache with no watcher (SFTP, WebDAV: 5000 ms) say so here. Absent: `'never'`.
+   */
+  readonly defaultRevalidate?: 'never' | 'always' | number;
 
   /** Stats of the file or directory at `path`, following symbolic links. */
   stat(path: string): Promise<BackendStats>;

@@ -106,9 +106,16 @@ export class MemoryFs implements BackendSync {
     let prefix = '';
     for (let i = 0; i < parts.length; i++) {
       prefix += '/' + parts[i];
-      const place = this.table.lookup(prefix, true, 'mkdir', path);
-      if (place.node === undefined) this.createDir(place, mode, now);
-      else if (!place.node.isDir) throw new FsError(i === parts.length - 1 ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+      const place = this.table.lookup(prefix, false, 'mkdir', path);
+      let node = place.node;
+      if (node === undefined) {
+        this.createDir(place, mode, now);
+        continue;
+      }
+      // As Node's own `mkdir -p`: through a link to a directory, never through a dangling one (ENOENT).
+      if (node.isLink) node = this.table.lookup(prefix, true, 'mkdir', path).node;
+      if (node === undefined) throw new FsError('ENOENT', 'mkdir', path);
+      if (!node.isDir) throw new FsError(i === parts.length - 1 ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
     }
   }
 
@@ -201,9 +208,10 @@ export class MemoryFs implements BackendSync {
 
   link(existingPath: string, newPath: string): void {
     const fail = (code: string) => new FsError(code, 'link', existingPath, newPath);
+    // link(2) looks the existing file up whole before the new name's directory.
     const from = this.table.lookup(existingPath, false, 'link', existingPath, newPath);
-    const to = this.table.lookup(newPath, false, 'link', existingPath, newPath);
     if (from.node === undefined) throw fail('ENOENT');
+    const to = this.table.lookup(newPath, false, 'link', existingPath, newPath);
     if (to.node !== undefined) throw fail('EEXIST');
     if (from.node.isDir) throw fail('EPERM');
     const now = Date.now();
@@ -358,12 +366,22 @@ function asyncFace(memory: MemoryFs): Backend {
     lutimes: wrap(m.lutimes),
     statfs: wrap(m.statfs),
     open: wrap((path: string, flags: 'r' | 'r+'): BackendFile => promiseFile(memory.open(path, flags))),
-    sync: memory,
+    sync: boundFace(memory),
   };
 }
 
+/** The sync face as a plain object of bound calls, so that `const { readFile } = backend.sync` works. */
+function boundFace(memory: MemoryFs): BackendSync {
+  const face: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(MemoryFs.prototype)) {
+    const value = (memory as unknown as Record<string, unknown>)[name];
+    if (name !== 'constructor' && typeof value === 'function') face[name] = value.bind(memory);
+  }
+  return face as unknown as BackendSync;
+}
+
 /** A {@link BackendFile} answering from a synchronous one. */
-export function promiseFile(file: BackendFileSync): BackendFile {
+function promiseFile(file: BackendFileSync): BackendFile {
   const wrap =
     <A extends unknown[], R>(fn: ((...args: A) => R) | undefined) =>
     (...args: A): Promise<R> => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { FsError, InvalidArgError, hasCode } from '../errors.js';
 import { baseName, isNormalizedAbsolute, parentOf } from '../paths.js';
-import { io, type Plan } from './plan.js';
+import { io, sharedRealpath, type Plan } from './plan.js';
 
 const { O_NOFOLLOW } = fs.constants;
 
@@ -44,7 +44,8 @@ export class Confinement {
   private linkedRemembered = 0;
   /** Bumped by every forgetting, so that a check that started before a change is not remembered after it. */
   private generation = 0;
-  private readonly procfs: boolean;
+  /** Whether descriptors are checked through /proc/self/fd (Linux). */
+  readonly procfs: boolean;
 
   constructor(rootReal: string, given: string) {
     this.root = rootReal;
@@ -105,6 +106,41 @@ export class Confinement {
     return known !== undefined && Date.now() - known.at < TRUST_MS ? known : undefined;
   }
 
+  /**
+   * The disk path of `vpath` itself when its parent's checked resolution is at hand (no call needed),
+   * else undefined: the hot path of `stat`/`lstat` in a directory already seen.
+   */
+  knownEntry(vpath: string): string | undefined {
+    if (vpath === '/' || !isNormalizedAbsolute(vpath)) return undefined;
+    const slash = vpath.lastIndexOf('/');
+    if (slash === 0) return this.prefix + vpath;
+    const known = this.known(vpath.slice(0, slash));
+    return known === undefined ? undefined : known.disk + vpath.slice(slash);
+  }
+
+  /**
+   * The async hot path's way to {@link entry} without a plan: the parent's checked resolution when it is
+   * known or when one (shared) `realpath` proves it link-free; undefined when links or errors need the
+   * plan (which explains them).
+   */
+  async checkedEntry(vpath: string): Promise<string | undefined> {
+    const known = this.knownEntry(vpath);
+    if (known !== undefined || vpath === '/' || !isNormalizedAbsolute(vpath)) return known;
+    const slash = vpath.lastIndexOf('/');
+    const vparent = vpath.slice(0, slash);
+    const naive = this.prefix + vparent;
+    const [at, generation] = [Date.now(), this.generation];
+    let real: string | undefined;
+    try {
+      real = await sharedRealpath(naive);
+    } catch {
+      return undefined;
+    }
+    if (real !== naive) return undefined;
+    if (generation === this.generation) this.remember(vparent, naive, false, at);
+    return naive + vpath.slice(slash);
+  }
+
   /** Records that `vpath`, found to be a directory (not a link) in `vparent`, resolves to `disk`. */
   rememberChild(vparent: string, vpath: string, disk: string): void {
     const parent = vparent === '/' ? { linked: false, at: Date.now() } : this.known(vparent);
@@ -117,15 +153,19 @@ export class Confinement {
    * Components that do not exist yet are appended as they are: the call will create them or fail with
    * ENOENT. This is the slow path, one `lstat` per component; it also explains refusals (EACCES, ELOOP).
    */
-  *walk(vpath: string, followLast: boolean): Plan<string> {
+  *walk(vpath: string, followLast: boolean, danglingFails = false): Plan<string> {
     if (vpath.includes('\u0000')) {
       throw new InvalidArgError('path', vpath, 'must be a string, Uint8Array, or URL without null bytes');
     }
     let current = this.root;
     const pending = segments(vpath).reverse(); // a stack: the next component is at the end
     let links = 0;
+    // Components at or above this index of `pending` came from a link's target (a dangling link if missing).
+    let expansion = Infinity;
     while (pending.length > 0) {
       const name = pending.pop()!;
+      const fromLink = pending.length >= expansion;
+      if (!fromLink) expansion = Infinity;
       if (name === '..') {
         if (current === this.root) throw new FsError('EACCES', 'resolve');
         current = nodePath.dirname(current);
@@ -140,7 +180,7 @@ export class Confinement {
       } catch (err) {
         if (hasCode(err) && err.code === 'ENOENT') {
           // A `..` below a missing directory cannot be resolved by the kernel either.
-          if (pending.includes('..')) throw err;
+          if (pending.includes('..') || (danglingFails && fromLink)) throw err;
           return [next, ...pending.reverse()].join('/');
         }
         throw err;
@@ -157,6 +197,7 @@ export class Confinement {
         } else {
           parts = segments(target);
         }
+        expansion = Math.min(expansion, pending.length);
         for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
         continue;
       }
@@ -166,10 +207,13 @@ export class Confinement {
     return current;
   }
 
-  /** The checked disk path of a directory (following a last link), remembered for {@link TRUST_MS}. */
-  *dir(vdir: string): Plan<string> {
+  /**
+   * The checked disk path of a directory (following a last link), remembered for {@link TRUST_MS}.
+   * Missing components are appended, unless `danglingFails` and they are a link's missing target.
+   */
+  *dir(vdir: string, danglingFails = false): Plan<string> {
     if (vdir === '/') return this.root;
-    if (!isNormalizedAbsolute(vdir)) return yield* this.walk(vdir, true);
+    if (!isNormalizedAbsolute(vdir)) return yield* this.walk(vdir, true, danglingFails);
     const known = this.known(vdir);
     if (known !== undefined) return known.disk;
     const at = Date.now();
@@ -185,7 +229,7 @@ export class Confinement {
       if (generation === this.generation) this.remember(vdir, naive, false, at);
       return naive;
     }
-    const walked = yield* this.walk(vdir, true);
+    const walked = yield* this.walk(vdir, true, danglingFails);
     if (real !== undefined && walked === real && generation === this.generation) this.remember(vdir, walked, true, at);
     return walked;
   }
@@ -214,6 +258,13 @@ export class Confinement {
    * in `flags`) opens only in a checked directory, so that nothing is created through a link leading out.
    */
   *open(vpath: string, flags: number, mode: number, create: boolean): Plan<number> {
+    return (yield* this.openInspected(vpath, flags, mode, create, false))[0];
+  }
+
+  /** {@link open}, and the descriptor's `fstat` when `wantStats` (taken beside the check, not after it). */
+  *openInspected(
+    vpath: string, flags: number, mode: number, create: boolean, wantStats: boolean,
+  ): Plan<[number, fs.Stats | undefined]> {
     // 0: the plain path, unchecked; 1: the parent's checked resolution; 2: walked.
     let stage: 0 | 1 | 2;
     let candidate = '';
@@ -247,13 +298,14 @@ export class Confinement {
         continue;
       }
       let leadsWhereExpected: boolean;
+      let stats: fs.Stats | undefined;
       try {
-        leadsWhereExpected = yield* this.verify(fd, candidate, stage < 2);
+        [leadsWhereExpected, stats] = yield* this.verify(fd, candidate, stage < 2, wantStats);
       } catch (err) {
         yield* io.close(fd);
         throw err;
       }
-      if (leadsWhereExpected) return fd;
+      if (leadsWhereExpected) return [fd, stats];
       yield* io.close(fd);
       if (stage === 2) throw new FsError('EACCES', 'open');
       if (stage === 0) {
@@ -273,22 +325,25 @@ export class Confinement {
    * below the root. From procfs when there is one; otherwise from `realpath` of the opened path and a
    * match of the descriptor's device and inode with the path's.
    */
-  private *verify(fd: number, disk: string, exact: boolean): Plan<boolean> {
+  private *verify(fd: number, disk: string, exact: boolean, wantStats: boolean): Plan<[boolean, fs.Stats | undefined]> {
     if (this.procfs) {
-      let at = yield* io.procPath(fd);
-      if (at === undefined) return false;
+      let at: string | undefined;
+      let stats: fs.Stats | undefined;
+      if (wantStats) [at, stats] = yield* io.inspect(fd);
+      else at = yield* io.procPath(fd);
+      if (at === undefined) return [false, undefined];
       if (at.endsWith(' (deleted)')) at = at.slice(0, -' (deleted)'.length);
-      return exact ? at === disk : this.isInside(at);
+      return [exact ? at === disk : this.isInside(at), stats];
     }
     let real: string;
     try {
       real = yield* io.realpath(disk);
     } catch {
-      return false;
+      return [false, undefined];
     }
-    if (exact ? real !== disk : !this.isInside(real)) return false;
+    if (exact ? real !== disk : !this.isInside(real)) return [false, undefined];
     const [opened, named] = [yield* io.fstat(fd), yield* io.lstat(real)];
-    return opened.dev === named.dev && opened.ino === named.ino;
+    return [opened.dev === named.dev && opened.ino === named.ino, opened];
   }
 
   /** The part of an absolute link target below the root, or null when it points elsewhere. */

@@ -36,6 +36,8 @@ const syncOps = {
   release: (fd: number) => fs.closeSync(fd),
   // procfs is memory, not disk: asking it on the main thread costs a syscall, not a thread-pool trip.
   procPath,
+  /** Where a descriptor leads and its stats, both needed before a whole-file read. */
+  inspect: (fd: number): [string | undefined, fs.Stats] => [procPath(fd), fs.fstatSync(fd)],
   fstat: (fd: number) => fs.fstatSync(fd),
   read: (fd: number, into: Uint8Array, offset: number, length: number, position: number) =>
     fs.readSync(fd, into, offset, length, position),
@@ -63,15 +65,41 @@ const promised =
       fn(...args, (err, result) => (err ? reject(err) : resolve(result)));
     });
 
+const realpathNative = promised<[string], string>(fs.realpath.native);
+const fstatAsync = promised<[number], fs.Stats>(fs.fstat);
+/** realpath calls in flight: concurrent cold calls in one directory share one check of it. */
+const resolving = new Map<string, Promise<string>>();
+
+/** Where a descriptor leads (procfs) and its stats, both asked of the thread pool at once. */
+export function inspectAsync(fd: number): Promise<[string | undefined, fs.Stats]> {
+  return Promise.all([
+    new Promise<string | undefined>((resolve) => fs.readlink(`/proc/self/fd/${fd}`, (err, at) => resolve(err ? undefined : at))),
+    fstatAsync(fd),
+  ]);
+}
+
+export function sharedRealpath(path: string): Promise<string> {
+  let pending = resolving.get(path);
+  if (pending === undefined) {
+    pending = realpathNative(path);
+    resolving.set(path, pending);
+    const settle = () => resolving.delete(path);
+    pending.then(settle, settle);
+  }
+  return pending;
+}
+
 const asyncOps: { [K in Op]: (...args: Parameters<(typeof syncOps)[K]>) => unknown } = {
   lstat: promised<[string], fs.Stats>(fs.lstat),
-  realpath: promised<[string], string>(fs.realpath.native),
+  realpath: sharedRealpath,
   readlink: promised<[string], string>(fs.readlink),
   open: promised<[string, number, number], number>(fs.open),
   close: promised<[number], void>(fs.close),
   release: (fd) => fs.close(fd, noop),
   procPath,
-  fstat: promised<[number], fs.Stats>(fs.fstat),
+  // Both in the thread pool at once: the descriptor check costs no latency beside the fstat.
+  inspect: inspectAsync,
+  fstat: (fd) => fstatAsync(fd),
   read: promised<[number, Uint8Array, number, number, number], number>(fs.read),
   write: promised<[number, Uint8Array, number, number, number], number>(fs.write),
   ftruncate: promised<[number, number], void>(fs.ftruncate),

@@ -12,6 +12,7 @@ import { CacheFS } from '../fs/cachefs.js';
 import { nodeBackend } from '../backend/node.js';
 import { resolveOptions, type CacheFSOptions, type TtlRule, type WriteMode } from '../options.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/policy.js';
+import { isRemoteUrl, remoteBackend } from './backend-url.js';
 import { runStats, runWarm } from './client.js';
 import { createCacheServer } from '../server/serve.js';
 import { defaultNamespace, isClusterWorker, reportListening, runWorkers } from './cluster.js';
@@ -70,7 +71,7 @@ interface ServeFlags {
   pool: boolean;
   journal?: string;
   journalSync?: boolean;
-  revalidate: 'never' | 'always' | number;
+  revalidate?: 'never' | 'always' | number;
   watch?: boolean;
   maxHeapUsed?: number;
   maxRss?: number;
@@ -129,24 +130,28 @@ export class UsageError extends Error {
 }
 
 async function serve(dir: string, flags: ServeFlags, log: (line: string) => void): Promise<number> {
-  let stat;
-  try {
-    stat = statSync(dir);
-  } catch {
-    throw new UsageError(`serve: ${dir}: no such directory`);
-  }
-  if (!stat.isDirectory()) throw new UsageError(`serve: ${dir} is not a directory`);
   const workers = flags.workers ?? 1;
   if (flags.redis === undefined && (workers > 1 || flags.namespace !== undefined || (flags.consistency ?? 'eventual') !== 'eventual')) {
     throw new UsageError('serve: --workers, --namespace and --consistency need --redis (workers share their cache through it)');
   }
   if (workers > 1 && flags.journal !== undefined) throw new UsageError('serve: one journal cannot serve several --workers');
-  const options = cacheOptionsOf(flags, dir);
+  const remote = isRemoteUrl(dir);
+  if (!remote) {
+    let stat;
+    try {
+      stat = statSync(dir);
+    } catch {
+      throw new UsageError(`serve: ${dir}: no such directory`);
+    }
+    if (!stat.isDirectory()) throw new UsageError(`serve: ${dir} is not a directory`);
+  }
+  // A network store has no watcher: coherence by revalidation (the backend's default, 5 s).
+  const options = remote ? { ...cacheOptionsOf(flags, dir), watch: false } : cacheOptionsOf(flags, dir);
   if (workers > 1 && !isClusterWorker()) {
     resolveOptions(options); // a bad option fails here, once, rather than in every worker
     return runWorkers(workers, log);
   }
-  const cfs = new CacheFS(nodeBackend(dir), options);
+  const cfs = new CacheFS(remote ? remoteBackend(dir) : nodeBackend(dir), options);
   await cfs.ready();
   const server = createCacheServer(cfs, {
     admin: flags.admin,
@@ -251,7 +256,7 @@ export function buildProgram(setExit: (code: number) => void = (code) => (proces
   program
     .command('serve')
     .description('serve DIR over HTTP through a cache (GET/HEAD, ranges, ETag/304, index.html); SIGINT/SIGTERM stop gracefully and flush')
-    .argument('<dir>', 'the directory to serve (nothing outside it is reachable, links included)')
+    .argument('<dir>', 'the directory to serve (nothing outside it is reachable, links included), or sftp://user@host[:port]/path, webdav://[user@]host[:port]/path, webdavs://… (secrets from CACHEFS_SFTP_KEY, CACHEFS_SFTP_PASSPHRASE, CACHEFS_SFTP_PASSWORD, CACHEFS_WEBDAV_PASSWORD or the SSH agent)')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', port, 8080)
     .option('-H, --host <host>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .addOption(new Option('--write-mode <mode>', 'how PUT/DELETE writes reach the disk').choices(['write-through', 'write-back', 'write-around']).default('write-through'))
@@ -267,7 +272,7 @@ export function buildProgram(setExit: (code: number) => void = (code) => (proces
     .option('--no-pool', 'plain buffers instead of pooled storage (to compare)')
     .option('--journal <dir>', 'journal write-back writes in DIR, replayed after a crash')
     .option('--journal-sync', 'fsync each journal append')
-    .option('--revalidate <when>', "check entries against the disk: never, always, or after a duration (e.g. 10s)", revalidate, 'never')
+    .option('--revalidate <when>', "check entries against the store: never, always, or after a duration (e.g. 10s); default: the store's (never for a directory, 5s for sftp:// and webdav://)", revalidate)
     .option('--watch', 'invalidate entries when files change on disk')
     .option('--max-heap-used <size>', 'shed clean entries above this heap use', size)
     .option('--max-rss <size>', 'shed clean entries above this resident set size', size)

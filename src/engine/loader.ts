@@ -41,8 +41,12 @@ export class Loader {
     return this.share(key, (ticket) => this.loadWhole(key, ticket, syscallPath, hooks, knownSize));
   }
 
-  /** One load per key at a time: a caller arriving while one runs joins it. */
-  private share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer> {
+  /**
+   * One load per key at a time: a caller arriving while one runs joins it. `start` gets the clock's
+   * ticket, and installs only if `Cache.mayInstall(key, ticket)` still holds when its bytes arrive. Any
+   * unit of the cache (a whole file today, a block of a large file) loads through here.
+   */
+  share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer> {
     const cache = this.cache;
     const pending = cache.loading.get(key);
     if (pending !== undefined) return pending;
@@ -133,7 +137,8 @@ export class Loader {
     return adopted.subarray(0, size);
   }
 
-  private recordRead(key: string, started: number, bytes: number): void {
+  /** @internal Records a backend read's latency (and emits `'backendRead'` when someone listens). */
+  recordRead(key: string, started: number, bytes: number): void {
     const ms = performance.now() - started;
     this.readLatency.record(ms);
     const events = this.cache.events;

@@ -25,7 +25,7 @@ export function asyncFace(b: Backend): Face {
 }
 
 /** The sync face, seen through promises so that one script drives both. */
-function syncFace(s: BackendSync): Face {
+export function syncFace(s: BackendSync): Face {
   return new Proxy({} as Face, {
     get: (_, name: string) => (...args: unknown[]) => {
       const call = (s as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
@@ -210,7 +210,7 @@ function script(uid: number, gid: number): [string, (f: Face) => Promise<unknown
   return s;
 }
 
-async function outcome(call: () => Promise<unknown>): Promise<string> {
+export async function outcome(call: () => Promise<unknown>): Promise<string> {
   try {
     return describeValue(await call());
   } catch (err) {
