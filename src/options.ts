@@ -95,11 +95,16 @@ function count(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw optionError(name, value, 'must be a non-negative number of milliseconds');
   }
+  // Node's timers turn a longer delay into 1 ms (TimeoutOverflowWarning): refuse it rather than spin.
+  if (value > MAX_TIMER_MS) throw optionError(name, value, `must be at most ${MAX_TIMER_MS} ms (2^31 - 1)`);
   return value;
 }
 
@@ -135,7 +140,7 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
   const rv = o.revalidate ?? defaults.revalidate;
   if (rv === undefined || rv === 'never') revalidateAfter = -1;
   else if (rv === 'always') revalidateAfter = 0;
-  else if (typeof rv === 'number' && Number.isFinite(rv) && rv >= 0) revalidateAfter = rv;
+  else if (typeof rv === 'number' && Number.isFinite(rv) && rv >= 0 && rv <= MAX_TIMER_MS) revalidateAfter = rv;
   else throw optionError('revalidate', rv, "must be 'never', 'always' or a non-negative number of milliseconds");
 
   let ttlRules: TtlRule[] = [];

@@ -8,8 +8,8 @@ import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
 import { ChangeWatcher } from '../coherence/watcher.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { baseName, joinPath, parentOf } from '../paths.js';
-import { isDirectoryMode } from '../util/modes.js';
+import { baseName, joinPath, normalizePath, parentOf } from '../paths.js';
+import { isDirectoryMode, isSpecialMode, isSymlinkMode } from '../util/modes.js';
 import { PathLocks } from '../store/path-locks.js';
 import { returnBuffers } from '../store/return-buffers.js';
 import { WriteAround } from '../write/around.js';
@@ -140,12 +140,14 @@ export class Engine implements WriteContext {
    * not exist yet resolves through its parent, so a file created through a linked directory is keyed
    * under the directory's real path.
    */
-  resolve(key: string): Promise<string> {
+  resolve(key: string, depth = 0): Promise<string> {
     const known = this.resolvedKey(key);
     if (known !== undefined) return Promise.resolve(known);
+    // Nested resolutions (a dangling link's target) are not shared: one could wait on itself.
+    if (depth > 0) return this.resolveFromBackend(key, depth);
     const running = this.resolving.get(key);
     if (running !== undefined) return running;
-    const promise = this.resolveFromBackend(key);
+    const promise = this.resolveFromBackend(key, 0);
     this.resolving.set(key, promise);
     const done = (): void => void this.resolving.delete(key);
     promise.then(done, done);
@@ -162,7 +164,7 @@ export class Engine implements WriteContext {
     return !this.backend.realpath || key === '/' ? key : undefined;
   }
 
-  private async resolveFromBackend(key: string): Promise<string> {
+  private async resolveFromBackend(key: string, depth: number): Promise<string> {
     const resolutions = this.cache.resolutions;
     let real: string;
     try {
@@ -171,10 +173,45 @@ export class Engine implements WriteContext {
       if (!hasCode(err) || err.code !== 'ENOENT') return key;
       const parent = parentOf(key);
       const realParent = await this.resolve(parent);
-      return realParent === parent ? key : joinPath(realParent, baseName(key));
+      return this.danglingDestination(realParent === parent ? key : joinPath(realParent, baseName(key)), depth);
     }
     resolutions.remember(key, real);
     return real;
+  }
+
+  /**
+   * Where a create through `key` lands when `key` is a link whose target does not exist: the target
+   * (resolved in turn), as the kernel does for `open(O_CREAT)`; `key` itself when it is not a link.
+   */
+  private async danglingDestination(key: string, depth: number): Promise<string> {
+    if (depth >= 40) return key; // a loop: the backend's own call answers ELOOP
+    let target: string;
+    try {
+      if (!isSymlinkMode((await this.backend.lstat(key)).mode)) return key;
+      target = await this.backend.readlink(key);
+    } catch {
+      return key;
+    }
+    return this.resolve(normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target)), depth + 1);
+  }
+
+  /**
+   * A mutating backend call on these paths failed; it may have taken effect all the same (a lost
+   * acknowledgement), so what the cache knew of them may be stale: their clean data, metadata and
+   * resolutions (and those below them) are dropped before the error reaches the caller. Dirty data
+   * stays, to be flushed and retried (API 1.3 §2).
+   */
+  forgetAfterFailure(...keys: string[]): void {
+    for (const key of keys) this.cache.invalidate({ within: key }, 'keep', { parent: true });
+    this.cache.forgetResolutions();
+  }
+
+  /** A rejection handler: {@link forgetAfterFailure} for `key`, then the same error. */
+  private failedFor(key: string): (err: unknown) => never {
+    return (err) => {
+      this.forgetAfterFailure(key);
+      throw err;
+    };
   }
 
   /** The backend key of `key` with its parent's links resolved (the path itself is not followed). */
@@ -290,15 +327,21 @@ export class Engine implements WriteContext {
     if (slot < 0) {
       const blocks = this.blocks;
       const source = file?.source ?? blocks.pathSource(key);
-      const useBlocks = !this.tierChecksHits; // 'strict' cannot check blocks with Redis (they are not shared)
-      if (useBlocks && blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
+      if (blocks.files.size !== 0 && !this.tierChecksHits && blocks.files.has(key) && source !== undefined) {
         return blocks.readAt(key, into, offset, length, position, userPath, source);
       }
+      // With a tier, the miss is counted where the backend is read (a read served from Redis is a hit).
       if (tier === undefined) this.cache.counters.misses++;
       const statStartedAt = Date.now();
       const st = (await file?.stats()) ?? (await this.statOf(key, true, 'read', userPath));
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
-      if (useBlocks && blocks.wants(st.size) && source !== undefined && this.cache.store.lookup(key) < 0) {
+      if (isSpecialMode(st.mode)) {
+        if (tier !== undefined) this.cache.counters.misses++;
+        const loaded = await this.loader.load(key, userPath); // read through, never installed
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
+      if (blocks.wants(st.size) && !this.tierChecksHits && source !== undefined && this.cache.store.lookup(key) < 0) {
         if (tier !== undefined) this.cache.counters.misses++;
         return blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
       }
@@ -397,6 +440,7 @@ export class Engine implements WriteContext {
     try {
       await this.backend.chmod(key, mode);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'chmod', userPath);
     }
     this.ownChange(key);
@@ -407,6 +451,7 @@ export class Engine implements WriteContext {
     try {
       await this.backend.utimes(key, atimeMs, mtimeMs);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'utime', userPath);
     }
     const store = this.cache.store;
@@ -427,11 +472,11 @@ export class Engine implements WriteContext {
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, async () => {
-      await this.blocks.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts));
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
+      await this.write.writeWhole(key, data, userPath, opts);
       // Write-through shares the new bytes with the change, so other processes read them from Redis.
       await this.tierLink?.published({ kind: 'path', path: key }, this.opts.writeMode === 'write-through' ? data : undefined);
-    });
+    })).catch(this.failedFor(key));
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
@@ -441,7 +486,7 @@ export class Engine implements WriteContext {
       await this.revalidator.beforePatch(key);
       await this.write.writeAt(key, data, position, userPath);
       await this.tierPublished({ kind: 'path', path: key });
-    }));
+    })).catch(this.failedFor(key));
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
@@ -469,7 +514,7 @@ export class Engine implements WriteContext {
       if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
       await this.tierPublished({ kind: 'path', path: key });
       return size + data.length;
-    }));
+    })).catch(this.failedFor(key));
   }
 
   /** Sets the length of real path `key`. Runs under the path's lock. */
@@ -479,7 +524,7 @@ export class Engine implements WriteContext {
       await this.revalidator.beforePatch(key);
       await this.write.truncate(key, length, userPath);
       await this.tierPublished({ kind: 'path', path: key });
-    }));
+    })).catch(this.failedFor(key));
   }
 
   /**

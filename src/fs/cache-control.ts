@@ -138,7 +138,7 @@ export abstract class CacheControl {
     if (this.pending) await this.pending;
     this.check('batchFlush');
     const keys: string[] = [];
-    for (const p of paths) keys.push(await this.core.resolve(this.view.keyOf(p)));
+    for (const p of paths) keys.push(await this.core.resolve(this.view.keyOf(p, 'path', 'open')));
     await this.core.write.flushKeys(keys);
   }
 
