@@ -28,7 +28,8 @@ export { AbortError, PinLimitError, NotRegularFileError } from './warm/errors.js
 export { compareSnapshots } from './metrics/snapshot.js';
 export type { StatsSnapshot, SnapshotDelta } from './metrics/snapshot.js';
 export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js';
-// Coherence event payloads ('conflict', 'watchInvalidate', 'shed').
+// Event payloads ('evict', 'invalidate'; coherence: 'conflict', 'watchInvalidate', 'shed').
+export type { EvictEvent, EvictReason, InvalidateEvent, InvalidateScope } from './cache/ports.js';
 export type { ConflictEvent } from './coherence/revalidate.js';
 export type { WatchInvalidateEvent } from './coherence/watcher.js';
 export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';

@@ -26,7 +26,7 @@ describe('exportPrometheus', () => {
       await fs.readFile('/b'); // read 3: miss
       await fs.readFile('/c'); // read 4: miss; /a (least recent) is evicted: maxEntries 2
       await fs.readFile('/missing').catch(() => undefined); // read 5: miss, nothing cached
-      await fs.invalidate('/b'); // invalidation call 1; /b leaves as 'invalidated'
+      await fs.invalidate('/b'); // invalidation call 1; /b leaves as 'invalidated' (an 'invalidate' event, no 'evict')
       await fs.readFile('/t/x'); // read 6: miss; its TTL is 1 ms
       mock.timers.tick(2);
       assert.equal(await fs.cleanExpired(), 1); // /t/x leaves as 'expired' (not an invalidation call)
@@ -43,11 +43,12 @@ describe('exportPrometheus', () => {
         hits: 1, misses: 5, readOps: 6, writeOps: 2, invalidateOps: 1, flushCount: 1, flushErrors: 1,
         evictions: 1, bytesUsed: 18, entries: 2, dirtyEntries: 1,
       };
-      const removals = { evicted: 1, expired: 1, invalidated: 1, shed: 0 };
+      // Prometheus labels (src/metrics/prometheus.ts): the 'evict' reasons, plus 'invalidated'.
+      const removals = { policy: 1, expired: 1, invalidated: 1, pressure: 0 };
       const detailed = fs.detailedStats();
       assert.deepEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, detailed[k as keyof typeof detailed]])), expected, 'detailedStats');
       assert.equal(detailed.hitRate, 1 / 6);
-      assert.deepEqual({ evicted: 0, expired: 0, invalidated: 0, shed: 0, ...reasons }, removals, "'evict' events by reason");
+      assert.deepEqual({ policy: 0, expired: 0, pressure: 0, ...reasons }, { policy: 1, expired: 1, pressure: 0 }, "'evict' events by reason (API 1.3 §6)");
 
       const families = parsePrometheusText(await fs.exportPrometheus());
       for (const name of families.keys()) assert.ok(name.startsWith('cachefs_'), name);
@@ -214,17 +215,18 @@ describe('JSON and snapshots', () => {
 });
 
 describe('events', () => {
-  test('evict (with reason), invalidate, flush and flushError', async () => {
+  test('evict (with reason), invalidate (with scope), flush and flushError', async () => {
     const backend = faultyBackend(memoryBackend(FILES));
     const fs = new CacheFS(backend, { writeMode: 'write-back', flushInterval: 0, maxEntries: 1 });
     const seen: string[] = [];
     fs.on('evict', (e: { path: string; reason: string; size: number }) => seen.push(`evict ${e.path} ${e.reason} ${e.size}`));
-    fs.on('invalidate', (e: { path?: string; prefix?: string; count?: number }) => seen.push(`invalidate ${e.path ?? e.prefix} ${e.count ?? ''}`.trim()));
+    fs.on('invalidate', (e: { path: string; scope: string; count: number }) => seen.push(`invalidate ${e.path} ${e.scope} ${e.count}`));
     fs.on('flush', (e: { path: string; bytes: number }) => seen.push(`flush ${e.path} ${e.bytes}`));
     fs.on('flushError', (e: { path: string; error: { code: string } }) => seen.push(`flushError ${e.path} ${e.error.code}`));
     await fs.readFile('/a');
     await fs.readFile('/b');
     await fs.invalidate('/b');
+    await fs.invalidate('/b'); // nothing cached any more: no event
     await fs.writeFile('/w', 'xyz');
     await fs.flush();
     await fs.writeFile('/w', 'xyzw');
@@ -232,15 +234,25 @@ describe('events', () => {
     await assert.rejects(fs.flush());
     backend.faults.heal();
     await fs.invalidatePrefix('/w');
+    await fs.readFile('/t/x');
+    await fs.invalidatePattern('t/*');
+    await fs.readFile('/c');
+    await fs.clear();
+    await fs.clear(); // empty: no event
+    await fs.readFile('/a');
+    await fs.batchInvalidate(['/a', '/b']);
+    // API 1.3 §6: 'evict' only for the cache's own choices (here the policy, maxEntries 1); invalidations
+    // are reported once per call by 'invalidate', with the path, prefix or pattern and the scope.
     assert.deepEqual(seen, [
-      'evict /a evicted 5',
-      'evict /b invalidated 6',
-      'invalidate /b',
+      'evict /a policy 5',
+      'invalidate /b path 1',
       'flush /w 3',
       'flushError /w EIO',
       'flush /w 4',
-      'evict /w invalidated 4',
-      'invalidate /w 1',
+      'invalidate /w prefix 1',
+      'invalidate /t/* pattern 1',
+      'invalidate / all 1',
+      'invalidate /a path 1',
     ]);
     await fs.close();
   });

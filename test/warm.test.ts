@@ -222,7 +222,7 @@ describe('warm: priorities', () => {
     for (const p of names(10, '/cold')) await fs.readFile(p);
     for (const p of names(3, '/hot')) assert.ok(isPinned(fs, p), `${p} pinned`);
     assert.ok(!evicted.some((e) => e.startsWith('/hot/')), 'no pinned entry was evicted');
-    assert.ok(evicted.filter((e) => e.endsWith(':evicted')).length >= 9, 'the other entries took the pressure');
+    assert.ok(evicted.filter((e) => e.endsWith(':policy')).length >= 9, 'the other entries took the pressure');
     const st = fs.stats();
     assert.ok(st.bytesUsed <= 1000, `limits hold: ${st.bytesUsed}`);
     fs.resetStats();
@@ -296,7 +296,7 @@ describe('warm: priorities', () => {
     const evicted: string[] = [];
     fs.on('evict', (e: { path: string; reason: string }) => evicted.push(`${e.path}:${e.reason}`));
     await fs.warm(names(4), { concurrency: 1 });
-    assert.deepEqual(evicted, ['/d/f0:evicted']);
+    assert.deepEqual(evicted, ['/d/f0:policy']);
     await fs.close();
   });
 });

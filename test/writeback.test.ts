@@ -84,7 +84,7 @@ describe('flush triggers', () => {
     await fs.writeFile('/a', Buffer.alloc(3000, 'a'));
     assert.equal(await backendText(backend, '/a'), '', 'created empty, content deferred');
     await fs.writeFile('/b', Buffer.alloc(3000, 'b'));
-    assert.deepEqual(evicted, ['/a:evicted']);
+    assert.deepEqual(evicted, ['/a:policy']);
     assert.equal(await backendText(backend, '/a'), 'a'.repeat(3000), 'flushed before it left');
     assert.ok(fs.stats().bytesUsed <= 4096);
     assert.equal(fs.detailedStats().dirtyEntries, 1);

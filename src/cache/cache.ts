@@ -10,7 +10,7 @@ import { MutationClock } from '../store/mutation-clock.js';
 import { createByteStore } from '../store/pool.js';
 import { newCounters, type Counters } from './counters.js';
 import type {
-  CoherencePort, DirtyData, DirtyRule, InstallSource, InvalidateOptions, Scope, WritePort,
+  CoherencePort, DirtyData, DirtyRule, EvictReason, InstallSource, InvalidateOptions, Scope, WritePort,
 } from './ports.js';
 import { Resolutions } from './resolutions.js';
 import { fileKeyOf, isBlockKey, type BlockIndex } from './block-keys.js';
@@ -24,6 +24,9 @@ import { fileKeyOf, isBlockKey, type BlockIndex } from './block-keys.js';
  * It never calls the backend: the engine reads and writes, write-back owns dirty data (through the
  * {@link DirtyData} port it attaches), coherence decides when an entry is stale.
  */
+/** The `'evict'` event's reason for each store removal that is one (API 1.3 §6). */
+const EVICT_REASONS: Partial<Record<RemovalReason, EvictReason>> = { evicted: 'policy', expired: 'expired', shed: 'pressure' };
+
 export class Cache implements CoherencePort, WritePort {
   readonly store: DataStore;
   readonly meta: MetadataCache;
@@ -62,7 +65,10 @@ export class Cache implements CoherencePort, WritePort {
       else if (reason === 'expired') c.removedExpired++;
       else if (reason === 'invalidated') c.removedInvalidated++;
       else c.removedShed++;
-      this.events.emit('evict', { path: key, reason, size });
+      // API 1.3 §6: 'evict' reports the removals the cache chose (policy, expiry, pressure); an
+      // invalidation is the caller's own act and is reported once per call by 'invalidate'.
+      const eventReason = EVICT_REASONS[reason];
+      if (eventReason !== undefined) this.events.emit('evict', { path: key, reason: eventReason, size });
     };
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.

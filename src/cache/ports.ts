@@ -8,6 +8,37 @@ import type { Counters } from './counters.js';
 // The narrow faces of the cache that the parts plugging into it depend on (write-back, coherence, warming).
 // They are declared here, below those parts, so that none of them imports the cache (or the engine) whole.
 
+/**
+ * Why the cache removed an entry on its own (API 1.3 §6): `'policy'` the eviction policy chose it to
+ * stay within `maxBytes`/`maxEntries`, `'expired'` its TTL ran out, `'pressure'` it was shed under memory
+ * pressure. Invalidations are not evictions: they are reported by {@link InvalidateEvent}.
+ */
+export type EvictReason = 'policy' | 'expired' | 'pressure';
+
+/** Payload of the `'evict'` event: the backend path (a block counts as its file) and the bytes it held. */
+export interface EvictEvent {
+  path: string;
+  reason: EvictReason;
+  size: number;
+}
+
+/**
+ * What an invalidation call covered: `'path'` (`invalidate`, `batchInvalidate`: one event per path),
+ * `'prefix'` (`invalidatePrefix`), `'pattern'` (`invalidatePattern`), `'all'` (`clear`, with `path` `'/'`).
+ */
+export type InvalidateScope = 'path' | 'prefix' | 'pattern' | 'all';
+
+/**
+ * Payload of the `'invalidate'` event, emitted by an invalidation call that dropped something: `path` is
+ * the path, prefix or pattern as the caller's view names it (`'/'` for `clear`); `count` how many paths
+ * had anything cached.
+ */
+export interface InvalidateEvent {
+  path: string;
+  scope: InvalidateScope;
+  count: number;
+}
+
 /** Which cached paths an invalidation covers. */
 export type Scope =
   | { path: string }

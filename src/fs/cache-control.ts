@@ -6,6 +6,7 @@ import { exportPrometheus, registerCacheMetrics } from '../metrics/prometheus.js
 import type { StatsSnapshot } from '../metrics/snapshot.js';
 import { cacheStats, detailedStats, resetCounters, type CacheStats, type DetailedStats } from '../metrics/stats.js';
 import type { PathLike } from '../paths.js';
+import type { InvalidateEvent, InvalidateScope } from '../cache/ports.js';
 import { batchInvalidate, batchStats, type PathCacheStats } from '../warm/batch.js';
 import type { PrefetchOptions, PrefetchResult, WarmOptions, WarmProgress, WarmSmartOptions } from '../warm/options.js';
 import { warmingProgress } from '../warm/runner.js';
@@ -65,7 +66,7 @@ export abstract class CacheControl {
     let dropped = (await core.cache.invalidate({ path: real }, 'flush')) > 0;
     if (real !== key) dropped = (await core.cache.invalidate({ path: key }, 'flush')) > 0 || dropped;
     await core.tierPublished({ kind: 'path', path: real }, ...(real !== key ? [{ kind: 'path', path: key } as const] : []));
-    if (dropped) core.events.emit('invalidate', { path: this.view.viewOf(real) ?? real });
+    if (dropped) emitInvalidate(this.core, this.view.viewOf(real) ?? real, 'path', 1);
     return dropped;
   }
 
@@ -77,7 +78,7 @@ export abstract class CacheControl {
     this.core.counters.invalidateOps++;
     const n = await this.core.cache.invalidate({ within: key }, 'flush');
     await this.core.tierPublished({ kind: 'prefix', prefix: key });
-    if (n > 0) this.core.events.emit('invalidate', { prefix: this.view.viewOf(key) ?? key, count: n });
+    if (n > 0) emitInvalidate(this.core, this.view.viewOf(key) ?? key, 'prefix', n);
     return n;
   }
 
@@ -101,7 +102,7 @@ export abstract class CacheControl {
     );
     // Other processes hold paths this one never saw: the whole namespace (this view's root) changes.
     await this.core.tierPublished(view.root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: view.root });
-    if (n > 0) this.core.events.emit('invalidate', { pattern: absolute, count: n });
+    if (n > 0) emitInvalidate(this.core, absolute, 'pattern', n);
     return n;
   }
 
@@ -111,9 +112,11 @@ export abstract class CacheControl {
     this.check('clear');
     this.core.counters.invalidateOps++;
     const root = this.view.root;
-    await this.core.cache.invalidate(root === '' ? { all: true } : { within: root }, 'flush');
+    const n = await this.core.cache.invalidate(root === '' ? { all: true } : { within: root }, 'flush');
     await this.core.tierPublished(root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: root });
+    if (n > 0) emitInvalidate(this.core, '/', 'all', n);
   }
+
 
   /** Drops entries past their TTL (dirty ones are flushed first). Returns how many. */
   async cleanExpired(): Promise<number> {
@@ -305,4 +308,10 @@ export abstract class CacheControl {
   warmingProgress(): WarmProgress {
     return warmingProgress(this.core);
   }
+}
+
+/** Reports an invalidation call that dropped something (API 1.3 §6), in the caller's view. */
+function emitInvalidate(core: Engine, path: string, scope: InvalidateScope, count: number): void {
+  const event: InvalidateEvent = { path, scope, count };
+  core.events.emit('invalidate', event);
 }

@@ -51,8 +51,10 @@ const REQUIRED_BACKEND_METHODS = [
  * `code`, `syscall` and `path`. After {@link CacheFS.close}, every call fails with `ERR_CACHEFS_CLOSED`.
  * With a `journal`, every call made before {@link CacheFS.ready} resolves waits for it.
  *
- * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when an entry leaves
- * (reason `'evicted' | 'expired' | 'invalidated' | 'shed'`), `'invalidate'` `{ path }`,
+ * Events (subscribe with {@link CacheFS.on}): `'evict'` `{ path, reason, size }` when the cache removes an
+ * entry on its own (reason `'policy' | 'expired' | 'pressure'`: limits, TTL, memory pressure),
+ * `'invalidate'` `{ path, scope, count }` when an invalidation call dropped something (scope `'path' |
+ * 'prefix' | 'pattern' | 'all'`; `path` the path, prefix or pattern in the caller's view, `'/'` for `clear`),
  * `'flush'` `{ path, bytes }` and `'flushError'` `{ path, error, attempts, retryInMs }` in write-back mode,
  * `'backendRead'` `{ path, ms, bytes }` for every load from the backend,
  * `'warmProgress'` `{ path, total, completed, errors, bytesRead, error? }` after each file of a warm.

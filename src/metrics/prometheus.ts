@@ -44,12 +44,16 @@ const COUNTERS: readonly [string, string, keyof Counters][] = [
   ['cachefs_tier_errors_total', 'Calls to the shared Redis tier that failed or timed out.', 'tierErrors'],
 ];
 
-/** Entries that left the cache, by the store's reason. */
+/**
+ * Entries that left the cache, by reason. The label values are the `'evict'` event's reasons (API 1.3
+ * §6: `policy`, `expired`, `pressure`), so a dashboard and a listener name a removal alike; removals by
+ * invalidation, which raise no `'evict'` event, keep `invalidated`.
+ */
 const REMOVAL_REASONS: readonly [string, keyof Counters][] = [
-  ['evicted', 'removedEvicted'],
+  ['policy', 'removedEvicted'],
   ['expired', 'removedExpired'],
+  ['pressure', 'removedShed'],
   ['invalidated', 'removedInvalidated'],
-  ['shed', 'removedShed'],
 ];
 
 /** Gauges: metric name, help, reading. */
@@ -133,7 +137,7 @@ function createMetricSet(registry: Registry): MetricSet {
   }
   new Counter({
     name: 'cachefs_evictions_total',
-    help: 'Entries that left the cache, by reason: evicted (limits), expired (TTL), invalidated, shed (memory pressure).',
+    help: 'Entries that left the cache, by reason: policy (limits), expired (TTL), pressure (memory pressure), invalidated.',
     labelNames: ['cache', 'reason'],
     registers,
     collect() {

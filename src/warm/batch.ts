@@ -1,4 +1,5 @@
 import { pathString, type PathLike } from '../paths.js';
+import type { InvalidateEvent } from '../cache/ports.js';
 import { checkPaths } from './warm.js';
 import type { CacheView } from './view.js';
 
@@ -55,7 +56,11 @@ export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>
       }
     });
   }
-  for (const key of dropped) if (!stayed.has(key)) core.events.emit('invalidate', { path: view.viewOf(key) ?? key });
+  for (const key of dropped) {
+    if (stayed.has(key)) continue;
+    const event: InvalidateEvent = { path: view.viewOf(key) ?? key, scope: 'path', count: 1 };
+    core.events.emit('invalidate', event);
+  }
   if (failures.length > 0) {
     throw new AggregateError(failures, `cachefs: ${failures.length} dirty entries could not be flushed, so they stay cached`);
   }

@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.js';
+import type { EvictEvent } from '../cache/ports.js';
 import { AbortError } from './errors.js';
 import { addProgress, emptyProgress, errorCodeOf, type ResolvedWarmOptions, type WarmProgress } from './options.js';
 import type { CacheView } from './view.js';
@@ -38,8 +39,8 @@ export class WarmRun {
   readonly progress: WarmProgress = emptyProgress();
   /** Keys this run loaded and still holds: an eviction of one of them counts in `evicted`. */
   private readonly loaded = new Set<string>();
-  private readonly onEvict = (e: { path: string; reason: string }): void => {
-    if (e.reason === 'evicted' && this.loaded.delete(e.path)) this.progress.evicted++;
+  private readonly onEvict = (e: EvictEvent): void => {
+    if (e.reason === 'policy' && this.loaded.delete(e.path)) this.progress.evicted++;
   };
   private isStopped = false;
   /** Rejects the run's promise (set by {@link runWarm}). */

@@ -50,7 +50,7 @@ test("shedding follows the policy's order, coldest first, and passes over dirty 
   const fs = new CacheFS(memoryBackend(files), { writeMode: 'write-back', flushInterval: 0, pool: false });
   const shedOrder: string[] = [];
   fs.on('evict', (e: { path: string; reason: string }) => {
-    if (e.reason === 'shed') shedOrder.push(e.path);
+    if (e.reason === 'pressure') shedOrder.push(e.path);
   });
   await fs.readFile('/clean3');
   await fs.writeFile('/dirty0', 'unflushed zero');
