@@ -37,12 +37,13 @@ export function isNormalizedAbsolute(p: string): boolean {
  * Converts a user path to an absolute, normalized POSIX path. Relative paths resolve against `cwd`;
  * `..` never climbs above `/`. As `node:fs` does: a non-path is `ERR_INVALID_ARG_TYPE`, a NUL byte
  * `ERR_INVALID_ARG_VALUE`, a URL of another scheme than `file:` `ERR_INVALID_URL_SCHEME`, and `''` fails
- * `syscall` with `ENOENT`. A Buffer names its exact bytes: bytes that are not UTF-8 would alias another
- * name once decoded, so they fail `syscall` with `EINVAL` (the backends key paths by their text).
+ * `syscall` with `ENOENT`. A string with lone surrogates names the file Node would (each one U+FFFD).
+ * A Buffer names its exact bytes: bytes that are not UTF-8 would alias another name once decoded, so
+ * they fail `syscall` with `EINVAL` (the backends key paths by their text).
  */
 export function normalizePath(input: PathLike, cwd = '/', argName = 'path', syscall = 'open'): string {
   let p: string;
-  if (typeof input === 'string') p = input;
+  if (typeof input === 'string') p = wellFormed(input);
   else if (Buffer.isBuffer(input)) p = bufferPath(input, syscall);
   else if (input instanceof URL) p = fileUrlPath(input);
   else {
@@ -61,6 +62,22 @@ export function normalizePath(input: PathLike, cwd = '/', argName = 'path', sysc
     else out.push(segment);
   }
   return '/' + out.join('/');
+}
+
+/** String methods of ES2024 that Node 20 has and the ES2023 lib does not declare. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * The name a string path has on disk, as text: Node encodes a path as UTF-8, which turns each lone
+ * surrogate into U+FFFD, so `'/\uDCFF'` and `'/\uFFFD'` are one file. Keyed apart, they would be two
+ * cache entries for one file, and a write through one would leave the other stale.
+ */
+function wellFormed(input: string): string {
+  const s = input as unknown as WellFormedString;
+  return s.isWellFormed() ? input : s.toWellFormed();
 }
 
 function bufferPath(input: Buffer, syscall: string): string {

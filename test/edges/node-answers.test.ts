@@ -228,6 +228,18 @@ describe('Buffer paths name their exact bytes (item 6)', () => {
     }
   });
 
+  test('a string with a lone surrogate names the file Node names (U+FFFD): one file, never a stale twin', async () => {
+    for (const mode of MODES) {
+      // Node encodes '/\uDCFF' as UTF-8, i.e. as '/\uFFFD': a write through one spelling shows through the other.
+      await compare(mode, async (fs, p) => {
+        await fs.writeFile(p('/\uDCFF'), 'one');
+        const first = (await fs.readFile(p('/\uFFFD'))).toString();
+        await fs.writeFile(p('/\uFFFD'), 'two');
+        return `${first} ${(await fs.readFile(p('/\uDCFF'))).toString()}`;
+      });
+    }
+  });
+
   test('names that are not UTF-8 are never aliased: the backend keys paths by text, so EINVAL (API 1.3 §1)', async () => {
     const nodeDir = await dirs.make();
     const a = Buffer.concat([Buffer.from(`${nodeDir}/`), Buffer.from([0xff])]);
