@@ -16,6 +16,7 @@ import { journalSuite } from './journal-latency.js';
 import { serveSuite } from './serve.js';
 import { coldSuite } from './cold.js';
 import { remoteSuite } from './remote.js';
+import { tierSuite } from './tier.js';
 import { nodefsSuite } from './nodefs.js';
 
 /** What a suite receives from the command line. */
@@ -80,4 +81,5 @@ registerSuite(journalSuite);
 registerSuite(serveSuite);
 registerSuite(coldSuite);
 registerSuite(remoteSuite);
+registerSuite(tierSuite);
 registerSuite(nodefsSuite);

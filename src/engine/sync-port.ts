@@ -169,9 +169,12 @@ export class SyncPort {
     const sync = this.face(operation);
     const cache = this.engine.cache;
     const result = run(sync);
+    const tier = this.engine.tierLink;
     for (const key of keys) {
       cache.invalidate({ path: key }, 'discard', { parent: true });
       if (subtree) cache.invalidate({ within: key }, 'discard');
+      // Other processes learn of the change as soon as Redis takes it (the call itself cannot wait).
+      tier?.published(subtree ? { kind: 'prefix', prefix: key } : { kind: 'path', path: key }).catch(() => undefined);
     }
     return result;
   }
