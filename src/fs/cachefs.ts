@@ -99,7 +99,7 @@ export class CacheFS extends CacheControl {
   private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
     if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(await this.core.resolve(key), path, syscall, false);
+    if (namesDirectory(path)) await this.#mustBeDirectory(await this.core.resolve(key), path, syscall, false);
     return key;
   }
 
@@ -111,11 +111,11 @@ export class CacheFS extends CacheControl {
   private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
     if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(key, path, syscall, creates);
+    if (namesDirectory(path)) await this.#mustBeDirectory(key, path, syscall, creates);
     return key;
   }
 
-  private async mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
+  async #mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
     if (creates) throw fsError('EISDIR', syscall, pathString(path));
     if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
     let mode: number;
@@ -148,7 +148,7 @@ export class CacheFS extends CacheControl {
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
         o.signal?.throwIfAborted();
-        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.#readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
       core.counters.readOps++;
@@ -168,7 +168,7 @@ export class CacheFS extends CacheControl {
   }
 
   /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
-  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+  async #readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
     const handle = await this.open(path, flag);
     try {
       if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
@@ -309,7 +309,7 @@ export class CacheFS extends CacheControl {
     const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
     // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
     if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
-    if (namesDirectory(path)) await this.mustBeDirectory(real, path, 'realpath', false);
+    if (namesDirectory(path)) await this.#mustBeDirectory(real, path, 'realpath', false);
     return this.view.viewOf(real) ?? real;
   }
 
@@ -346,7 +346,7 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('writeFile');
-    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.append) {
@@ -366,7 +366,7 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('appendFile');
-    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
@@ -374,7 +374,7 @@ export class CacheFS extends CacheControl {
   }
 
   /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
-  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+  async #writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
     const handle = await this.open(path, flag, mode ?? 0o666);
     try {
       if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');
