@@ -60,8 +60,16 @@ function typescriptDiagnosticsAndEmit(root: string, fileSystem: typeof nodeFs | 
   const host = ts.createCompilerHost(options);
   if (fileSystem) {
     host.readFile = (p) => (fileSystem.existsSync(p) ? fileSystem.readFileSync(p, 'utf8') : undefined);
-    host.fileExists = (p) => fileSystem.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
-    host.directoryExists = (p) => fileSystem.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    // As TypeScript's own sys does: any error (ENOENT, ENOTDIR under a file) means "no".
+    const stat = (p: string) => {
+      try {
+        return fileSystem.statSync(p);
+      } catch {
+        return undefined;
+      }
+    };
+    host.fileExists = (p) => stat(p)?.isFile() ?? false;
+    host.directoryExists = (p) => stat(p)?.isDirectory() ?? false;
     host.realpath = (p) => fileSystem.realpathSync(p);
     host.getDirectories = (p) => fileSystem.readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
     const original = host.getSourceFile;
