@@ -12,9 +12,10 @@ const WINDOW_SHARE = 0.01;
 const PROTECTED_SHARE = 0.8;
 /**
  * The hill climber: step (a share of the cache), restart threshold (hit rate), decay per period. Restart
- * and decay are Caffeine's; its step is 6.25%. With 10% a recency-biased trace reaches a large window
- * within the few periods a short trace lasts (sprite, 134k requests: 2.5 points closer to LRU at 700 and
- * 1400 entries), and glimpse does not move.
+ * and decay are Caffeine's; its step is 6.25%. With 10% steps, the first toward a larger window, a
+ * recency-biased trace reaches a large window within the few periods a short trace lasts (sprite, 134k
+ * requests, at 700 / 1400 entries: from 4.3 / 2.5 points below LRU to 1.2 / 0.9), and glimpse does not
+ * lose.
  */
 const CLIMB_STEP = 0.1;
 const CLIMB_RESTART = 0.05;
