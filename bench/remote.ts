@@ -10,6 +10,9 @@
  *   is cached too), against the bare client walking again (it has nothing to remember).
  * - `hot_reads`: 4 KiB positional reads in a 256 MiB file, 90% of them in a 4 MiB hot region, through
  *   one open handle; hit ratio from the cache's own counters.
+ * - `serve_warm`: `cachefs serve` (createCacheServer) in front of the store, every file of the tree
+ *   fetched over HTTP (keep-alive, 32 in flight) after one pass warmed it, against the bare client
+ *   reading the same files at its best concurrency.
  * `npm run bench -- remote quick` uses 200 files and 500 reads (a smoke run).
  */
 import * as fsp from 'node:fs/promises';
@@ -19,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
 import { createClient } from 'webdav';
-import { CacheFS, sftpBackend, webdavBackend, type Backend } from '../src/index.js';
+import { CacheFS, createCacheServer, sftpBackend, webdavBackend, type Backend } from '../src/index.js';
 import { startRelay } from '../test/remote/relay.js';
 import { startApache, startSshd, type DavServer, type SshServer } from '../test/remote/servers.js';
 import type { ReportRow, Suite } from './suites.js';
@@ -202,7 +205,6 @@ async function measureStore(kind: 'sftp' | 'webdav', rtt: number, server: SshSer
     const bareFile = await bare.openRead('/big.bin');
     const bareReadMs = await time(() => pool(at, 16, (p) => bareFile.read(p)));
     await bareFile.close();
-    await bare.close();
     cfs.resetStats();
     const handle = await cfs.open('/big.bin', 'r');
     const buffers = Array.from({ length: 16 }, () => Buffer.alloc(READ));
@@ -218,6 +220,27 @@ async function measureStore(kind: 'sftp' | 'webdav', rtt: number, server: SshSer
       suite: 'remote', name: 'hot_reads', variant, cachefsMs: readMs, bareMs: bareReadMs, speedup: bareReadMs / readMs, hitRate: readStats.hitRate,
       note: `${reads} x 4 KiB, 90% in a 4 MiB region of 256 MiB, 16 in flight`,
     });
+
+    // cachefs serve in front of the store: one pass to warm, then the timed pass over HTTP.
+    const server = createCacheServer(cfs, { admin: false });
+    const address = await server.listen(0, '127.0.0.1');
+    const base = `http://127.0.0.1:${address.port}`;
+    const get = async (p: string): Promise<void> => {
+      const response = await fetch(base + p);
+      if (response.status !== 200) throw new Error(`remote bench: GET ${p} answered ${response.status}`);
+      await response.arrayBuffer();
+    };
+    await pool(paths, 32, get);
+    cfs.resetStats();
+    const serveMs = await time(() => pool(paths, 32, get));
+    const serveStats = cfs.stats();
+    const bareReadOnlyMs = await time(() => pool(paths, Number(bestN), (p) => bare.readFile(p)));
+    rows.push({
+      suite: 'remote', name: 'serve_warm', variant, cachefsMs: serveMs, bareMs: bareReadOnlyMs, speedup: bareReadOnlyMs / serveMs, hitRate: serveStats.hitRate,
+      note: `${paths.length} GETs over HTTP, 32 in flight; bare: readFile of each, ${bestN} in flight`,
+    });
+    await server.close();
+    await bare.close();
     await cfs.close();
   } finally {
     await relay.close();

@@ -23,6 +23,7 @@ import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, measureAll, type AsyncBody, type BenchCase, type Row } from './harness.js';
 import type { Suite, SuiteOptions } from './suites.js';
 import { formatSeedTable } from './table.js';
+import { formatAgainstGo, limitCases, storeOnlyCases } from './seed-go.js';
 
 type Options = NonNullable<ConstructorParameters<typeof CacheFS>[1]>;
 type Variant = 'unpooled' | 'pooled';
@@ -250,8 +251,11 @@ export const seedSuite: Suite = {
   description: "the Go seed's benchmarks (POOLING_RESULTS.md), pooled against unpooled",
   inDefaultRun: true,
   async run(opts: SuiteOptions): Promise<Row[]> {
-    const cases = seedCases().filter((c) => !opts.filter || opts.filter.test(caseKey(c)));
+    const all = [...seedCases(), ...limitCases(), ...storeOnlyCases()];
+    const cases = all.filter((c) => !opts.filter || opts.filter.test(caseKey(c)));
     return measureAll(cases, opts);
   },
-  format: (rows) => formatSeedTable(rows),
+  format: (rows) =>
+    `${formatSeedTable(rows.filter((r) => r.variant !== 'limit'))}\n\n` +
+    `Against the Go original (issue 12):\n\n${formatAgainstGo(rows)}`,
 };

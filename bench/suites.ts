@@ -14,6 +14,7 @@ import { coherenceSuite } from './revalidate.js';
 import { hitRatioSuite } from './hit-ratio-suite.js';
 import { journalSuite } from './journal-latency.js';
 import { serveSuite } from './serve.js';
+import { coldSuite } from './cold.js';
 import { remoteSuite } from './remote.js';
 
 /** What a suite receives from the command line. */
@@ -76,4 +77,5 @@ registerSuite(coherenceSuite);
 registerSuite(hitRatioSuite);
 registerSuite(journalSuite);
 registerSuite(serveSuite);
+registerSuite(coldSuite);
 registerSuite(remoteSuite);

@@ -1,27 +1,29 @@
-import type { Backend, BackendWatcher } from '../src/backend/backend.js';
+import type { Backend, BackendFile, BackendWatcher } from '../src/backend/backend.js';
 import { FsError } from '../src/errors.js';
 
 /** Every method of {@link Backend} a fault can be injected into (all but `watch`, which is synchronous). */
 export type FaultOperation =
   | 'stat' | 'lstat' | 'readFile' | 'writeFile' | 'readdir' | 'mkdir' | 'rmdir' | 'unlink' | 'rename'
   | 'truncate' | 'chmod' | 'utimes' | 'symlink' | 'readlink' | 'read' | 'write' | 'realpath' | 'chown'
-  | 'copyFile' | 'close';
+  | 'copyFile' | 'close' | 'open' | 'link' | 'lchown' | 'lutimes' | 'statfs';
 
 /** The operations that change the backend. */
 export type WriteOperation = Extract<
   FaultOperation,
-  'writeFile' | 'write' | 'truncate' | 'rename' | 'unlink' | 'rmdir' | 'mkdir' | 'chmod' | 'utimes' | 'symlink' | 'copyFile' | 'chown'
+  | 'writeFile' | 'write' | 'truncate' | 'rename' | 'unlink' | 'rmdir' | 'mkdir' | 'chmod' | 'utimes' | 'symlink' | 'copyFile' | 'chown'
+  | 'link' | 'lchown' | 'lutimes'
 >;
 
 /** Every {@link WriteOperation}; {@link FaultController.failWrites} fails all of them. */
 export const WRITE_OPERATIONS: readonly WriteOperation[] = Object.freeze([
   'writeFile', 'write', 'truncate', 'rename', 'unlink', 'rmdir', 'mkdir', 'chmod', 'utimes', 'symlink',
-  'copyFile', 'chown',
+  'copyFile', 'chown', 'link', 'lchown', 'lutimes',
 ] satisfies WriteOperation[]);
 
 const ASYNC_OPERATIONS: readonly FaultOperation[] = [
   'stat', 'lstat', 'readFile', 'writeFile', 'readdir', 'mkdir', 'rmdir', 'unlink', 'rename', 'truncate',
   'chmod', 'utimes', 'symlink', 'readlink', 'read', 'write', 'realpath', 'chown', 'copyFile', 'close',
+  'open', 'link', 'lchown', 'lutimes', 'statfs',
 ];
 
 /** The error code of an injected fault; the usual ones are listed, any `E…` code is accepted. */
@@ -268,5 +270,31 @@ export function faultyBackend(inner: Backend, plan: FaultPlan = {}): Backend & {
     wrapped.watch = (onChange, onError): BackendWatcher => watch.call(inner, onChange, onError);
   }
   if (close) wrapped.close = () => call('close', undefined, undefined, () => close.call(inner));
+  const { link, lchown, lutimes, statfs, open } = inner;
+  if (link) wrapped.link = (existing, p) => call('link', existing, p, () => link.call(inner, existing, p));
+  if (lchown) wrapped.lchown = (p, uid, gid) => call('lchown', p, undefined, () => lchown.call(inner, p, uid, gid));
+  if (lutimes) wrapped.lutimes = (p, a, m) => call('lutimes', p, undefined, () => lutimes.call(inner, p, a, m));
+  if (statfs) wrapped.statfs = (p) => call('statfs', p, undefined, () => statfs.call(inner, p));
+  if (open) {
+    // An open file's calls count and fail as the path calls they stand for: a fault on 'read' strikes a
+    // read however the engine reads. The sync face is not passed on: faults and delays are asynchronous.
+    wrapped.open = async (p, flags) => {
+      const file = await call('open', p, undefined, () => open.call(inner, p, flags));
+      const faulty: BackendFile = {
+        read: (into, offset, length, position) =>
+          call('read', p, undefined, () => file.read(into, offset, length, position)),
+        stat: () => call('stat', p, undefined, () => file.stat()),
+        close: () => file.close(),
+      };
+      const { write: fileWrite, truncate: fileTruncate, sync: fileSync } = file;
+      if (fileWrite) {
+        faulty.write = (data, offset, length, position) =>
+          call('write', p, undefined, () => fileWrite.call(file, data, offset, length, position));
+      }
+      if (fileTruncate) faulty.truncate = (length) => call('truncate', p, undefined, () => fileTruncate.call(file, length));
+      if (fileSync) faulty.sync = () => fileSync.call(file);
+      return faulty;
+    };
+  }
   return wrapped;
 }

@@ -423,3 +423,73 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
     { numRuns: RUNS, errorWithCause: true } as fc.Parameters<unknown> & { numRuns: number },
   );
 });
+
+// ------------------------------------------------------------------------------------------------------
+// Block-cached files (issue 12, coldpath). The same comparison with the block threshold lowered to 24
+// bytes and 8-byte blocks (internal knobs of the cache's BlockCache), so that files cross the threshold
+// both ways, positional writes straddle block boundaries, and truncation cuts into a block, in every
+// write mode. Replays with FC_SEED / FC_PATH like the test above.
+
+const bigData = fc.string({ minLength: 0, maxLength: 90 });
+const blockOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('readFile' as const), path }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('writeFile' as const), path, data: bigData }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('appendFile' as const), path, data: bigData }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('writeAt' as const), path, data, position: fc.nat(100) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('readAt' as const), path, position: fc.nat(100), length: fc.nat(40) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), path, len: fc.nat(100) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('rename' as const), from: path, to: path }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), path }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('stat' as const), path }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyFile' as const), from: path, to: path }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidate' as const), path }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidatePattern' as const), pattern: fc.constantFrom('/*', '/d/**') }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
+);
+const blockOptionsArb: fc.Arbitrary<CacheFSOptions> = fc.record({
+  writeMode: fc.constantFrom('write-through', 'write-back', 'write-around'),
+  eviction: fc.constantFrom('lru', 'lfu', 'ttl', 'hybrid', 'tinylfu', 'sieve'),
+  maxBytes: fc.constantFrom(0, 64, 200, 4096),
+  pool: fc.boolean(),
+  flushInterval: fc.constantFrom(0, 1),
+});
+
+test(`block-cached files behave like the bare backend over ${RUNS} random operation sequences`, async () => {
+  await assertProperty(
+    fc.asyncProperty(blockOptionsArb, BACKEND_ARB, fc.array(blockOpArb, { minLength: 1, maxLength: 40 }), async (options, onDisk, ops) => {
+      const long = 'block-cached content, long enough for several blocks: 0123456789';
+      const seed = { '/a': long, '/d/a': long.slice(0, 30), '/b': 'short' };
+      const refRoot = await seededDir(seed);
+      const diskRoot = onDisk ? await seededDir(seed) : undefined;
+      const backend = diskRoot ? nodeBackend(diskRoot) : memoryBackend(seed);
+      const cfs = new CacheFS(backend, options);
+      const blocks = (cfs as unknown as { core: { blocks: { threshold: number; blockSize: number } } }).core.blocks;
+      blocks.threshold = 24;
+      blocks.blockSize = 8;
+      const reference = rooted(refRoot);
+      const cached = cfs as unknown as FsLike;
+      try {
+        for (const [i, op] of ops.entries()) {
+          const expected = await apply(reference, op);
+          if (expected === undefined) {
+            await applyCacheOnly(cfs, op);
+            continue;
+          }
+          const actual = await apply(cached, op);
+          assert.deepEqual(actual, expected, `step ${i}: ${JSON.stringify(op)} with ${JSON.stringify(options)}`);
+          if (options.maxBytes && cfs.detailedStats().dirtyEntries === 0) assert.ok(cfs.stats().bytesUsed <= options.maxBytes, 'maxBytes holds');
+        }
+        assert.deepEqual(await snapshot(cached), await snapshot(reference), 'whole tree through the cache');
+        await cfs.close();
+        const fresh = new CacheFS(backend, { maxBytes: 0 }) as unknown as FsLike;
+        assert.deepEqual(await snapshot(fresh), await snapshot(reference), 'whole backend after close');
+      } finally {
+        await rm(refRoot, { recursive: true, force: true });
+        if (diskRoot) await rm(diskRoot, { recursive: true, force: true });
+      }
+    }),
+    { numRuns: RUNS, errorWithCause: true } as fc.Parameters<unknown> & { numRuns: number },
+  );
+});
+// ------------------------------------------------------------------------------------------------------ (end of block-cached files)

@@ -1,11 +1,11 @@
 import * as nodePath from 'node:path';
 import type {
-  Backend, BackendDirent, BackendFile, BackendFileSync, BackendStatFs, BackendStats, BackendSync,
+  Backend, BackendDirent, BackendFile, BackendFileSync, BackendStatFs, BackendSync,
 } from './backend.js';
 import { toBackendStats } from './backend.js';
 import { FsError, hasCode } from '../errors.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- an fs-shaped object is typed by its shape only */
+/** A call of the wrapped object: typed by its shape only, as the object is. */
 type Call = (...args: any[]) => any;
 
 /**

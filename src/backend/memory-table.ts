@@ -181,6 +181,7 @@ export class InodeTable {
     } else {
       node.nlink--;
     }
+    if (node.nlink === 0) this.inodes--;
     node.ctimeMs = now;
     dir.mtimeMs = dir.ctimeMs = now;
     this.forget();

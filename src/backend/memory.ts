@@ -366,12 +366,22 @@ function asyncFace(memory: MemoryFs): Backend {
     lutimes: wrap(m.lutimes),
     statfs: wrap(m.statfs),
     open: wrap((path: string, flags: 'r' | 'r+'): BackendFile => promiseFile(memory.open(path, flags))),
-    sync: memory,
+    sync: boundFace(memory),
   };
 }
 
+/** The sync face as a plain object of bound calls, so that `const { readFile } = backend.sync` works. */
+function boundFace(memory: MemoryFs): BackendSync {
+  const face: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(MemoryFs.prototype)) {
+    const value = (memory as unknown as Record<string, unknown>)[name];
+    if (name !== 'constructor' && typeof value === 'function') face[name] = value.bind(memory);
+  }
+  return face as unknown as BackendSync;
+}
+
 /** A {@link BackendFile} answering from a synchronous one. */
-export function promiseFile(file: BackendFileSync): BackendFile {
+function promiseFile(file: BackendFileSync): BackendFile {
   const wrap =
     <A extends unknown[], R>(fn: ((...args: A) => R) | undefined) =>
     (...args: A): Promise<R> => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { FsError, InvalidArgError, hasCode } from '../errors.js';
 import { baseName, isNormalizedAbsolute, parentOf } from '../paths.js';
-import { io, type Plan } from './plan.js';
+import { io, sharedRealpath, type Plan } from './plan.js';
 
 const { O_NOFOLLOW } = fs.constants;
 
@@ -44,7 +44,8 @@ export class Confinement {
   private linkedRemembered = 0;
   /** Bumped by every forgetting, so that a check that started before a change is not remembered after it. */
   private generation = 0;
-  private readonly procfs: boolean;
+  /** Whether descriptors are checked through /proc/self/fd (Linux). */
+  readonly procfs: boolean;
 
   constructor(rootReal: string, given: string) {
     this.root = rootReal;
@@ -103,6 +104,41 @@ export class Confinement {
   private known(vdir: string): Resolution | undefined {
     const known = this.dirs.get(vdir);
     return known !== undefined && Date.now() - known.at < TRUST_MS ? known : undefined;
+  }
+
+  /**
+   * The disk path of `vpath` itself when its parent's checked resolution is at hand (no call needed),
+   * else undefined: the hot path of `stat`/`lstat` in a directory already seen.
+   */
+  knownEntry(vpath: string): string | undefined {
+    if (vpath === '/' || !isNormalizedAbsolute(vpath)) return undefined;
+    const slash = vpath.lastIndexOf('/');
+    if (slash === 0) return this.prefix + vpath;
+    const known = this.known(vpath.slice(0, slash));
+    return known === undefined ? undefined : known.disk + vpath.slice(slash);
+  }
+
+  /**
+   * The async hot path's way to {@link entry} without a plan: the parent's checked resolution when it is
+   * known or when one (shared) `realpath` proves it link-free; undefined when links or errors need the
+   * plan (which explains them).
+   */
+  async checkedEntry(vpath: string): Promise<string | undefined> {
+    const known = this.knownEntry(vpath);
+    if (known !== undefined || vpath === '/' || !isNormalizedAbsolute(vpath)) return known;
+    const slash = vpath.lastIndexOf('/');
+    const vparent = vpath.slice(0, slash);
+    const naive = this.prefix + vparent;
+    const [at, generation] = [Date.now(), this.generation];
+    let real: string | undefined;
+    try {
+      real = await sharedRealpath(naive);
+    } catch {
+      return undefined;
+    }
+    if (real !== naive) return undefined;
+    if (generation === this.generation) this.remember(vparent, naive, false, at);
+    return naive + vpath.slice(slash);
   }
 
   /** Records that `vpath`, found to be a directory (not a link) in `vparent`, resolves to `disk`. */

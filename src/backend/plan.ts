@@ -70,7 +70,15 @@ const fstatAsync = promised<[number], fs.Stats>(fs.fstat);
 /** realpath calls in flight: concurrent cold calls in one directory share one check of it. */
 const resolving = new Map<string, Promise<string>>();
 
-function sharedRealpath(path: string): Promise<string> {
+/** Where a descriptor leads (procfs) and its stats, both asked of the thread pool at once. */
+export function inspectAsync(fd: number): Promise<[string | undefined, fs.Stats]> {
+  return Promise.all([
+    new Promise<string | undefined>((resolve) => fs.readlink(`/proc/self/fd/${fd}`, (err, at) => resolve(err ? undefined : at))),
+    fstatAsync(fd),
+  ]);
+}
+
+export function sharedRealpath(path: string): Promise<string> {
   let pending = resolving.get(path);
   if (pending === undefined) {
     pending = realpathNative(path);
@@ -90,11 +98,7 @@ const asyncOps: { [K in Op]: (...args: Parameters<(typeof syncOps)[K]>) => unkno
   release: (fd) => fs.close(fd, noop),
   procPath,
   // Both in the thread pool at once: the descriptor check costs no latency beside the fstat.
-  inspect: (fd) =>
-    Promise.all([
-      new Promise<string | undefined>((resolve) => fs.readlink(`/proc/self/fd/${fd}`, (err, at) => resolve(err ? undefined : at))),
-      fstatAsync(fd),
-    ]),
+  inspect: inspectAsync,
   fstat: (fd) => fstatAsync(fd),
   read: promised<[number, Uint8Array, number, number, number], number>(fs.read),
   write: promised<[number, Uint8Array, number, number, number], number>(fs.write),

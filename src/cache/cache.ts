@@ -13,6 +13,7 @@ import type {
   CoherencePort, DirtyData, DirtyRule, InstallSource, InvalidateOptions, Scope, WritePort,
 } from './ports.js';
 import { Resolutions } from './resolutions.js';
+import { fileKeyOf, isBlockKey, type BlockIndex } from './block-keys.js';
 
 /**
  * The cache proper, shared by a `CacheFS` and its `sub()` views: entries (data store), metadata, the
@@ -36,6 +37,8 @@ export class Cache implements CoherencePort, WritePort {
   revalidateAfter: number;
   closed = false;
   private owner: DirtyData | undefined;
+  /** The blocks of large files (the engine's block cache), once attached. */
+  private blocks: BlockIndex | undefined;
   private readonly ttlMatchers: { match: (p: string) => boolean; ttl: number }[];
 
   constructor(readonly opts: ResolvedOptions) {
@@ -47,7 +50,12 @@ export class Cache implements CoherencePort, WritePort {
       match: compileGlob(r.pattern.startsWith('/') ? r.pattern : `/${r.pattern}`, 'ttlRules.pattern'),
       ttl: r.ttl,
     }));
-    this.store.onRemove = (key, reason, size) => {
+    this.store.onRemove = (removed, reason, size) => {
+      let key = removed;
+      if (isBlockKey(key)) {
+        this.blocks?.removed(key);
+        key = fileKeyOf(key);
+      }
       if (reason === 'replaced') return;
       const c = this.counters;
       if (reason === 'evicted') c.removedEvicted++;
@@ -64,6 +72,17 @@ export class Cache implements CoherencePort, WritePort {
   /** The owner of dirty data (write-back), if one is attached. */
   get dirtyData(): DirtyData | undefined {
     return this.owner;
+  }
+
+  /** The engine's block cache: forgetting, installing and counting cover the blocks of large files. */
+  attachBlocks(index: BlockIndex): void {
+    this.blocks = index;
+  }
+
+  /** Files with anything cached: whole-file entries plus files with at least one resident block. */
+  get fileEntries(): number {
+    const blocks = this.blocks;
+    return blocks === undefined ? this.store.entries : this.store.entries - blocks.blockEntries + blocks.filesWithBlocks;
   }
 
   /** Write-back takes charge of dirty data: flushing before a drop, forgetting on removal, moving. */
@@ -116,6 +135,16 @@ export class Cache implements CoherencePort, WritePort {
   async install(key: string, data: Uint8Array, size: number, source: InstallSource = {}): Promise<void> {
     const store = this.store;
     const { hooks, identity, statStartedAt } = source;
+    const blocks = this.blocks;
+    if (blocks !== undefined) {
+      if (hooks === undefined && blocks.wants(size) && store.lookup(key) < 0) {
+        // A large file read whole is cached in blocks (or, a scan, not at all).
+        await blocks.installWhole(key, data, size, source);
+        if (source.adopted) store.bytes.release(data as Buffer);
+        return;
+      }
+      if (blocks.files.size !== 0) blocks.dropFile(key); // a whole entry and blocks never coexist
+    }
     const existing = store.lookup(key);
     const admissible = store.admissible(size);
     // A dirty copy is newer than any backend read.
@@ -160,7 +189,8 @@ export class Cache implements CoherencePort, WritePort {
     const match = matcherOf(scope);
     if (dirty === 'flush') return this.flushThenDropAll(scope, match, reason);
     this.changedAll(match);
-    let count = 0;
+    // Blocks first (they are clean), so that the keys below are whole files only.
+    let count = this.blocks?.dropWhere(match).length ?? 0;
     for (const key of this.store.allKeys()) {
       if (match !== undefined && !match(key)) continue;
       this.dropNow(key, dirty, reason);
@@ -174,6 +204,7 @@ export class Cache implements CoherencePort, WritePort {
   /** One path, without waiting: its clean entry leaves, a dirty one stays (`'keep'`) or is dropped unwritten. */
   private dropNow(key: string, dirty: 'keep' | 'discard', reason: RemovalReason): boolean {
     let had = this.meta.delete(key);
+    if (this.blocks !== undefined && this.blocks.files.size !== 0 && this.blocks.dropFile(key)) had = true;
     const slot = this.store.lookup(key);
     if (slot >= 0) {
       had = true;
@@ -191,6 +222,7 @@ export class Cache implements CoherencePort, WritePort {
   /** One path: its dirty data is flushed first; the entry leaves unless a write landed meanwhile. */
   private async flushThenDrop(key: string, reason: RemovalReason): Promise<boolean> {
     let had = this.meta.delete(key);
+    if (this.blocks !== undefined && this.blocks.files.size !== 0 && this.blocks.dropFile(key)) had = true;
     const slot = this.store.lookup(key);
     if (slot >= 0) {
       if (this.store.isDirty(slot) && this.owner) await this.owner.flushKey(key);
@@ -205,7 +237,7 @@ export class Cache implements CoherencePort, WritePort {
 
   /** Many paths: the dirty ones are flushed together, then everything clean leaves; failures are raised last. */
   private async flushThenDropAll(scope: Scope, match: ((key: string) => boolean) | undefined, reason: RemovalReason): Promise<number> {
-    const paths = new Set<string>();
+    const paths = new Set<string>(this.blocks?.dropWhere(match));
     for (const key of this.store.allKeys()) if (match === undefined || match(key)) paths.add(key);
     for (const key of this.meta.paths()) if (match === undefined || match(key)) paths.add(key);
     this.changedAll(match);
@@ -242,6 +274,8 @@ export class Cache implements CoherencePort, WritePort {
   /** Moves cached entries from `from` to `to` (after a backend rename); everything under `to` before is gone. */
   move(from: string, to: string): void {
     const store = this.store;
+    // Blocks are clean: dropping them is cheaper than re-keying each.
+    this.blocks?.dropWhere((k) => isWithin(k, from) || isWithin(k, to));
     this.invalidate({ within: to }, 'discard');
     this.owner?.movingWithin(from, to);
     for (const key of store.allKeys()) {

@@ -1,4 +1,5 @@
-import type { Backend, BackendStats } from '../backend/backend.js';
+import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
+import { fileKeyOf } from '../cache/block-keys.js';
 import { Cache } from '../cache/cache.js';
 import type { Counters } from '../cache/counters.js';
 import type { InstallHooks } from '../cache/ports.js';
@@ -17,6 +18,8 @@ import { WriteBack } from '../write/back/write-back.js';
 import { WriteThrough } from '../write/through.js';
 import type { WholeWriteOptions, WriteContext, WriteMode } from '../write/write-mode.js';
 import { Loader } from './loader.js';
+import { BlockCache, type ReadSource } from './blocks.js';
+import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
 
 const EMPTY = new Uint8Array(0);
@@ -39,6 +42,14 @@ export class Engine implements WriteContext {
   readonly clock: Cache['clock'];
   private readonly resolutions: Cache['resolutions'];
   readonly loader: Loader;
+  /** Large files in blocks (src/engine/blocks.ts), entries of the cache like whole files. */
+  readonly blocks: BlockCache;
+  /** Loads record the file's identity (a `stat` before the read) for revalidation to compare with. */
+  readonly capturesIdentity: boolean;
+  /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
+  readonly openFiles = new Set<BackendFile>();
+  /** Resolutions in flight: concurrent misses of one path share one `realpath`, as they share one read. */
+  private readonly resolving = new Map<string, Promise<string>>();
   readonly locks = new PathLocks();
   readonly write: WriteMode;
   readonly revalidator: Revalidator;
@@ -59,8 +70,11 @@ export class Engine implements WriteContext {
     this.events = cache.events;
     this.clock = cache.clock;
     this.resolutions = cache.resolutions;
-    this.loader = new Loader(cache, backend, opts.revalidateAfter >= 0 || opts.watch);
+    this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
+    this.loader = new Loader(cache, backend, this.capturesIdentity);
     this.revalidator = new Revalidator(cache, backend);
+    this.blocks = new BlockCache(this);
+    cache.attachBlocks(this.blocks);
     this.watcher = opts.watch ? new ChangeWatcher(cache, backend, this.revalidator, opts.revalidateAfter) : undefined;
     const { maxHeapUsed, maxRss } = opts.memoryPressure ?? {};
     this.memoryPressure = maxHeapUsed !== undefined || maxRss !== undefined ? new MemoryPressure(cache, opts.memoryPressure!) : undefined;
@@ -100,6 +114,10 @@ export class Engine implements WriteContext {
   get flushInterval(): number {
     return this.opts.flushInterval;
   }
+  /** Files with anything cached (a block-cached file counts once). */
+  get fileEntries(): number {
+    return this.cache.fileEntries;
+  }
 
   // ---------------------------------------------------------------- keys
 
@@ -113,14 +131,33 @@ export class Engine implements WriteContext {
    * not exist yet resolves through its parent, so a file created through a linked directory is keyed
    * under the directory's real path.
    */
-  async resolve(key: string): Promise<string> {
-    const resolutions = this.cache.resolutions;
-    const known = resolutions.lookup(key);
+  resolve(key: string): Promise<string> {
+    const known = this.resolvedKey(key);
+    if (known !== undefined) return Promise.resolve(known);
+    const running = this.resolving.get(key);
+    if (running !== undefined) return running;
+    const promise = this.resolveFromBackend(key);
+    this.resolving.set(key, promise);
+    const done = (): void => void this.resolving.delete(key);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /**
+   * The real path of `key` when it is known without a backend call (an alias learnt, a path known to be
+   * canonical, or a backend without `realpath`); undefined when {@link resolve} would have to ask.
+   */
+  resolvedKey(key: string): string | undefined {
+    const known = this.cache.resolutions.lookup(key);
     if (known !== undefined) return known;
-    if (!this.backend.realpath || key === '/') return key;
+    return !this.backend.realpath || key === '/' ? key : undefined;
+  }
+
+  private async resolveFromBackend(key: string): Promise<string> {
+    const resolutions = this.cache.resolutions;
     let real: string;
     try {
-      real = await this.backend.realpath(key);
+      real = await this.backend.realpath!(key);
     } catch (err) {
       if (!hasCode(err) || err.code !== 'ENOENT') return key;
       const parent = parentOf(key);
@@ -185,10 +222,13 @@ export class Engine implements WriteContext {
    * The whole content of real path `key` as a fresh buffer the caller owns: a copy out of the cache on
    * a hit, else a load. Counts one hit or one miss.
    */
-  async readWhole(key: string, userPath: string): Promise<Buffer> {
+  async readWhole(key: string, userPath: string, source?: ReadSource): Promise<Buffer> {
     let slot = this.hitSlot(key);
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) return this.copyOut(slot);
+    const blocks = this.blocks;
+    const fromBlocks = blocks.files.size !== 0 && blocks.files.has(key) ? blocks.whole.readWholeOf(key, userPath, source) : undefined;
+    if (fromBlocks !== undefined) return fromBlocks;
     this.cache.counters.misses++;
     const loaded = await this.loader.load(key, userPath);
     return returnBuffers.copy(loaded, 0, loaded.length);
@@ -200,8 +240,9 @@ export class Engine implements WriteContext {
    * {@link hitSlot} said (-1, or `REVALIDATE`), for the caller to hand to {@link readAtMiss}. Allocates
    * nothing.
    */
-  readAtHit(key: string, into: Buffer, offset: number, length: number, position: number): number {
+  readAtHit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const slot = this.hitSlot(key);
+    if (slot === -1 && this.blocks.files.size !== 0) return this.blocks.hit(key, into, offset, length, position);
     return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
   }
 
@@ -210,16 +251,41 @@ export class Engine implements WriteContext {
    * revalidates, or counts one miss and loads the file when it can be cached, and otherwise reads just
    * the range from the backend.
    */
-  async readAtMiss(key: string, into: Buffer, offset: number, length: number, position: number, userPath: string, state: number): Promise<number> {
+  readAtMiss(
+    key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
+    file?: OpenFileSource,
+  ): Promise<number> {
+    const blocks = this.blocks;
+    if (state === -1 && blocks.files.size !== 0 && blocks.files.has(key)) {
+      // A block-cached file: straight to its blocks (or the backend), no await on the way.
+      const source = file?.source ?? blocks.pathSource(key);
+      if (source !== undefined) return blocks.readAt(key, into, offset, length, position, userPath, source);
+    }
+    return this.readAtMissSlow(key, into, offset, length, position, userPath, state, file);
+  }
+
+  private async readAtMissSlow(
+    key: string, into: Uint8Array, offset: number, length: number, position: number, userPath: string, state: number,
+    file: OpenFileSource | undefined,
+  ): Promise<number> {
     let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
     if (slot < 0) {
+      const blocks = this.blocks;
+      const source = file?.source ?? blocks.pathSource(key);
+      if (blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
+        return blocks.readAt(key, into, offset, length, position, userPath, source);
+      }
       this.cache.counters.misses++;
-      const st = await this.statOf(key, true, 'read', userPath);
+      const statStartedAt = Date.now();
+      const st = (await file?.stats()) ?? (await this.statOf(key, true, 'read', userPath));
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
-      if (!this.cache.store.admissible(st.size) && this.backend.read) {
+      if (blocks.wants(st.size) && source !== undefined && this.cache.store.lookup(key) < 0) {
+        return blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
+      }
+      if (!this.cache.store.admissible(st.size) && source !== undefined) {
         try {
-          return await this.backend.read(key, into, offset, length, position);
+          return await source(into, offset, length, position);
         } catch (err) {
           throw asCallError(err, 'read', userPath);
         }
@@ -239,7 +305,7 @@ export class Engine implements WriteContext {
    * from 0, and any range of up to 32 bytes, allocate nothing; another range costs the view
    * `Buffer#copy` makes of its source.
    */
-  private copyRange(slot: number, into: Buffer, offset: number, length: number, position: number): number {
+  private copyRange(slot: number, into: Uint8Array, offset: number, length: number, position: number): number {
     const bytes = this.store.view(slot);
     const size = bytes.length;
     if (position >= size) return 0;
@@ -270,9 +336,10 @@ export class Engine implements WriteContext {
   // ---------------------------------------------------------------- metadata
 
   /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
-  async statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats> {
+  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
     const { meta, store } = this.cache;
-    let stats = meta.get(key, follow);
+    // `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts once.
+    let stats = looked === undefined ? meta.get(key, follow) : looked ?? undefined;
     const stale = stats !== undefined && this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
     if (stats === undefined || stale) {
       try {
@@ -291,6 +358,15 @@ export class Engine implements WriteContext {
       }
     }
     return stats;
+  }
+
+  /**
+   * True when stats found in the metadata cache may be served as they are, without an `await`: fresh,
+   * and no dirty data of the file overrides size and times.
+   */
+  servable(stats: BackendStats): boolean {
+    if (this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats)) return false;
+    return this.cache.store.dirtyCount === 0 || isDirectoryMode(stats.mode);
   }
 
   /** Changes permission bits; dirty data is unaffected. */
@@ -328,22 +404,22 @@ export class Engine implements WriteContext {
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.write.writeWhole(key, data, userPath, opts));
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts)));
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, async () => {
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.writeAt(key, data, position, userPath);
-    });
+    }));
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
   async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
     this.cache.counters.writeOps++;
-    return this.locks.run(key, async () => {
+    return this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       let size: number;
       const slot = this.cache.store.lookup(key);
@@ -363,16 +439,16 @@ export class Engine implements WriteContext {
       }
       if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
       return size + data.length;
-    });
+    }));
   }
 
   /** Sets the length of real path `key`. Runs under the path's lock. */
   async truncate(key: string, length: number, userPath: string): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, async () => {
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.truncate(key, length, userPath);
-    });
+    }));
   }
 
   /**
@@ -413,10 +489,10 @@ export class Engine implements WriteContext {
   async cleanExpired(): Promise<number> {
     const now = Date.now();
     const store = this.cache.store;
-    const expired: string[] = [];
+    const expired = new Set<string>();
     for (const key of store.allKeys()) {
       const slot = store.lookup(key);
-      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.push(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.add(fileKeyOf(key));
     }
     let n = 0;
     for (const key of expired) n += await this.cache.invalidate({ path: key }, 'flush', { reason: 'expired' });
@@ -432,6 +508,8 @@ export class Engine implements WriteContext {
     this.watcher?.close();
     this.memoryPressure?.close();
     cache.closed = true;
+    for (const file of [...this.openFiles]) await file.close().catch(() => undefined);
+    this.openFiles.clear();
     cache.store.removeAll('invalidated');
     cache.store.bytes.trim();
     cache.meta.clear();

@@ -137,7 +137,8 @@ export class Loader {
     return adopted.subarray(0, size);
   }
 
-  private recordRead(key: string, started: number, bytes: number): void {
+  /** @internal Records a backend read's latency (and emits `'backendRead'` when someone listens). */
+  recordRead(key: string, started: number, bytes: number): void {
     const ms = performance.now() - started;
     this.readLatency.record(ms);
     const events = this.cache.events;

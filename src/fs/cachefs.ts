@@ -1,5 +1,5 @@
 import { constants as fsConstants } from 'node:fs';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
@@ -129,7 +129,25 @@ export class CacheFS extends CacheControl {
   }
 
   /** Opens a file; the handle reads and writes through the cache. */
-  async open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
+  open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
+    if (this.pending === undefined) {
+      // Opening a cached file for reading needs no backend call and no `await`.
+      try {
+        const openMode = parseOpenFlags(flags);
+        this.check('open');
+        const core = this.core;
+        const key = openMode.create || openMode.truncate ? undefined : core.resolvedKey(this.view.keyOf(path));
+        if (key !== undefined && core.residentAndFresh(key)) {
+          return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.openSlow(path, flags, mode);
+  }
+
+  private async openSlow(path: PathLike, flags: string | number, mode: number): Promise<CacheFileHandle> {
     if (this.pending) await this.pending;
     const openMode = parseOpenFlags(flags);
     this.check('open');
@@ -137,6 +155,7 @@ export class CacheFS extends CacheControl {
     const core = this.core;
     const key = await this.realKey(path);
     let isDirectory = false;
+    let openStats: BackendStats | undefined;
     if (openMode.create) {
       await core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
     } else if (core.residentAndFresh(key) && !openMode.truncate) {
@@ -146,16 +165,42 @@ export class CacheFS extends CacheControl {
       isDirectory = isDirectoryMode(st.mode);
       if (isDirectory && openMode.writable) throw fsError('EISDIR', 'open', shown);
       if (openMode.truncate) await core.truncate(key, 0, shown);
+      else if (!openMode.writable) openStats = st;
     }
-    return new CacheFileHandle(core, key, shown, openMode, isDirectory);
+    return new CacheFileHandle(core, key, shown, openMode, isDirectory, openStats);
   }
 
   /** Stats of a path, following symbolic links. */
-  async stat(path: PathLike): Promise<FileStats> {
+  /**
+   * Stats of a path, following links. A metadata-cache hit answers without an `await` and allocates the
+   * result object and its promise only (its `Date` fields are made on first use).
+   */
+  stat(path: PathLike): Promise<FileStats> {
+    if (this.pending === undefined) {
+      try {
+        this.check('stat');
+        const core = this.core;
+        const key = core.resolvedKey(this.view.keyOf(path));
+        if (key !== undefined) {
+          const cached = core.meta.get(key, true);
+          if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
+          return this.statMiss(key, path, cached ?? null);
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.statSlow(path);
+  }
+
+  private async statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    const key = await this.realKey(path);
-    return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path)));
+    return this.statMiss(await this.realKey(path), path, undefined);
+  }
+
+  private async statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
+    return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
   /** Stats of a path itself (a symbolic link is not followed). */

@@ -1,4 +1,7 @@
+import type { BackendFile, BackendStats } from '../backend/backend.js';
 import type { Engine } from '../engine/engine.js';
+import type { ReadSource } from '../engine/blocks.js';
+import type { OpenFileSource } from '../engine/open-file.js';
 import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from '../errors.js';
 import { toTimeMs } from './arguments.js';
 import type { OpenMode } from './flags.js';
@@ -30,6 +33,13 @@ function toBytes(view: NodeJS.ArrayBufferView): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** The bytes of a read target: a Uint8Array (a Buffer is one) as it is, other views as a Uint8Array over them. */
+function readTarget(view: NodeJS.ArrayBufferView): Uint8Array {
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
 function checkInt(name: string, value: number, min: number, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidArgTypeError(name, 'of type number', value);
   if (value < min || value > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, value);
@@ -46,6 +56,14 @@ export class CacheFileHandle {
   readonly fd: number;
   private position = 0;
   private closed = false;
+  /**
+   * The backend file this handle reads through on a miss (the backend's optional `open` face), opened at
+   * the first miss and kept until close: an uncached read costs one backend call, not a path lookup.
+   */
+  private backendFile: BackendFile | undefined;
+  private opening: Promise<void> | undefined;
+  /** What the read path may use of {@link backendFile}; built at the first miss (a hit never needs it). */
+  private openFile: (OpenFileSource & { source: ReadSource | undefined }) | undefined;
 
   /** @internal */
   constructor(
@@ -54,8 +72,46 @@ export class CacheFileHandle {
     private readonly userPath: string,
     private readonly mode: OpenMode,
     private readonly isDirectory: boolean,
+    /** The stat `open` made, if it made one: the first miss uses it rather than asking again. */
+    private openStats?: BackendStats,
   ) {
     this.fd = nextFd++;
+    if (openStats !== undefined) this.changesAtOpen = core.counters.writeOps + core.counters.invalidateOps;
+  }
+
+  /** The cache's write and invalidate counts at open: once they move, {@link openStats} may be stale. */
+  private changesAtOpen = 0;
+
+  private fileSource(): OpenFileSource & { source: ReadSource | undefined } {
+    const core = this.core;
+    return (this.openFile ??= {
+      source: undefined,
+      stats: () => {
+        const st = this.openStats;
+        this.openStats = undefined;
+        if (st !== undefined && core.counters.writeOps + core.counters.invalidateOps === this.changesAtOpen) return Promise.resolve(st);
+        return core.opts.metadataCache ? undefined : this.backendFile?.stat();
+      },
+    });
+  }
+
+  /** Opens the backend file for reads at the first miss, when the backend can (a failure falls back to paths). */
+  private async ensureBackendFile(): Promise<void> {
+    const open = this.core.backend.open;
+    if (open === undefined || this.isDirectory || this.backendFile !== undefined) return;
+    this.opening ??= open.call(this.core.backend, this.key, 'r').then(
+      (file) => {
+        if (this.closed) {
+          file.close().catch(() => undefined);
+          return;
+        }
+        this.backendFile = file;
+        this.core.openFiles.add(file);
+        this.fileSource().source = (into, offset, length, position) => file.read(into, offset, length, position);
+      },
+      () => undefined, // not there yet (a write-back creation) or not openable: read by path
+    );
+    await this.opening;
   }
 
   /**
@@ -89,7 +145,7 @@ export class CacheFileHandle {
         }
       }
       buffer ??= Buffer.alloc(16384) as unknown as T;
-      const bytes = toBytes(buffer);
+      const bytes = readTarget(buffer);
       offset ??= 0;
       length ??= bytes.length - offset;
       checkInt('offset', offset, 0, bytes.length);
@@ -111,8 +167,9 @@ export class CacheFileHandle {
     }
   }
 
-  private async readMiss<T>(buffer: T, bytes: Buffer, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
-    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state);
+  private async readMiss<T>(buffer: T, bytes: Uint8Array, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
+    if (this.opening === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
+    const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.fileSource());
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
   }
@@ -172,7 +229,7 @@ export class CacheFileHandle {
     this.check('read');
     if (!this.mode.readable) throw fsError('EBADF', 'read', this.userPath);
     if (this.isDirectory) throw fsError('EISDIR', 'read', this.userPath);
-    const whole = await this.core.readWhole(this.key, this.userPath);
+    const whole = await this.core.readWhole(this.key, this.userPath, this.openFile?.source);
     const rest = this.position === 0 ? whole : whole.subarray(Math.min(this.position, whole.length));
     this.position += rest.length;
     const encoding = typeof options === 'string' ? options : options?.encoding;
@@ -228,10 +285,26 @@ export class CacheFileHandle {
   }
 
   /** Closes the handle, flushing its file's dirty data first when `flushOnClose` is set. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return RESOLVED;
     this.closed = true;
-    if (this.mode.writable && this.core.opts.flushOnClose && !this.core.closed) await this.core.write.flushKey(this.key);
+    // A read-only handle that never needed the backend has nothing to release: no await, no promise made.
+    if (this.backendFile === undefined && this.opening === undefined && !this.mode.writable) return RESOLVED;
+    return this.release();
+  }
+
+  private async release(): Promise<void> {
+    try {
+      if (this.mode.writable && this.core.opts.flushOnClose && !this.core.closed) await this.core.write.flushKey(this.key);
+    } finally {
+      const file = this.backendFile;
+      if (file !== undefined) {
+        this.backendFile = undefined;
+        if (this.openFile !== undefined) this.openFile.source = undefined;
+        this.core.openFiles.delete(file);
+        await file.close().catch(() => undefined);
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -52,7 +52,7 @@ const REMOVAL_REASONS: readonly [string, keyof Counters][] = [
 /** Gauges: metric name, help, reading. */
 const GAUGES: readonly [string, string, (core: MetricsSource) => number][] = [
   ['cachefs_bytes', 'Bytes of file data held by the cache (pool rounding included).', (c) => c.store.bytesUsed],
-  ['cachefs_entries', 'Files whose data is cached.', (c) => c.store.entries],
+  ['cachefs_entries', 'Files whose data is cached.', (c) => c.fileEntries],
   ['cachefs_dirty_entries', 'Cached files with data not yet written to the backend.', (c) => c.store.dirtyCount],
   ['cachefs_pinned_bytes', 'Bytes held by pinned entries (warming with priority high).', (c) => c.store.pinnedBytes],
   ['cachefs_metadata_entries', 'Cached stat/lstat results.', (c) => c.meta.entries],

@@ -41,6 +41,8 @@ export interface MetricsSource {
   readonly store: DataStore;
   readonly meta: MetadataCache;
   readonly opts: ResolvedOptions;
+  /** Files with anything cached (a block-cached file counts once). */
+  readonly fileEntries: number;
   /** Latency of successful backend reads. */
   readonly readLatency: LatencyHistogram;
 }
@@ -54,7 +56,7 @@ export function cacheStats(source: MetricsSource): CacheStats {
     misses: c.misses,
     evictions: source.store.evictions,
     bytesUsed: source.store.bytesUsed,
-    entries: source.store.entries,
+    entries: source.fileEntries,
     hitRate: reads === 0 ? 0 : c.hits / reads,
   };
 }

@@ -74,7 +74,13 @@ export function batchStats(view: CacheView, paths: Iterable<PathLike>): Map<stri
   let now = 0;
   for (const given of list) {
     const path = typeof given === 'string' ? given : pathString(given);
-    const slot = store.lookup(core.knownKey(view.keyOf(path)));
+    const key = core.knownKey(view.keyOf(path));
+    const slot = store.lookup(key);
+    const blocks = slot < 0 ? core.blocks.describe(key) : undefined;
+    if (blocks !== undefined) {
+      out.set(path, { path, size: blocks.size, dirty: false, accessCount: blocks.accessCount, cached: true });
+      continue;
+    }
     let cached = slot >= 0;
     if (cached && store.expiresAt(slot) !== Infinity && !store.isDirty(slot) && !store.isPinned(slot)) {
       now ||= Date.now();

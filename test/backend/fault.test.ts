@@ -41,6 +41,9 @@ function writeCalls(b: Backend): Record<WriteOperation, () => Promise<unknown>> 
     symlink: () => b.symlink('/f', '/l'),
     copyFile: () => b.copyFile!('/f', '/copy'),
     chown: () => b.chown!('/f', 1, 1),
+    link: () => b.link!('/f', '/hard'),
+    lchown: () => b.lchown!('/f', 1, 1),
+    lutimes: () => b.lutimes!('/f', 1000, 1000),
   };
 }
 
@@ -214,6 +217,30 @@ describe('faultyBackend', () => {
     assert.equal('watch' in wrappedFull, false);
     await b.writeFile('/f', bytes('x'));
     assert.equal(text(await full.readFile('/f')), 'x');
+  });
+
+  it('counts and fails the calls of an open file as the path calls they stand for; no sync face', async () => {
+    const b = faultyBackend(memoryBackend({ '/f': 'open file' }), {});
+    assert.ok(b.open);
+    assert.equal(b.sync, undefined, 'a sync call could not be delayed or failed as planned');
+    const file = await b.open('/f', 'r+');
+    assert.equal(b.faults.calls.open, 1);
+    const into = new Uint8Array(4);
+    b.faults.failNext('read', 'EIO');
+    await injected(file.read(into, 0, 4, 0), 'EIO', '/f');
+    assert.equal(await file.read(into, 0, 4, 0), 4);
+    assert.equal(text(into), 'open');
+    assert.equal(b.faults.calls.read, 2);
+    assert.ok(file.write && file.truncate);
+    b.faults.failNext('write', 'ENOSPC', 'after');
+    await injected(file.write(bytes('O'), 0, 1, 0), 'ENOSPC', '/f');
+    assert.equal(text(await b.readFile('/f')), 'Open file', "an 'after' fault: the write happened");
+    b.faults.failNext('stat', 'EIO');
+    await injected(file.stat(), 'EIO', '/f');
+    assert.equal((await file.stat()).size, 9);
+    await file.close();
+    b.faults.failNext('open', 'EACCES');
+    await injected(b.open('/f', 'r'), 'EACCES', '/f');
   });
 
   describe('around nodeBackend', () => {

@@ -34,6 +34,17 @@ describe('memoryBackend', () => {
     assert.deepEqual([...(await b.readFile('/u'))], [0xc3, 0xa9, 0xe2, 0x9c, 0x93]);
   });
 
+  it('the sync face is a plain object whose calls work detached', () => {
+    const b = memoryBackend({ '/f': 'sync' });
+    assert.ok(b.sync);
+    const { readFile, stat, writeFile } = b.sync;
+    writeFile('/g', bytes('detached'));
+    assert.equal(text(readFile('/g')), 'detached');
+    assert.equal(stat('/f').size, 4);
+    assert.equal(Object.getPrototypeOf(b.sync), Object.prototype);
+    assert.throws(() => readFile('/nope'), { code: 'ENOENT', syscall: 'open', path: '/nope' });
+  });
+
   it('instances do not share files', async () => {
     const one = memoryBackend({ '/f': 'one' });
     const two = memoryBackend();

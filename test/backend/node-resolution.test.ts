@@ -97,3 +97,62 @@ describe('nodeBackend remembered resolutions', () => {
     assert.deepEqual(texts.map(text), Array.from({ length: 50 }, (_, i) => String(i)));
   });
 });
+
+describe('nodeBackend sync face confinement', () => {
+  it('refuses every way out as the async face does, naming virtual paths only', () => {
+    const root = path.join(tmp, `root-${++counter}`);
+    fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'inside'), 'inside');
+    const secret = path.join(outside, 'd', 'f');
+    fs.symlinkSync(path.join(outside, 'd'), path.join(root, 'out'));
+    fs.symlinkSync(secret, path.join(root, 'outfile'));
+    fs.symlinkSync(path.relative(path.join(root, 'sub'), secret), path.join(root, 'sub', 'up'));
+    fs.symlinkSync('..', path.join(root, 'parent'));
+    fs.symlinkSync('c2', path.join(root, 'c1'));
+    fs.symlinkSync(secret, path.join(root, 'c2'));
+    fs.symlinkSync(path.join(outside, 'not-yet'), path.join(root, 'dangling-out'));
+    const sync = nodeBackend(root).sync!;
+    const buffer = new Uint8Array(8);
+    const attempts: [string, () => unknown][] = [
+      ['readFile via dir link', () => sync.readFile('/out/f')],
+      ['stat via dir link', () => sync.stat('/out/f')],
+      ['lstat via dir link', () => sync.lstat('/out/f')],
+      ['readdir dir link', () => sync.readdir('/out')],
+      ['writeFile via dir link', () => sync.writeFile('/out/planted', bytes('x'))],
+      ['mkdir via dir link', () => sync.mkdir('/out/newdir')],
+      ['mkdir -p dir link', () => sync.mkdir('/out/a/b', { recursive: true })],
+      ['unlink via dir link', () => sync.unlink('/out/f')],
+      ['rename out of dir link', () => sync.rename('/out/f', '/stolen')],
+      ['rename into dir link', () => sync.rename('/inside', '/out/planted')],
+      ['symlink into dir link', () => sync.symlink('x', '/out/l')],
+      ['link out of dir link', () => sync.link!('/out/f', '/stolen')],
+      ['readFile file link', () => sync.readFile('/outfile')],
+      ['read file link', () => sync.read!('/outfile', buffer, 0, 8, 0)],
+      ['open file link', () => sync.open!('/outfile', 'r')],
+      ['writeFile file link', () => sync.writeFile('/outfile', bytes('x'))],
+      ['truncate file link', () => sync.truncate('/outfile', 0)],
+      ['chmod file link', () => sync.chmod('/outfile', 0o600)],
+      ['utimes file link', () => sync.utimes('/outfile', 1000, 1000)],
+      ['chown file link', () => sync.chown!('/outfile', 1, 1)],
+      ['statfs file link', () => sync.statfs!('/outfile')],
+      ['copyFile from file link', () => sync.copyFile!('/outfile', '/stolen')],
+      ['realpath file link', () => sync.realpath!('/outfile')],
+      ['relative link up', () => sync.readFile('/sub/up')],
+      ['.. link', () => sync.readdir('/parent')],
+      ['chain', () => sync.readFile('/c1')],
+      ['dangling out', () => sync.writeFile('/dangling-out', bytes('x'))],
+      ['.. above the root', () => sync.stat('/../outside/d/f')],
+    ];
+    for (const [what, attempt] of attempts) {
+      assert.throws(attempt, (err: Error & { code?: string; path?: string }) => {
+        assert.equal(err.code, 'EACCES', `${what}: ${err.message}`);
+        assert.ok(!String(err.message).includes(tmp) && !String(err.path).includes(tmp), `${what} reveals a disk path`);
+        return true;
+      }, what);
+    }
+    assert.equal(fs.readFileSync(secret, 'utf8'), 'secret');
+    assert.deepEqual(fs.readdirSync(path.join(outside, 'd')), ['f']);
+    assert.equal(sync.readlink('/outfile'), secret);
+    assert.equal(text(sync.readFile('/inside')), 'inside');
+  });
+});

@@ -39,6 +39,9 @@ const MAX_LINKS = 40;
 const READ_CHUNK = 255 * 1024;
 /** Bytes read past the size a file had at its lstat, to notice that it grew (most files did not). */
 const PROBE = 4096;
+/** How long a file opened for positional reads stays open unused. */
+const HANDLE_IDLE_MS = 1000;
+const MAX_READ_HANDLES = 64;
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
@@ -106,6 +109,49 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
   const changed = (): void => {
     generation++;
     attributes.clear();
+    dropReadHandles();
+  };
+
+  /**
+   * Files kept open for positional `read(path, …)` calls, so that a burst of reads in one file costs one
+   * round trip each instead of open + read + close. A handle is closed after {@link HANDLE_IDLE_MS}
+   * unused (the trust API.md 1.3 §4 gives a checked resolution) and at once by any change made
+   * through this backend.
+   */
+  const readHandles = new Map<string, { session: SftpSession; handle: Promise<Buffer>; used: number }>();
+  let sweeper: NodeJS.Timeout | undefined;
+  const dropReadHandles = (): void => {
+    for (const { session, handle } of readHandles.values()) handle.then((h) => closeLater(session, h), () => undefined);
+    readHandles.clear();
+  };
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [real, open] of readHandles) {
+      if (now - open.used >= HANDLE_IDLE_MS || open.session.dead) {
+        readHandles.delete(real);
+        open.handle.then((h) => closeLater(open.session, h), () => undefined);
+      }
+    }
+    if (readHandles.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  const readHandle = (s: SftpSession, real: string): { session: SftpSession; handle: Promise<Buffer> } => {
+    const known = readHandles.get(real);
+    if (known && !known.session.dead) {
+      known.used = Date.now();
+      return known;
+    }
+    const opened = { session: s, handle: s.open(real, 'r'), used: Date.now() };
+    opened.handle.catch(() => readHandles.delete(real));
+    if (readHandles.size >= MAX_READ_HANDLES) dropReadHandles();
+    readHandles.set(real, opened);
+    if (!sweeper) {
+      sweeper = setInterval(sweep, HANDLE_IDLE_MS);
+      sweeper.unref();
+    }
+    return opened;
   };
 
   const inside = (real: string): boolean => rootReal === '/' || real === rootReal || real.startsWith(rootReal + '/');
@@ -594,12 +640,8 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       return run('read', path, undefined, true, async (s) => {
         const { real, attrs } = await existing(s, 'read', path);
         if ((attrs.mode & S_IFMT) === S_IFDIR) throw new FsError('EISDIR', 'read', path);
-        const handle = await s.open(real, 'r');
-        try {
-          return await readFully(s, handle, into, offset, length, position);
-        } finally {
-          closeLater(s, handle);
-        }
+        const open = readHandle(s, real);
+        return readFully(open.session, await open.handle, into, offset, length, position);
       });
     },
 
@@ -684,6 +726,8 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     },
 
     async close() {
+      if (sweeper) clearInterval(sweeper);
+      readHandles.clear();
       pool.close();
     },
   };
