@@ -8,7 +8,6 @@ import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
 import { ChangeWatcher } from '../coherence/watcher.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { baseName, joinPath, parentOf } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import { PathLocks } from '../store/path-locks.js';
 import { returnBuffers } from '../store/return-buffers.js';
@@ -21,6 +20,7 @@ import { Loader } from './loader.js';
 import { BlockCache, type ReadSource } from './blocks.js';
 import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
+import { Resolver } from './resolver.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -41,6 +41,7 @@ export class Engine implements WriteContext {
   readonly events: Cache['events'];
   readonly clock: Cache['clock'];
   private readonly resolutions: Cache['resolutions'];
+  private readonly resolver: Resolver;
   readonly loader: Loader;
   /** Large files in blocks (src/engine/blocks.ts), entries of the cache like whole files. */
   readonly blocks: BlockCache;
@@ -48,8 +49,6 @@ export class Engine implements WriteContext {
   readonly capturesIdentity: boolean;
   /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
   readonly openFiles = new Set<BackendFile>();
-  /** Resolutions in flight: concurrent misses of one path share one `realpath`, as they share one read. */
-  private readonly resolving = new Map<string, Promise<string>>();
   readonly locks = new PathLocks();
   readonly write: WriteMode;
   readonly revalidator: Revalidator;
@@ -70,6 +69,7 @@ export class Engine implements WriteContext {
     this.events = cache.events;
     this.clock = cache.clock;
     this.resolutions = cache.resolutions;
+    this.resolver = new Resolver(backend, cache.resolutions);
     this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
     this.loader = new Loader(cache, backend, this.capturesIdentity);
     this.revalidator = new Revalidator(cache, backend);
@@ -126,53 +126,19 @@ export class Engine implements WriteContext {
     return this.resolutions.knownKey(key);
   }
 
-  /**
-   * The real path of `key`: symbolic links resolved through the backend's `realpath`. A path that does
-   * not exist yet resolves through its parent, so a file created through a linked directory is keyed
-   * under the directory's real path.
-   */
+  /** The real path of `key`, every link resolved (see {@link Resolver.resolve}). */
   resolve(key: string): Promise<string> {
-    const known = this.resolvedKey(key);
-    if (known !== undefined) return Promise.resolve(known);
-    const running = this.resolving.get(key);
-    if (running !== undefined) return running;
-    const promise = this.resolveFromBackend(key);
-    this.resolving.set(key, promise);
-    const done = (): void => void this.resolving.delete(key);
-    promise.then(done, done);
-    return promise;
+    return this.resolver.resolve(key);
   }
 
-  /**
-   * The real path of `key` when it is known without a backend call (an alias learnt, a path known to be
-   * canonical, or a backend without `realpath`); undefined when {@link resolve} would have to ask.
-   */
+  /** The real path of `key` when known without a backend call, else undefined. */
   resolvedKey(key: string): string | undefined {
-    const known = this.cache.resolutions.lookup(key);
-    if (known !== undefined) return known;
-    return !this.backend.realpath || key === '/' ? key : undefined;
+    return this.resolver.resolvedKey(key);
   }
 
-  private async resolveFromBackend(key: string): Promise<string> {
-    const resolutions = this.cache.resolutions;
-    let real: string;
-    try {
-      real = await this.backend.realpath!(key);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') return key;
-      const parent = parentOf(key);
-      const realParent = await this.resolve(parent);
-      return realParent === parent ? key : joinPath(realParent, baseName(key));
-    }
-    resolutions.remember(key, real);
-    return real;
-  }
-
-  /** The backend key of `key` with its parent's links resolved (the path itself is not followed). */
-  async resolveParent(key: string, root: string): Promise<string> {
-    if (key === '/' || key === root) return key;
-    const parent = await this.resolve(parentOf(key));
-    return joinPath(parent, baseName(key));
+  /** The key of `key` with its parent's links resolved (the path itself is not followed). */
+  resolveParent(key: string, root: string): Promise<string> {
+    return this.resolver.resolveParent(key, root);
   }
 
   // ---------------------------------------------------------------- reads
