@@ -16,6 +16,7 @@ import { journalSuite } from './journal-latency.js';
 import { serveSuite } from './serve.js';
 import { coldSuite } from './cold.js';
 import { remoteSuite } from './remote.js';
+import { tierSuite } from './tier.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -79,3 +80,4 @@ registerSuite(journalSuite);
 registerSuite(serveSuite);
 registerSuite(coldSuite);
 registerSuite(remoteSuite);
+registerSuite(tierSuite);

@@ -24,7 +24,7 @@ export type {
   WarmOptions, WarmSmartOptions, WarmProgress, WarmPriority, PrefetchOptions, PrefetchResult,
 } from './warm/options.js';
 export type { WarmProgressEvent } from './warm/runner.js';
-export { AbortError, PinLimitError } from './warm/errors.js';
+export { AbortError, PinLimitError, NotRegularFileError } from './warm/errors.js';
 export { compareSnapshots } from './metrics/snapshot.js';
 export type { StatsSnapshot, SnapshotDelta } from './metrics/snapshot.js';
 export { MetricsNameError, MetricsConflictError } from './metrics/prometheus.js';
@@ -34,6 +34,7 @@ export type { WatchInvalidateEvent } from './coherence/watcher.js';
 export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
 // The HTTP server behind `cachefs serve`, for programs that embed it (src/server/serve.ts).
 export { createCacheServer } from './server/serve.js';
+export { toBackendStats } from './backend/backend.js';
 export type { CacheServer, CacheServerOptions } from './server/serve.js';
 export type { WarmOutcome } from './server/admin.js';
 export { JournalError } from './write/back/journal.js';

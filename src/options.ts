@@ -1,5 +1,6 @@
 import { InvalidArgError } from './errors.js';
 import { POLICY_NAMES, type PolicyName } from './policy/policy.js';
+import { resolveTierOptions, type ResolvedTierOptions, type TierOptions } from './tier/options.js';
 
 /** How writes reach the backend. */
 export type WriteMode = 'write-through' | 'write-back' | 'write-around';
@@ -50,6 +51,8 @@ export interface CacheFSOptions {
   memoryPressure?: { maxHeapUsed?: number; maxRss?: number };
   /** A name for metrics labels when an application runs several caches. Default `'default'`. */
   name?: string;
+  /** A second level shared through Redis by every cache with the same namespace (docs/tier.md). */
+  tier?: TierOptions;
 }
 
 /** Options after validation, with every default filled in. */
@@ -72,11 +75,12 @@ export interface ResolvedOptions {
   ttlRules: TtlRule[];
   memoryPressure: { maxHeapUsed?: number; maxRss?: number } | undefined;
   name: string;
+  tier: ResolvedTierOptions | undefined;
 }
 
 const KNOWN = new Set<string>([
   'writeMode', 'eviction', 'maxBytes', 'maxEntries', 'ttl', 'flushInterval', 'flushOnClose', 'metadataCache',
-  'metadataMaxEntries', 'pool', 'journal', 'journalSync', 'revalidate', 'watch', 'ttlRules', 'memoryPressure', 'name',
+  'metadataMaxEntries', 'pool', 'journal', 'journalSync', 'revalidate', 'watch', 'ttlRules', 'memoryPressure', 'name', 'tier',
 ]);
 
 function optionError(name: string, value: unknown, reason: string): InvalidArgError {
@@ -91,11 +95,16 @@ function count(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw optionError(name, value, 'must be a non-negative number of milliseconds');
   }
+  // Node's timers turn a longer delay into 1 ms (TimeoutOverflowWarning): refuse it rather than spin.
+  if (value > MAX_TIMER_MS) throw optionError(name, value, `must be at most ${MAX_TIMER_MS} ms (2^31 - 1)`);
   return value;
 }
 
@@ -131,7 +140,7 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
   const rv = o.revalidate ?? defaults.revalidate;
   if (rv === undefined || rv === 'never') revalidateAfter = -1;
   else if (rv === 'always') revalidateAfter = 0;
-  else if (typeof rv === 'number' && Number.isFinite(rv) && rv >= 0) revalidateAfter = rv;
+  else if (typeof rv === 'number' && Number.isFinite(rv) && rv >= 0 && rv <= MAX_TIMER_MS) revalidateAfter = rv;
   else throw optionError('revalidate', rv, "must be 'never', 'always' or a non-negative number of milliseconds");
 
   let ttlRules: TtlRule[] = [];
@@ -169,8 +178,9 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
     name = o.name;
   }
 
+  const writeMode = oneOf('writeMode', o.writeMode, WRITE_MODES, 'write-through');
   return {
-    writeMode: oneOf('writeMode', o.writeMode, WRITE_MODES, 'write-through'),
+    writeMode,
     eviction: oneOf('eviction', o.eviction, POLICY_NAMES, 'lru'),
     maxBytes: count('maxBytes', o.maxBytes, 100 * 1024 * 1024),
     maxEntries: count('maxEntries', o.maxEntries, 0),
@@ -187,5 +197,6 @@ export function resolveOptions(options: unknown, defaults: { revalidate?: 'never
     ttlRules,
     memoryPressure,
     name,
+    tier: resolveTierOptions(o.tier, writeMode),
   };
 }

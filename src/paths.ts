@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import { InvalidArgError, InvalidArgTypeError } from './errors.js';
+import { fileUrlPath } from './args.js';
+import { FsError, InvalidArgError, InvalidArgTypeError } from './errors.js';
 
 /** What cachefs accepts where Node accepts a path. */
 export type PathLike = string | Buffer | URL;
@@ -35,24 +35,24 @@ export function isNormalizedAbsolute(p: string): boolean {
 
 /**
  * Converts a user path to an absolute, normalized POSIX path. Relative paths resolve against `cwd`;
- * `..` never climbs above `/`. Rejects non-paths with `ERR_INVALID_ARG_TYPE` and NUL bytes with
- * `ERR_INVALID_ARG_VALUE`, as `node:fs` does.
+ * `..` never climbs above `/`. As `node:fs` does: a non-path is `ERR_INVALID_ARG_TYPE`, a NUL byte
+ * `ERR_INVALID_ARG_VALUE`, a URL of another scheme than `file:` `ERR_INVALID_URL_SCHEME`, and `''` fails
+ * `syscall` with `ENOENT`. A Buffer names its exact bytes: bytes that are not UTF-8 would alias another
+ * name once decoded, so they fail `syscall` with `EINVAL` (the backends key paths by their text).
  */
-export function normalizePath(input: PathLike, cwd = '/', argName = 'path'): string {
+export function normalizePath(input: PathLike, cwd = '/', argName = 'path', syscall = 'open'): string {
   let p: string;
   if (typeof input === 'string') p = input;
-  else if (Buffer.isBuffer(input)) p = input.toString('utf8');
-  else if (input instanceof URL) {
-    if (input.protocol !== 'file:') throw new InvalidArgError(argName, input.href, 'must be a file: URL');
-    p = fileURLToPath(input);
-  } else {
+  else if (Buffer.isBuffer(input)) p = bufferPath(input, syscall);
+  else if (input instanceof URL) p = fileUrlPath(input);
+  else {
     throw new InvalidArgTypeError(argName, 'of type string or an instance of Buffer or URL', input);
   }
   if (isNormalizedAbsolute(p)) return p;
   if (p.includes('\u0000')) {
     throw new InvalidArgError(argName, p, 'must be a string, Uint8Array, or URL without null bytes');
   }
-  if (p.length === 0) throw new InvalidArgError(argName, p, 'must not be empty');
+  if (p.length === 0) throw new FsError('ENOENT', syscall, '');
   const full = p.charCodeAt(0) === SLASH ? p : `${cwd}/${p}`;
   const out: string[] = [];
   for (const segment of full.split('/')) {
@@ -61,6 +61,31 @@ export function normalizePath(input: PathLike, cwd = '/', argName = 'path'): str
     else out.push(segment);
   }
   return '/' + out.join('/');
+}
+
+function bufferPath(input: Buffer, syscall: string): string {
+  const text = input.toString('utf8');
+  // U+FFFD in the text is either a replaced invalid byte or a real U+FFFD: only then compare the bytes.
+  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(input)) {
+    throw new FsError('EINVAL', syscall, text, undefined, 'invalid argument (the name is not valid UTF-8)');
+  }
+  return text;
+}
+
+/**
+ * True when a path names a directory by its spelling (`a/`, `a/.`): Node then fails on a file with
+ * `ENOTDIR` (or `EISDIR` for a call that would create a file), which normalizing would hide.
+ */
+export function namesDirectory(input: PathLike): boolean {
+  let p: string;
+  if (typeof input === 'string') p = input;
+  else if (Buffer.isBuffer(input)) p = input.toString('latin1');
+  else if (input instanceof URL) p = input.pathname;
+  else return false;
+  const n = p.length;
+  if (n < 2) return false;
+  if (p.charCodeAt(n - 1) === SLASH) return true;
+  return p.charCodeAt(n - 1) === DOT && p.charCodeAt(n - 2) === SLASH;
 }
 
 /** The parent directory of a normalized path (`/` for `/`). */

@@ -36,7 +36,7 @@ describe('warm: progress', () => {
     const events: { path: string; completed: number }[] = [];
     fs.on('warmProgress', (e: { path: string; completed: number }) => events.push({ path: e.path, completed: e.completed }));
     const result = await fs.warm(names(5), { onProgress: (p) => seen.push(p) });
-    assert.deepEqual(result, { total: 5, completed: 5, errors: 0, bytesRead: 40 });
+    assert.deepEqual(result, { total: 5, completed: 5, errors: 0, bytesRead: 40, errorsByCode: {}, evicted: 0 });
     assert.equal(backend.faults.calls.readFile, 4);
     assert.equal(seen.length, 5, 'onProgress after each file');
     assert.deepEqual(seen.map((p) => p.completed), [1, 2, 3, 4, 5]);
@@ -60,7 +60,7 @@ describe('warm: progress', () => {
     await settle();
     assert.equal(backend.faults.calls.readFile, 3, 'no fourth load while three are in flight');
     gate.release();
-    assert.deepEqual(await warming, { total: 10, completed: 10, errors: 0, bytesRead: 40 });
+    assert.deepEqual(await warming, { total: 10, completed: 10, errors: 0, bytesRead: 40, errorsByCode: {}, evicted: 0 });
     await fs.close();
   });
 
@@ -72,12 +72,12 @@ describe('warm: progress', () => {
     const first = fs.warm(names(3, '/a'), { concurrency: 1 });
     const second = view.warm(['/f0', '/f1'], { concurrency: 1 });
     await until(() => gate.waiting === 2, 'both warms in flight');
-    assert.deepEqual(fs.warmingProgress(), { total: 5, completed: 0, errors: 0, bytesRead: 0 });
+    assert.deepEqual(fs.warmingProgress(), { total: 5, completed: 0, errors: 0, bytesRead: 0, errorsByCode: {}, evicted: 0 });
     assert.deepEqual(view.warmingProgress(), fs.warmingProgress(), 'views share one cache');
     gate.release();
     await first;
     await second;
-    assert.deepEqual(fs.warmingProgress(), { total: 0, completed: 0, errors: 0, bytesRead: 0 });
+    assert.deepEqual(fs.warmingProgress(), { total: 0, completed: 0, errors: 0, bytesRead: 0, errorsByCode: {}, evicted: 0 });
     await fs.close();
   });
 
@@ -99,7 +99,7 @@ describe('warm: progress', () => {
       if (e.error) failures.push(`${e.path}:${e.error.code}`);
     });
     const result = await fs.warm(list, { skipErrors: true, concurrency: 1 });
-    assert.deepEqual(result, { total: 5, completed: 3, errors: 2, bytesRead: 6 });
+    assert.deepEqual(result, { total: 5, completed: 3, errors: 2, bytesRead: 6, errorsByCode: { EISDIR: 1, ENOENT: 1 }, evicted: 0 });
     assert.deepEqual(failures, ['/missing:ENOENT', '/d:EISDIR']);
     await fs.clear();
     await assert.rejects(fs.warm(list, { concurrency: 1 }), { code: 'ENOENT', path: '/missing' });
@@ -168,7 +168,7 @@ describe('warm: cancellation', () => {
       assert.equal(err.cause, reason);
       return true;
     });
-    assert.deepEqual(fs.warmingProgress(), { total: 0, completed: 0, errors: 0, bytesRead: 0 });
+    assert.deepEqual(fs.warmingProgress(), { total: 0, completed: 0, errors: 0, bytesRead: 0, errorsByCode: {}, evicted: 0 });
     gate.release();
     await until(() => gate.waiting === 0, 'the in-flight loads finish');
     await settle();
@@ -218,7 +218,7 @@ describe('warm: priorities', () => {
     const evicted: string[] = [];
     fs.on('evict', (e: { path: string; reason: string }) => evicted.push(`${e.path}:${e.reason}`));
     const result = await fs.warm(names(3, '/hot'), { priority: 'high' });
-    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 900 });
+    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 900, errorsByCode: {}, evicted: 0 });
     for (const p of names(10, '/cold')) await fs.readFile(p);
     for (const p of names(3, '/hot')) assert.ok(isPinned(fs, p), `${p} pinned`);
     assert.ok(!evicted.some((e) => e.startsWith('/hot/')), 'no pinned entry was evicted');
@@ -239,7 +239,7 @@ describe('warm: priorities', () => {
     const errors: string[] = [];
     fs.on('warmProgress', (e: { path: string; error?: { code: string } }) => e.error && errors.push(`${e.path}:${e.error.code}`));
     const result = await fs.warm(names(5), { priority: 'high', skipErrors: true, concurrency: 1 });
-    assert.deepEqual(result, { total: 5, completed: 3, errors: 2, bytesRead: 1500 });
+    assert.deepEqual(result, { total: 5, completed: 3, errors: 2, bytesRead: 1500, errorsByCode: { ERR_CACHEFS_PIN_LIMIT: 2 }, evicted: 0 });
     assert.deepEqual(errors, ['/d/f3:ERR_CACHEFS_PIN_LIMIT', '/d/f4:ERR_CACHEFS_PIN_LIMIT']);
     assert.equal(fs.core.store.pinnedBytes, 900);
     assert.ok(!fs.batchStats(['/d/f3']).get('/d/f3')!.cached, 'a file that could not be pinned was not installed');
@@ -251,7 +251,7 @@ describe('warm: priorities', () => {
     });
     // Room again after an invalidation.
     await fs.invalidate('/d/f0');
-    assert.deepEqual(await fs.warm(['/d/f4'], { priority: 'high' }), { total: 1, completed: 1, errors: 0, bytesRead: 300 });
+    assert.deepEqual(await fs.warm(['/d/f4'], { priority: 'high' }), { total: 1, completed: 1, errors: 0, bytesRead: 300, errorsByCode: {}, evicted: 0 });
     assert.ok(isPinned(fs, '/d/f4'));
     await fs.close();
   });
@@ -260,7 +260,7 @@ describe('warm: priorities', () => {
     const fs = new CacheFS(memoryBackend(files(3, 10)), { maxEntries: 2 });
     await fs.readFile('/d/f0');
     const result = await fs.warm(['/d/f0', '/d/f1', '/d/f2'], { priority: 'high', skipErrors: true, concurrency: 1 });
-    assert.deepEqual(result, { total: 3, completed: 2, errors: 1, bytesRead: 10 });
+    assert.deepEqual(result, { total: 3, completed: 2, errors: 1, bytesRead: 10, errorsByCode: { ERR_CACHEFS_PIN_LIMIT: 1 }, evicted: 0 });
     assert.ok(isPinned(fs, '/d/f0') && isPinned(fs, '/d/f1'));
     assert.equal(fs.core.store.pinnedEntries, 2);
     await fs.close();
@@ -273,7 +273,7 @@ describe('warm: priorities', () => {
     const evicted: string[] = [];
     fs.on('evict', (e: { path: string }) => evicted.push(e.path));
     const result = await fs.warm(names(3, '/new'), { priority: 'low', concurrency: 1 });
-    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 900 }, 'a file that does not fit is left out, not failed');
+    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 900, errorsByCode: {}, evicted: 0 }, 'a file that does not fit is left out, not failed');
     assert.deepEqual(evicted, []);
     const stats = fs.batchStats(['/old/f0', ...names(3, '/new')]);
     assert.deepEqual([...stats.values()].map((s) => s.cached), [true, true, true, false]);
@@ -285,7 +285,7 @@ describe('warm: priorities', () => {
     const backend = faultyBackend(memoryBackend(files(4, 300)));
     const fs = new CacheFS(backend, { maxBytes: 900, pool: false });
     const result = await fs.warm(names(4), { priority: 'low', concurrency: 1 });
-    assert.deepEqual(result, { total: 4, completed: 4, errors: 0, bytesRead: 900 });
+    assert.deepEqual(result, { total: 4, completed: 4, errors: 0, bytesRead: 900, errorsByCode: {}, evicted: 0 });
     assert.equal(backend.faults.calls.readFile, 3);
     assert.equal(fs.stats().evictions, 0);
     await fs.close();
@@ -340,11 +340,11 @@ describe('warm: sources', () => {
   test('warmFromPattern: globs over the tree, walking only below the static prefix and only as deep as needed', async () => {
     const backend = faultyBackend(memoryBackend(tree));
     const fs = new CacheFS(backend);
-    assert.deepEqual(await fs.warmFromPattern('/src/**/*.ts'), { total: 3, completed: 3, errors: 0, bytesRead: 7 });
+    assert.deepEqual(await fs.warmFromPattern('/src/**/*.ts'), { total: 3, completed: 3, errors: 0, bytesRead: 7, errorsByCode: {}, evicted: 0 });
     assert.equal(fs.stats().entries, 3);
     backend.faults.resetCalls();
     await fs.clear();
-    assert.deepEqual(await fs.warmFromPattern('/src/*.ts'), { total: 1, completed: 1, errors: 0, bytesRead: 1 });
+    assert.deepEqual(await fs.warmFromPattern('/src/*.ts'), { total: 1, completed: 1, errors: 0, bytesRead: 1, errorsByCode: {}, evicted: 0 });
     assert.equal(backend.faults.calls.readdir, 1, 'no descent below /src for a one-level pattern');
     assert.equal((await fs.warmFromPattern('/nowhere/**')).total, 0);
     await fs.chdir('/src');
@@ -359,7 +359,7 @@ describe('warm: sources', () => {
     const view = fs.sub('/src');
     const paths: string[] = [];
     view.on('warmProgress', (e: { path: string }) => paths.push(e.path));
-    assert.deepEqual(await view.warmFromDir('/', { concurrency: 1 }), { total: 4, completed: 4, errors: 0, bytesRead: 10 });
+    assert.deepEqual(await view.warmFromDir('/', { concurrency: 1 }), { total: 4, completed: 4, errors: 0, bytesRead: 10, errorsByCode: {}, evicted: 0 });
     assert.deepEqual(paths, ['/a.ts', '/lib/b.ts', '/lib/c.js', '/lib/deep/d.ts'], 'paths of the view, in name order');
     assert.ok(fs.batchStats(['/src/lib/deep/d.ts']).get('/src/lib/deep/d.ts')!.cached);
     assert.ok(!fs.batchStats(['/docs/x.md']).get('/docs/x.md')!.cached);
@@ -377,7 +377,7 @@ describe('warm: sources', () => {
     await symlink('.', join(root, 'w/sub/loop'));
     const fs = new CacheFS(nodeBackend(root));
     const result = await fs.warmFromDir('/w');
-    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 3 }, 'link.txt shares one.txt (already cached)');
+    assert.deepEqual(result, { total: 3, completed: 3, errors: 0, bytesRead: 3, errorsByCode: {}, evicted: 0 }, 'link.txt shares one.txt (already cached)');
     assert.equal(fs.stats().entries, 2, 'a link and its target are one entry');
     await fs.close();
   });
@@ -387,7 +387,7 @@ describe('warm: sources', () => {
     const fs = new CacheFS(backend);
     backend.faults.failNth('readdir', 2, 'EACCES');
     const result = await fs.warmFromDir('/src', { skipErrors: true });
-    assert.deepEqual(result, { total: 2, completed: 1, errors: 1, bytesRead: 1 });
+    assert.deepEqual(result, { total: 2, completed: 1, errors: 1, bytesRead: 1, errorsByCode: { EACCES: 1 }, evicted: 0 });
     backend.faults.failNth('readdir', 2, 'EACCES');
     await assert.rejects(fs.warmFromDir('/src'), { code: 'EACCES', path: '/src/lib' });
     await fs.close();
@@ -399,7 +399,7 @@ describe('warm: sources', () => {
     const fs = new CacheFS(backend);
     await fs.chdir('/src');
     const result = await fs.warmFromList('/lists/hot.txt', { skipErrors: true });
-    assert.deepEqual(result, { total: 3, completed: 2, errors: 1, bytesRead: 3 });
+    assert.deepEqual(result, { total: 3, completed: 2, errors: 1, bytesRead: 3, errorsByCode: { ENOENT: 1 }, evicted: 0 });
     assert.ok(fs.batchStats(['/src/lib/b.ts']).get('/src/lib/b.ts')!.cached);
     assert.equal(fs.stats().misses, 1, 'the list itself was read like any file');
     await assert.rejects(fs.warmFromList('/lists/none.txt'), { code: 'ENOENT' });
@@ -421,7 +421,7 @@ describe('warm: sources', () => {
     const order: string[] = [];
     const result = await fs.warmSmart({ concurrency: 1 });
     fs.on('warmProgress', (e: { path: string }) => order.push(e.path));
-    assert.deepEqual(result, { total: 2, completed: 2, errors: 0, bytesRead: 6 });
+    assert.deepEqual(result, { total: 2, completed: 2, errors: 0, bytesRead: 6, errorsByCode: {}, evicted: 0 });
     await fs.invalidate('/a');
     await fs.invalidate('/b');
     await look('/a', 5);

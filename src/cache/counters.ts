@@ -16,6 +16,12 @@ export interface Counters {
   removedExpired: number;
   removedInvalidated: number;
   removedShed: number;
+  /** Reads served from the shared tier (also counted in `hits`). */
+  tierHits: number;
+  /** Reads the shared tier was asked for and did not have (also counted in `misses`). */
+  tierMisses: number;
+  /** Calls to the shared tier that failed or timed out. */
+  tierErrors: number;
 }
 
 /** Every counter at 0. */
@@ -24,5 +30,6 @@ export function newCounters(): Counters {
     hits: 0, misses: 0, readOps: 0, writeOps: 0, invalidateOps: 0, flushCount: 0, flushErrors: 0,
     backendReads: 0, revalidations: 0, changesDetected: 0, bytesShed: 0,
     removedEvicted: 0, removedExpired: 0, removedInvalidated: 0, removedShed: 0,
+    tierHits: 0, tierMisses: 0, tierErrors: 0,
   };
 }

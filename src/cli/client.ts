@@ -9,6 +9,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import cliProgress from 'cli-progress';
 import { formatSize } from './units.js';
+import { describeProgress, detailLines, warmFellShort } from './warm-report.js';
 import { STATS_PATH, WARM_PATH, type AdminErrorBody, type WarmLine, type WarmPriority, type WarmProgress, type WarmRequest } from '../server/warm-protocol.js';
 
 /** A failure talking to the server; `code` says which (`ECONNREFUSED`, `ERR_CACHEFS_FORBIDDEN`, …). */
@@ -107,6 +108,7 @@ export async function requestWarm(call: WarmCall): Promise<WarmLine> {
   if (call.paths?.length) body.paths = call.paths;
   if (call.concurrency !== undefined) body.concurrency = call.concurrency;
   if (call.priority !== undefined) body.priority = call.priority;
+  if (call.verbose === true) body.verbose = true;
   const res = await send(url, 'POST', call.token, JSON.stringify(body), call.signal);
   if (res.statusCode !== 200) throw await failure(res, url);
   let pending = '';
@@ -158,23 +160,26 @@ export interface Terminal {
 
 const defaultTerminal = (): Terminal => ({ out: process.stdout, err: process.stderr });
 
-function describe(p: WarmProgress): string {
-  return `${p.completed}/${p.total} files, ${p.errors} errors, ${formatSize(p.bytesRead)} read`;
-}
+const describe = describeProgress;
 
 export interface WarmCommand extends ServerTarget {
   patterns: string[];
   listFile?: string;
   concurrency?: number;
   priority?: WarmPriority;
-  /** Show a bar even when stderr is not a terminal (`true`), or never (`false`). Default: stderr.isTTY. */
+  /**
+   * `true`: a bar even when stderr is not a terminal; `false` (`--no-progress`): no progress at all,
+   * only the summary. Default: a bar on a terminal, plain lines otherwise.
+   */
   progressBar?: boolean;
   json?: boolean;
+  /** List every failed file (`--verbose`), not only the first ones. */
+  verbose?: boolean;
 }
 
 /**
- * `cachefs warm`: returns the exit code (0 all warmed, 1 some files failed or the warming failed,
- * 130 cancelled with Ctrl-C).
+ * `cachefs warm`: returns the exit code (0 all warmed; 1 when some files failed, nothing matched, the
+ * warm evicted files it had loaded, or the warming failed; 130 cancelled with Ctrl-C).
  */
 export async function runWarm(cmd: WarmCommand, term: Terminal = defaultTerminal()): Promise<number> {
   const paths = cmd.listFile !== undefined ? await readPathList(cmd.listFile) : [];
@@ -184,7 +189,8 @@ export async function runWarm(cmd: WarmCommand, term: Terminal = defaultTerminal
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
-  const useBar = cmd.progressBar ?? term.err.isTTY === true;
+  const quiet = cmd.progressBar === false;
+  const useBar = !quiet && (cmd.progressBar ?? term.err.isTTY === true);
   const bar = useBar
     ? new cliProgress.SingleBar(
         {
@@ -199,6 +205,7 @@ export async function runWarm(cmd: WarmCommand, term: Terminal = defaultTerminal
     : undefined;
   let started = false;
   const show = (p: WarmProgress): void => {
+    if (quiet) return;
     if (bar === undefined) {
       term.err.write(`warm: ${describe(p)}\n`);
       return;
@@ -220,17 +227,21 @@ export async function runWarm(cmd: WarmCommand, term: Terminal = defaultTerminal
       paths,
       ...(cmd.concurrency !== undefined ? { concurrency: cmd.concurrency } : {}),
       ...(cmd.priority !== undefined ? { priority: cmd.priority } : {}),
+      ...(cmd.verbose ? { verbose: true } : {}),
       signal: controller.signal,
       onLine: (line) => show(line),
     });
     bar?.stop();
     if (cmd.json) term.out.write(JSON.stringify(final) + '\n');
+    const details = detailLines(final, cmd.patterns);
     if (final.type === 'error') {
       term.err.write(`warm: failed on the server: ${final.code}: ${final.message}\n`);
+      for (const line of details) term.err.write(`warm: ${line.trimStart()}\n`);
       return 1;
     }
     if (!cmd.json) term.out.write(`warmed ${describe(final)}\n`);
-    return final.errors > 0 ? 1 : 0;
+    for (const line of details) term.err.write(line.startsWith('  ') ? `warm:${line}\n` : `warm: ${line}\n`);
+    return warmFellShort(final) ? 1 : 0;
   } catch (err) {
     bar?.stop();
     if (err instanceof ClientError && err.code === 'ABORT_ERR') {

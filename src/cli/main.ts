@@ -10,13 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CacheFS } from '../fs/cachefs.js';
 import { nodeBackend } from '../backend/node.js';
-import type { CacheFSOptions, TtlRule, WriteMode } from '../options.js';
+import { resolveOptions, type CacheFSOptions, type TtlRule, type WriteMode } from '../options.js';
 import { POLICY_NAMES, type PolicyName } from '../policy/policy.js';
 import { isRemoteUrl, remoteBackend } from './backend-url.js';
 import { runStats, runWarm } from './client.js';
 import { createCacheServer } from '../server/serve.js';
+import { defaultNamespace, isClusterWorker, reportListening, runWorkers } from './cluster.js';
 import { formatSize, parseCount, parseDuration, parseSize, UnitError } from './units.js';
 import type { WarmPriority } from '../server/warm-protocol.js';
+import type { WarmOutcome } from '../server/admin.js';
+import { describeProgress, detailLines } from './warm-report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: main.js lives in dist/src/cli/. */
@@ -85,10 +88,14 @@ interface ServeFlags {
   maxUpload: number;
   shutdownTimeout: number;
   quiet?: boolean;
+  redis?: string;
+  namespace?: string;
+  consistency?: 'eventual' | 'strict';
+  workers?: number;
 }
 
 /** CacheFS options from the flags (every option of API.md has a flag). */
-export function cacheOptionsOf(flags: ServeFlags): CacheFSOptions {
+export function cacheOptionsOf(flags: ServeFlags, dir = '.'): CacheFSOptions {
   const options: CacheFSOptions = {
     writeMode: flags.writeMode,
     eviction: flags.eviction,
@@ -101,12 +108,15 @@ export function cacheOptionsOf(flags: ServeFlags): CacheFSOptions {
     metadataMaxEntries: flags.metadataMaxEntries,
     pool: flags.pool,
     revalidate: flags.revalidate,
-    watch: flags.watch === true,
+    watch: flags.watch !== false,
     ttlRules: flags.ttlRule ?? [],
   };
   if (flags.journal !== undefined) options.journal = resolve(flags.journal);
   if (flags.journalSync) options.journalSync = true;
   if (flags.name !== undefined) options.name = flags.name;
+  if (flags.redis !== undefined) {
+    options.tier = { redis: flags.redis, namespace: flags.namespace ?? defaultNamespace(dir), consistency: flags.consistency ?? 'eventual' };
+  }
   if (flags.maxHeapUsed !== undefined || flags.maxRss !== undefined) {
     options.memoryPressure = {
       ...(flags.maxHeapUsed !== undefined ? { maxHeapUsed: flags.maxHeapUsed } : {}),
@@ -121,12 +131,29 @@ export class UsageError extends Error {
   readonly code = 'ERR_CACHEFS_USAGE';
 }
 
+/**
+ * The served cache, watching DIR unless --no-watch: users of a file server expect the current file. If
+ * watching cannot start, changes are noticed by revalidation instead (every second unless --revalidate
+ * says otherwise). Returns the cache and a sentence for the banner saying how changes are noticed.
+ */
+function openServedCache(dir: string, flags: ServeFlags, options: CacheFSOptions): { cfs: CacheFS; coherence: string } {
+  const revalidation = flags.revalidate === 'never' || flags.revalidate === undefined ? undefined
+    : flags.revalidate === 'always' ? 'checked on every request (--revalidate always)' : `checked after ${flags.revalidate} ms (--revalidate)`;
+  if (!options.watch) {
+    return { cfs: new CacheFS(nodeBackend(dir), options), coherence: revalidation ?? 'not noticed (--no-watch; add --revalidate to check files)' };
+  }
+  try {
+    return { cfs: new CacheFS(nodeBackend(dir), options), coherence: `watched: an edit is served at once${revalidation ? `; also ${revalidation}` : ''} (--no-watch to turn off)` };
+  } catch (err) {
+    const fallback: CacheFSOptions = { ...options, watch: false, revalidate: options.revalidate === 'never' || options.revalidate === undefined ? 1000 : options.revalidate };
+    const why = (err as Error)?.message ?? String(err);
+    return { cfs: new CacheFS(nodeBackend(dir), fallback), coherence: `cannot watch (${why}): files are checked against the disk after ${fallback.revalidate === 1000 ? '1 s' : String(fallback.revalidate)}` };
+  }
+}
+
 async function serve(dir: string, flags: ServeFlags, log: (line: string) => void): Promise<number> {
-  let cfs: CacheFS;
-  if (isRemoteUrl(dir)) {
-    // A network store has no watcher: coherence by revalidation (the backend's default, 5 s).
-    cfs = new CacheFS(remoteBackend(dir), { ...cacheOptionsOf(flags), watch: false });
-  } else {
+  const remote = isRemoteUrl(dir);
+  if (!remote) {
     let stat;
     try {
       stat = statSync(dir);
@@ -134,7 +161,27 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
       throw new UsageError(`serve: ${dir}: no such directory`);
     }
     if (!stat.isDirectory()) throw new UsageError(`serve: ${dir} is not a directory`);
-    cfs = new CacheFS(nodeBackend(dir), cacheOptionsOf(flags));
+  }
+  const workers = flags.workers ?? 1;
+  if (flags.redis === undefined && (workers > 1 || flags.namespace !== undefined || (flags.consistency ?? 'eventual') !== 'eventual')) {
+    throw new UsageError('serve: --workers, --namespace and --consistency need --redis (workers share their cache through it)');
+  }
+  if (workers > 1 && flags.journal !== undefined) throw new UsageError('serve: one journal cannot serve several --workers');
+  const options = cacheOptionsOf(flags, dir);
+  if (workers > 1 && !isClusterWorker()) {
+    resolveOptions(options); // a bad option fails here, once, rather than in every worker
+    return runWorkers(workers, log);
+  }
+  let cfs: CacheFS;
+  let coherence: string;
+  if (remote) {
+    // A network store has no watcher: coherence by revalidation (the backend's default, 5 s).
+    cfs = new CacheFS(remoteBackend(dir), { ...options, watch: false });
+    const after = flags.revalidate ?? 5000;
+    coherence = after === 'never' ? 'not noticed (--revalidate never)' : after === 'always' ? 'checked on every request (--revalidate always)'
+      : `checked against the store after ${after} ms (a network store cannot be watched)`;
+  } else {
+    ({ cfs, coherence } = openServedCache(dir, flags, options));
   }
   await cfs.ready();
   const server = createCacheServer(cfs, {
@@ -150,9 +197,12 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
   });
   server.on('error', (err: unknown) => log(`cachefs serve: error: ${(err as Error)?.stack ?? String(err)}`));
   if (!flags.quiet) {
-    server.on('warm', (w: { outcome: string; progress: { completed: number; total: number; errors: number } }) =>
-      log(`cachefs serve: warm ${w.outcome}: ${w.progress.completed}/${w.progress.total} files, ${w.progress.errors} errors`),
-    );
+    server.on('warm', (w: WarmOutcome) => {
+      log(`cachefs serve: warm ${w.outcome}: ${describeProgress(w.progress)}`);
+      for (const line of detailLines({ ...w.progress, failures: w.failures, failuresOmitted: w.failuresOmitted })) {
+        log(`cachefs serve: warm ${line.trimStart()}`);
+      }
+    });
   }
   let address;
   try {
@@ -163,14 +213,17 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
     throw Object.assign(new Error(`serve: cannot listen on ${flags.host}:${flags.port}: ${e.message}`), { code: e.code ?? 'ERR_CACHEFS_LISTEN' });
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  // The first line on stdout is the URL: scripts (and the tests) read the port from it.
-  process.stdout.write(`cachefs serve: http://${host}:${address.port}/\n`);
+  // The first line on stdout is the URL: scripts (and the tests) read the port from it. With
+  // --workers, the primary prints it once.
+  if (isClusterWorker()) reportListening(`http://${host}:${address.port}/`);
+  else process.stdout.write(`cachefs serve: http://${host}:${address.port}/\n`);
   if (!flags.quiet) {
     log(
       `cachefs serve: ${resolve(dir)} — ${flags.writeMode}, ${flags.eviction}, ` +
         `max ${flags.maxBytes === 0 ? 'unlimited' : formatSize(flags.maxBytes)}` +
         `${flags.admin ? `, admin at /_cachefs/ (${flags.adminToken ? 'token' : 'loopback only'})` : ''}`,
     );
+    log(`cachefs serve: changes on disk: ${coherence}`);
   }
 
   return new Promise<number>((done) => {
@@ -182,21 +235,33 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
       }
       stopping = true;
       if (!flags.quiet) log(`cachefs serve: ${signal}: finishing requests and flushing…`);
+      // A stop never takes longer than --shutdown-timeout, whatever is still running.
+      const deadline = setTimeout(() => {
+        log(`cachefs serve: the stop took longer than --shutdown-timeout (${flags.shutdownTimeout} ms): exiting now${flags.journal ? ' (the journal will replay unflushed writes)' : ', unflushed writes are lost'}`);
+        process.exit(1);
+      }, flags.shutdownTimeout);
+      const finish = (code: number): void => {
+        clearTimeout(deadline);
+        done(code);
+        // Nothing of ours is left running; a call stuck in the thread pool must not keep the process alive.
+        setTimeout(() => process.exit(process.exitCode ?? code), 200).unref();
+      };
       server
         .close()
         .then(() => cfs.close())
         .then(
           () => {
             if (!flags.quiet) log('cachefs serve: stopped');
-            done(0);
+            finish(0);
           },
           (err: unknown) => {
             log(`cachefs serve: flush failed, data may be lost: ${(err as Error)?.message ?? String(err)}`);
-            done(1);
+            finish(1);
           },
         );
     };
-    process.on('SIGINT', () => stop('SIGINT'));
+    // A worker stops on the primary's SIGTERM; the SIGINT a terminal sends the whole group is the primary's.
+    process.on('SIGINT', () => (isClusterWorker() ? undefined : stop('SIGINT')));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
@@ -205,7 +270,14 @@ async function serve(dir: string, flags: ServeFlags, log: (line: string) => void
 function bench(args: readonly string[]): Promise<number> {
   const entry = join(packageRoot, 'dist', 'bench', 'index.js');
   if (!existsSync(entry)) {
-    throw Object.assign(new Error(`bench: the benchmark suite is not built (${entry} is missing): run npm run build`), { code: 'ERR_CACHEFS_NO_BENCH' });
+    // The suites are not published (bench/ is not in the package): say where they are instead.
+    const clone = existsSync(join(packageRoot, 'bench'));
+    throw Object.assign(
+      new Error(clone
+        ? 'bench: the benchmark suite is not built yet: run `npm run build` (or `npm run bench -- <suite>`)'
+        : 'bench is a repository command: the suites are not part of the installed package; in a clone of the cachefs repository run `npm run bench -- <suite>`'),
+      { code: 'ERR_CACHEFS_NO_BENCH' },
+    );
   }
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--expose-gc', entry, ...args], { stdio: 'inherit' });
@@ -254,7 +326,7 @@ export function buildProgram(setExit: (code: number) => void = (code) => (proces
     .option('--journal <dir>', 'journal write-back writes in DIR, replayed after a crash')
     .option('--journal-sync', 'fsync each journal append')
     .option('--revalidate <when>', "check entries against the store: never, always, or after a duration (e.g. 10s); default: the store's (never for a directory, 5s for sftp:// and webdav://)", revalidate)
-    .option('--watch', 'invalidate entries when files change on disk')
+    .option('--no-watch', 'do not watch DIR for changes (by default an edit on disk is served at once; without watching, only --revalidate notices it)')
     .option('--max-heap-used <size>', 'shed clean entries above this heap use', size)
     .option('--max-rss <size>', 'shed clean entries above this resident set size', size)
     .option('--name <name>', 'cache name for metrics labels')
@@ -266,8 +338,12 @@ export function buildProgram(setExit: (code: number) => void = (code) => (proces
     .option('--max-age <duration>', 'send Cache-Control: public, max-age=… (e.g. 1h)', duration)
     .option('--writable', 'accept PUT and DELETE (same access rules as the admin endpoints)')
     .addOption(new Option('--max-upload <size>', 'largest PUT body').argParser(size).default(64 * 1024 * 1024, '64MiB'))
-    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop waits for running requests').argParser(duration).default(10_000, '10s'))
+    .addOption(new Option('--shutdown-timeout <duration>', 'how long a stop may take (running requests, then the flush); past it the process exits').argParser(duration).default(10_000, '10s'))
     .option('-q, --quiet', 'only print the URL and errors')
+    .option('--redis <url>', 'share the cache with other workers and hosts through Redis (redis://host:port)')
+    .option('--namespace <name>', 'the shared tier\'s namespace (default: derived from the absolute path of DIR)')
+    .addOption(new Option('--consistency <mode>', 'shared tier: eventual or strict (hits checked with Redis)').choices(['eventual', 'strict']).default('eventual'))
+    .option('--workers <k>', 'worker processes on one port (node:cluster), sharing the tier', count, 1)
     .addHelpText(
       'after',
       `
@@ -275,10 +351,13 @@ Examples:
   cachefs serve ./public
   cachefs serve ./public --port 3000 --max-bytes 512MiB --ttl 5m --max-age 1h
   CACHEFS_ADMIN_TOKEN=s3cret cachefs serve ./public --host 0.0.0.0
-  cachefs serve ./data --writable --write-mode write-back --flush-interval 10s`,
+  cachefs serve ./data --writable --write-mode write-back --flush-interval 10s
+  cachefs serve ./public --redis redis://127.0.0.1:6379 --workers 4`,
     )
     .action(async (dir: string, flags: ServeFlags) => {
       setExit(await serve(dir, flags, log));
+      // A cluster worker's channel to the primary would keep it alive after its server stopped.
+      if (isClusterWorker()) process.disconnect?.();
     });
 
   program
@@ -290,13 +369,14 @@ Examples:
     .addOption(new Option('-t, --token <token>', 'admin token').env('CACHEFS_ADMIN_TOKEN'))
     .option('-c, --concurrency <n>', 'files loaded at once on the server', count)
     .addOption(new Option('--priority <priority>', 'high pins the files; low loads only what fits').choices(['low', 'normal', 'high']))
-    .option('--no-progress', 'no progress bar, only the summary (plain lines are printed when stderr is not a terminal)')
+    .option('--no-progress', 'no progress at all, only the summary (by default: a bar on a terminal, plain lines otherwise)')
+    .option('--verbose', 'list every file that failed (by default the first 10)')
     .option('--json', 'print the final progress as JSON')
     .addHelpText('after', `
 Examples:
   cachefs warm '**/*.html' '**/*.css'
   cachefs warm --url http://10.0.0.5:8080 --token "$TOKEN" --list hot-paths.txt`)
-    .action(async (globs: string[], flags: { url: string; list?: string; token?: string; concurrency?: number; priority?: WarmPriority; progress: boolean; json?: boolean }) => {
+    .action(async (globs: string[], flags: { url: string; list?: string; token?: string; concurrency?: number; priority?: WarmPriority; progress: boolean; json?: boolean; verbose?: boolean }) => {
       const code = await runWarm(
         {
           url: flags.url,
@@ -307,6 +387,7 @@ Examples:
           ...(flags.priority !== undefined ? { priority: flags.priority } : {}),
           ...(flags.progress === false ? { progressBar: false } : {}),
           ...(flags.json ? { json: true } : {}),
+          ...(flags.verbose ? { verbose: true } : {}),
         },
       );
       setExit(code);
@@ -324,7 +405,7 @@ Examples:
 
   program
     .command('bench')
-    .description('run the benchmark suite (dist/bench/index.js); arguments pass through, e.g. "cachefs bench serve"')
+    .description('run a benchmark suite (a repository command: the suites ship with the repository, not the package), e.g. "cachefs bench serve"')
     .argument('[args...]', 'suite name and options (see "cachefs bench -- --help")')
     .allowUnknownOption()
     .helpOption('-h, --help', 'this help; the suite\'s own options: cachefs bench -- --help')

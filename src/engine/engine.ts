@@ -8,7 +8,7 @@ import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
 import { ChangeWatcher } from '../coherence/watcher.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { isDirectoryMode } from '../util/modes.js';
+import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 import { PathLocks } from '../store/path-locks.js';
 import { returnBuffers } from '../store/return-buffers.js';
 import { WriteAround } from '../write/around.js';
@@ -16,11 +16,13 @@ import { Journal } from '../write/back/journal.js';
 import { WriteBack } from '../write/back/write-back.js';
 import { WriteThrough } from '../write/through.js';
 import type { WholeWriteOptions, WriteContext, WriteMode } from '../write/write-mode.js';
+import type { TierPort, TierScope } from '../tier/port.js';
 import { Loader } from './loader.js';
 import { BlockCache, type ReadSource } from './blocks.js';
 import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
 import { Resolver } from './resolver.js';
+import { TierLink } from './tier-link.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -58,10 +60,15 @@ export class Engine implements WriteContext {
   readonly readiness: Readiness;
   private readonly watcher: ChangeWatcher | undefined;
   private readonly memoryPressure: MemoryPressure | undefined;
+  /** The shared tier (`tier` option): misses ask Redis, changes are published (src/tier/). */
+  readonly tierLink: TierLink | undefined;
+  /** `'strict'` tier: no hit is served before Redis confirmed its version. */
+  private readonly tierChecksHits: boolean;
 
   constructor(
     readonly backend: Backend,
     readonly opts: ResolvedOptions,
+    tier?: TierPort,
   ) {
     const cache = (this.cache = new Cache(opts));
     this.store = cache.store;
@@ -93,6 +100,8 @@ export class Engine implements WriteContext {
     this.readiness = new Readiness(journal?.replay(backend));
     this.write =
       opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
+    this.tierLink = tier ? new TierLink(cache, tier) : undefined;
+    this.tierChecksHits = this.tierLink?.checksHits ?? false;
   }
 
   // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).
@@ -136,6 +145,25 @@ export class Engine implements WriteContext {
     return this.resolver.resolvedKey(key);
   }
 
+  /**
+   * A mutating backend call on these paths failed; it may have taken effect all the same (a lost
+   * acknowledgement), so what the cache knew of them may be stale: their clean data, metadata and
+   * resolutions (and those below them) are dropped before the error reaches the caller. Dirty data
+   * stays, to be flushed and retried (API 1.3 §2).
+   */
+  forgetAfterFailure(...keys: string[]): void {
+    for (const key of keys) this.cache.invalidate({ within: key }, 'keep', { parent: true });
+    this.cache.forgetResolutions();
+  }
+
+  /** A rejection handler: {@link forgetAfterFailure} for `key`, then the same error. */
+  private failedFor(key: string): (err: unknown) => never {
+    return (err) => {
+      this.forgetAfterFailure(key);
+      throw err;
+    };
+  }
+
   /** The key of `key` with its parent's links resolved (the path itself is not followed). */
   resolveParent(key: string, root: string): Promise<string> {
     return this.resolver.resolveParent(key, root);
@@ -149,6 +177,7 @@ export class Engine implements WriteContext {
    * Expired clean entries are dropped here; an expired dirty entry is still the truth and is served.
    */
   hitSlot(key: string): number {
+    if (this.tierChecksHits) return -1;
     const cache = this.cache;
     const store = this.store;
     const slot = store.lookup(key);
@@ -195,6 +224,10 @@ export class Engine implements WriteContext {
     const blocks = this.blocks;
     const fromBlocks = blocks.files.size !== 0 && blocks.files.has(key) ? blocks.whole.readWholeOf(key, userPath, source) : undefined;
     if (fromBlocks !== undefined) return fromBlocks;
+    if (this.tierLink !== undefined) {
+      const got = await this.tierLink.read(key, () => this.loader.load(key, userPath));
+      return typeof got === 'number' ? this.copyOut(got) : returnBuffers.copy(got, 0, got.length);
+    }
     this.cache.counters.misses++;
     const loaded = await this.loader.load(key, userPath);
     return returnBuffers.copy(loaded, 0, loaded.length);
@@ -236,27 +269,41 @@ export class Engine implements WriteContext {
   ): Promise<number> {
     let slot = state;
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'read', userPath);
+    const tier = this.tierLink;
+    if (slot < 0 && tier !== undefined) slot = await tier.confirmedSlot(key);
     if (slot < 0) {
       const blocks = this.blocks;
       const source = file?.source ?? blocks.pathSource(key);
       if (blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
         return blocks.readAt(key, into, offset, length, position, userPath, source);
       }
-      this.cache.counters.misses++;
+      // With a tier, the miss is counted where the backend is read (a read served from Redis is a hit).
+      if (tier === undefined) this.cache.counters.misses++;
       const statStartedAt = Date.now();
       const st = (await file?.stats()) ?? (await this.statOf(key, true, 'read', userPath));
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'read', userPath);
+      if (isSpecialMode(st.mode)) {
+        if (tier !== undefined) this.cache.counters.misses++;
+        const loaded = await this.loader.load(key, userPath); // read through, never installed
+        if (position >= loaded.length) return 0;
+        return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
+      }
       if (blocks.wants(st.size) && source !== undefined && this.cache.store.lookup(key) < 0) {
+        if (tier !== undefined) this.cache.counters.misses++;
         return blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
       }
       if (!this.cache.store.admissible(st.size) && source !== undefined) {
+        if (tier !== undefined) this.cache.counters.misses++;
         try {
           return await source(into, offset, length, position);
         } catch (err) {
           throw asCallError(err, 'read', userPath);
         }
       }
-      const loaded = await this.loader.load(key, userPath, undefined, st.size);
+      const load = (): Promise<Buffer> => this.loader.load(key, userPath, undefined, st.size);
+      const got = tier === undefined ? await load() : await tier.read(key, load);
+      if (typeof got === 'number') return this.copyRange(got, into, offset, length, position);
+      const loaded = got;
       slot = this.cache.store.lookup(key);
       if (slot < 0) {
         if (position >= loaded.length) return 0;
@@ -340,6 +387,7 @@ export class Engine implements WriteContext {
     try {
       await this.backend.chmod(key, mode);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'chmod', userPath);
     }
     this.ownChange(key);
@@ -350,6 +398,7 @@ export class Engine implements WriteContext {
     try {
       await this.backend.utimes(key, atimeMs, mtimeMs);
     } catch (err) {
+      this.forgetAfterFailure(key);
       throw asCallError(err, 'utime', userPath);
     }
     const store = this.cache.store;
@@ -370,7 +419,11 @@ export class Engine implements WriteContext {
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
     this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.blocks.aroundWrite(key, () => this.write.writeWhole(key, data, userPath, opts)));
+    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
+      await this.write.writeWhole(key, data, userPath, opts);
+      // Write-through shares the new bytes with the change, so other processes read them from Redis.
+      await this.tierLink?.published({ kind: 'path', path: key }, this.opts.writeMode === 'write-through' ? data : undefined);
+    })).catch(this.failedFor(key));
   }
 
   /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
@@ -379,7 +432,8 @@ export class Engine implements WriteContext {
     await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.writeAt(key, data, position, userPath);
-    }));
+      await this.tierPublished({ kind: 'path', path: key });
+    })).catch(this.failedFor(key));
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
@@ -398,14 +452,16 @@ export class Engine implements WriteContext {
         } catch (err) {
           if (!hasCode(err) || err.code !== 'ENOENT') throw err;
           await this.write.writeWhole(key, data, userPath, {});
+          await this.tierPublished({ kind: 'path', path: key });
           return data.length;
         }
         if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
         size = st.size;
       }
       if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
+      await this.tierPublished({ kind: 'path', path: key });
       return size + data.length;
-    }));
+    })).catch(this.failedFor(key));
   }
 
   /** Sets the length of real path `key`. Runs under the path's lock. */
@@ -414,7 +470,8 @@ export class Engine implements WriteContext {
     await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
       await this.revalidator.beforePatch(key);
       await this.write.truncate(key, length, userPath);
-    }));
+      await this.tierPublished({ kind: 'path', path: key });
+    })).catch(this.failedFor(key));
   }
 
   /**
@@ -480,6 +537,17 @@ export class Engine implements WriteContext {
     cache.store.bytes.trim();
     cache.meta.clear();
     await this.journal?.close();
+    await this.tierLink?.close();
     await this.backend.close?.();
+  }
+
+  /**
+   * Changes resolved here reach the other processes sharing the tier (no-op without one). Awaited by
+   * the call that made them, so a `'strict'` read elsewhere that starts after it sees them.
+   */
+  async tierPublished(...scopes: TierScope[]): Promise<void> {
+    const link = this.tierLink;
+    if (link === undefined) return;
+    await Promise.all(scopes.map((scope) => link.published(scope)));
   }
 }

@@ -3,6 +3,7 @@ import type { Cache } from '../cache/cache.js';
 import type { InstallHooks } from '../cache/ports.js';
 import { asCallError, hasCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/latency.js';
+import { isSpecialMode } from '../util/modes.js';
 
 /** Default of {@link Loader.readIntoStoreMin}: below it, `readFile` plus a copy is as fast or faster. */
 const READ_INTO_STORE_MIN = 16 * 1024;
@@ -79,8 +80,11 @@ export class Loader {
         identity = await backend.stat(key);
         size = identity.size;
       }
+      // What kind of file this is, asked beside the read (no added latency) when the identity did not
+      // tell: a FIFO, socket or device is read through and never cached (API 1.3 §7).
+      const kind = identity !== undefined || intoStore ? undefined : backend.stat(key).catch(() => undefined);
       const started = performance.now();
-      if (intoStore) {
+      if (intoStore && !(identity !== undefined && isSpecialMode(identity.mode))) {
         // Read `size` bytes straight into a buffer of the byte store, which the entry then adopts: no
         // intermediate buffer and no copy. One byte more is asked for when the buffer has room, so that
         // a file that grew since the stat is noticed; reading stops once the stat's size is reached, and
@@ -109,6 +113,8 @@ export class Loader {
       this.recordRead(key, started, data.length);
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       hooks?.read?.(buf.length);
+      const mode = (identity ?? (await kind))?.mode;
+      if (mode !== undefined && isSpecialMode(mode)) return buf;
       if (cache.mayInstall(key, ticket)) await cache.install(key, buf, buf.length, { hooks, identity, statStartedAt });
       return buf;
     } catch (err) {

@@ -74,6 +74,7 @@ export class Namespace {
     try {
       await backend.mkdir(key, { recursive, ...(mode !== undefined ? { mode } : {}) });
     } catch (err) {
+      this.engine.forgetAfterFailure(key);
       throw asCallError(err, 'mkdir', userPath);
     }
     cache.metadataChanged(key);
@@ -88,6 +89,7 @@ export class Namespace {
       try {
         await backend.rmdir(key);
       } catch (err) {
+        this.engine.forgetAfterFailure(key);
         throw asCallError(err, 'rmdir', userPath);
       }
       cache.invalidate({ within: key }, 'discard', { parent: true });
@@ -101,6 +103,7 @@ export class Namespace {
       try {
         await backend.unlink(key);
       } catch (err) {
+        this.engine.forgetAfterFailure(key);
         throw asCallError(err, 'unlink', userPath);
       }
       cache.invalidate({ path: key }, 'discard');
@@ -136,7 +139,7 @@ export class Namespace {
         await removeTree(key, isDirectoryMode(st.mode));
       } catch (err) {
         // Clean data goes; dirty entries stay: their files may still exist (removed ones were discarded).
-        cache.invalidate({ within: key }, 'keep', { parent: true });
+        this.engine.forgetAfterFailure(key);
         if (!(force && hasCode(err) && err.code === 'ENOENT')) throw asCallError(err, 'rm', userPath);
         return;
       }
@@ -157,19 +160,21 @@ export class Namespace {
       try {
         await backend.rename(from, to);
       } catch (err) {
+        this.engine.forgetAfterFailure(from, to);
         throw asCallError(err, 'rename', fromPath, toPath);
       }
       cache.move(from, to);
     });
   }
 
-  /** Creates link `key` pointing to `target`. */
-  async symlink(target: string, key: string, userPath: string): Promise<void> {
+  /** Creates link `key` pointing to `target` (`shownTarget` is the target as the caller gave it, for errors). */
+  async symlink(target: string, key: string, shownTarget: string, userPath: string): Promise<void> {
     const { backend, cache } = this.engine;
     try {
       await backend.symlink(target, key);
     } catch (err) {
-      throw asCallError(err, 'symlink', target, userPath);
+      this.engine.forgetAfterFailure(key);
+      throw asCallError(err, 'symlink', shownTarget, userPath);
     }
     cache.forgetResolutions();
     cache.metadataChanged(key);
@@ -182,6 +187,7 @@ export class Namespace {
       if (backend.chown) await backend.chown(key, uid, gid);
       else await backend.stat(key);
     } catch (err) {
+      this.engine.forgetAfterFailure(key);
       throw asCallError(err, 'chown', userPath);
     }
     cache.metadataChanged(key);
@@ -220,6 +226,7 @@ export class Namespace {
       try {
         await backend.copyFile!(src, dest, exclusive ? fsConstants.COPYFILE_EXCL : 0);
       } catch (err) {
+        this.engine.forgetAfterFailure(dest);
         throw asCallError(err, 'copyfile', srcPath, destPath);
       }
       cache.metadataChanged(dest);
@@ -243,7 +250,12 @@ export class Namespace {
     const sorted = [...new Set(keys)].sort();
     const lockFrom = async (i: number): Promise<void> => {
       if (i === sorted.length) {
-        await engine.write.aroundNamespaceChange(op, sorted, run);
+        try {
+          await engine.write.aroundNamespaceChange(op, sorted, run);
+        } finally {
+          // Published even after a failure part-way: what was removed or moved must not be served elsewhere.
+          await engine.tierPublished(...sorted.map((prefix) => ({ kind: 'prefix', prefix }) as const));
+        }
         engine.cache.forgetResolutions();
         return;
       }

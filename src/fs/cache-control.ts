@@ -64,6 +64,7 @@ export abstract class CacheControl {
     core.counters.invalidateOps++;
     let dropped = (await core.cache.invalidate({ path: real }, 'flush')) > 0;
     if (real !== key) dropped = (await core.cache.invalidate({ path: key }, 'flush')) > 0 || dropped;
+    await core.tierPublished({ kind: 'path', path: real }, ...(real !== key ? [{ kind: 'path', path: key } as const] : []));
     if (dropped) core.events.emit('invalidate', { path: this.view.viewOf(real) ?? real });
     return dropped;
   }
@@ -75,6 +76,7 @@ export abstract class CacheControl {
     const key = this.view.keyOf(prefix, 'prefix');
     this.core.counters.invalidateOps++;
     const n = await this.core.cache.invalidate({ within: key }, 'flush');
+    await this.core.tierPublished({ kind: 'prefix', prefix: key });
     if (n > 0) this.core.events.emit('invalidate', { prefix: this.view.viewOf(key) ?? key, count: n });
     return n;
   }
@@ -97,6 +99,8 @@ export abstract class CacheControl {
       { match: view.root === '' ? match : (k) => view.contains(k) && match(view.viewOf(k)!) },
       'flush',
     );
+    // Other processes hold paths this one never saw: the whole namespace (this view's root) changes.
+    await this.core.tierPublished(view.root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: view.root });
     if (n > 0) this.core.events.emit('invalidate', { pattern: absolute, count: n });
     return n;
   }
@@ -108,6 +112,7 @@ export abstract class CacheControl {
     this.core.counters.invalidateOps++;
     const root = this.view.root;
     await this.core.cache.invalidate(root === '' ? { all: true } : { within: root }, 'flush');
+    await this.core.tierPublished(root === '' ? { kind: 'all' } : { kind: 'prefix', prefix: root });
   }
 
   /** Drops entries past their TTL (dirty ones are flushed first). Returns how many. */
@@ -133,7 +138,7 @@ export abstract class CacheControl {
     if (this.pending) await this.pending;
     this.check('batchFlush');
     const keys: string[] = [];
-    for (const p of paths) keys.push(await this.core.resolve(this.view.keyOf(p)));
+    for (const p of paths) keys.push(await this.core.resolve(this.view.keyOf(p, 'path', 'open')));
     await this.core.write.flushKeys(keys);
   }
 

@@ -2,18 +2,21 @@ import { constants as fsConstants } from 'node:fs';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
+import { integerArg, linkTarget, parseFileMode } from '../args.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { resolveOptions, type CacheFSOptions } from '../options.js';
-import { joinPath, normalizePath, pathString, type PathLike } from '../paths.js';
+import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
+import { RedisTier } from '../tier/redis-tier.js';
+import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
 import { CacheControl } from './cache-control.js';
 import { CacheFileHandle } from './file-handle.js';
-import { parseOpenFlags } from './flags.js';
+import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { DirEntry, FileStats } from './stats-object.js';
 import { View } from './view.js';
+import { confineToView, targetForBackend, targetForView } from './view-root.js';
 
 export type { CacheStats, DetailedStats } from '../metrics/stats.js';
 
@@ -22,6 +25,17 @@ const SHARED = Symbol('cachefs.shared');
 interface SharedView {
   core: Engine;
   root: string;
+}
+
+/** The engine, with the shared tier when configured (closed again if the engine cannot be built). */
+function engineFor(backend: Backend, options: ResolvedOptions): Engine {
+  const tier = options.tier ? new RedisTier(options.tier) : undefined;
+  try {
+    return new Engine(backend, options, tier);
+  } catch (err) {
+    void tier?.close();
+    throw err;
+  }
 }
 
 const REQUIRED_BACKEND_METHODS = [
@@ -73,19 +87,44 @@ export class CacheFS extends CacheControl {
           throw new InvalidArgError('backend', backend, `must implement ${m}()`);
         }
       }
-      super(new Engine(backend, resolveOptions(options)), new View(''));
+      super(engineFor(backend, resolveOptions(options)), new View(''));
     }
     this.namespace = new Namespace(this.core);
   }
 
-  /** The backend key of `path` with its parent's links resolved (the path itself is not followed). */
-  private linkKey(path: PathLike, argName?: string): Promise<string> {
-    return this.core.resolveParent(this.view.keyOf(path, argName), this.view.root);
+  /**
+   * The backend key of `path` with its parent's links resolved (the path itself is not followed), kept
+   * inside this view; a path spelled as a directory (`f/`) must be one (see {@link realKey}).
+   */
+  private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+    const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
+    if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(await this.core.resolve(key), path, syscall, false);
+    return key;
   }
 
-  /** The backend key of `path`, every link resolved. */
-  private realKey(path: PathLike, argName?: string): Promise<string> {
-    return this.core.resolve(this.view.keyOf(path, argName));
+  /**
+   * The backend key of `path`, every link resolved: kept inside this view (a link that leads out is
+   * `EACCES`, as at a backend's root), and a path spelled as a directory (`f/`) refused on a file as Node
+   * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
+   */
+  private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+    const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
+    if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(key, path, syscall, creates);
+    return key;
+  }
+
+  private async mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
+    if (creates) throw fsError('EISDIR', syscall, pathString(path));
+    if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
+    let mode: number;
+    try {
+      mode = (await this.core.backend.stat(key)).mode;
+    } catch {
+      return; // missing: the call itself gives Node's answer
+    }
+    if (!isDirectoryMode(mode)) throw fsError('ENOTDIR', syscall, pathString(path));
   }
 
   protected override async readText(path: PathLike): Promise<string> {
@@ -106,58 +145,78 @@ export class CacheFS extends CacheControl {
     let key: string;
     try {
       this.check('readFile');
-      options?.constructor === Object && (options as { signal?: AbortSignal }).signal?.throwIfAborted();
+      if (options?.constructor === Object) {
+        const o = options as { signal?: AbortSignal; flag?: string | number };
+        o.signal?.throwIfAborted();
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+      }
       const core = this.core;
       core.counters.readOps++;
       key = core.knownKey(this.view.keyOf(path));
-      const slot = core.hitSlot(key);
-      if (slot >= 0) {
-        const out = core.copyOut(slot);
-        const encoding = encodingOf(options);
-        return Promise.resolve(encoding ? out.toString(encoding) : out);
+      if (!namesDirectory(path) && this.view.contains(key)) {
+        const slot = core.hitSlot(key);
+        if (slot >= 0) {
+          const out = core.copyOut(slot);
+          const encoding = encodingOf(options);
+          return Promise.resolve(encoding ? out.toString(encoding) : out);
+        }
       }
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.readFileMiss(key, path, options);
+    return this.readFileMiss(path, options);
   }
 
-  private async readFileMiss(key: string, path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
-    const out = await this.core.readWhole(await this.core.resolve(key), pathString(path));
+  /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
+  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const handle = await this.open(path, flag);
+    try {
+      if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
+      const encoding = encodingOf(options);
+      return await handle.readFile(encoding ? { encoding } : null);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+    const out = await this.core.readWhole(await this.realKey(path, 'open'), pathString(path));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
 
   /** Opens a file; the handle reads and writes through the cache. */
-  open(path: PathLike, flags: string | number = 'r', mode = 0o666): Promise<CacheFileHandle> {
+  open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
     if (this.pending === undefined) {
       // Opening a cached file for reading needs no backend call and no `await`.
       try {
         const openMode = parseOpenFlags(flags);
+        parseFileMode(mode, 'mode', 0o666);
         this.check('open');
         const core = this.core;
-        const key = openMode.create || openMode.truncate ? undefined : core.resolvedKey(this.view.keyOf(path));
-        if (key !== undefined && core.residentAndFresh(key)) {
+        const key = openMode.create || openMode.truncate || namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path));
+        if (key !== undefined && this.view.contains(key) && core.residentAndFresh(key)) {
           return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
         }
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    return this.openSlow(path, flags, mode);
+    return this.#openSlow(path, flags, mode);
   }
 
-  private async openSlow(path: PathLike, flags: string | number, mode: number): Promise<CacheFileHandle> {
+  async #openSlow(path: PathLike, flags: string | number, mode: number | string): Promise<CacheFileHandle> {
     if (this.pending) await this.pending;
     const openMode = parseOpenFlags(flags);
+    const fileMode = parseFileMode(mode, 'mode', 0o666);
     this.check('open');
     const shown = pathString(path);
     const core = this.core;
-    const key = await this.realKey(path);
+    const key = await this.realKey(path, 'open', 'path', openMode.create);
     let isDirectory = false;
     let openStats: BackendStats | undefined;
     if (openMode.create) {
-      await core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, mode);
+      await core.createIfMissing(key, shown, openMode.exclusive, openMode.truncate, fileMode);
     } else if (core.residentAndFresh(key) && !openMode.truncate) {
       // A cached entry is a regular file that exists: no backend call needed to open it.
     } else {
@@ -180,26 +239,26 @@ export class CacheFS extends CacheControl {
       try {
         this.check('stat');
         const core = this.core;
-        const key = core.resolvedKey(this.view.keyOf(path));
-        if (key !== undefined) {
+        const key = namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
+        if (key !== undefined && this.view.contains(key)) {
           const cached = core.meta.get(key, true);
           if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
-          return this.statMiss(key, path, cached ?? null);
+          return this.#statMiss(key, path, cached ?? null);
         }
       } catch (err) {
         return Promise.reject(err);
       }
     }
-    return this.statSlow(path);
+    return this.#statSlow(path);
   }
 
-  private async statSlow(path: PathLike): Promise<FileStats> {
+  async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    return this.statMiss(await this.realKey(path), path, undefined);
+    return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
   }
 
-  private async statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
+  async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
@@ -207,7 +266,7 @@ export class CacheFS extends CacheControl {
   async lstat(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('lstat');
-    const key = await this.linkKey(path);
+    const key = await this.linkKey(path, 'lstat');
     return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
   }
 
@@ -220,7 +279,7 @@ export class CacheFS extends CacheControl {
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = pathString(path);
-    const key = await this.realKey(path);
+    const key = await this.realKey(path, 'scandir');
     const names: string[] = [];
     const entries: DirEntry[] = [];
     const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
@@ -240,14 +299,17 @@ export class CacheFS extends CacheControl {
   async readlink(path: PathLike): Promise<string> {
     if (this.pending) await this.pending;
     this.check('readlink');
-    return this.namespace.readlink(await this.linkKey(path), pathString(path));
+    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
   }
 
   /** The canonical path, every symbolic link resolved. */
   async realpath(path: PathLike): Promise<string> {
     if (this.pending) await this.pending;
     this.check('realpath');
-    const real = await this.namespace.realpath(this.view.keyOf(path), pathString(path));
+    const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
+    // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
+    if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
+    if (namesDirectory(path)) await this.mustBeDirectory(real, path, 'realpath', false);
     return this.view.viewOf(real) ?? real;
   }
 
@@ -256,7 +318,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     this.check('access');
     const shown = pathString(path);
-    const st = await this.core.statOf(await this.realKey(path), true, 'access', shown);
+    const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
     const uid = process.getuid?.() ?? -1;
     const gid = process.getgid?.() ?? -1;
@@ -272,16 +334,21 @@ export class CacheFS extends CacheControl {
 
   // ------------------------------------------------------------------ writing
 
-  /** Writes a whole file (replacing it); `flag: 'wx'` fails if it exists, `'a'` appends. */
+  /**
+   * Writes a whole file. The `flag` is Node's: `'w'` (default) replaces, `'wx'` fails if it exists,
+   * `'a'` appends, `'r+'` overwrites from the start and keeps the tail, `'r'` fails with `EBADF`.
+   */
   async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
-    this.check('writeFile');
-    const flag = typeof options === 'object' && options !== null ? options.flag ?? 'w' : 'w';
-    const mode = typeof options === 'object' && options !== null ? options.mode : undefined;
-    const shown = pathString(path);
-    const key = await this.realKey(path);
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'w';
     const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
+    this.check('writeFile');
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    const shown = pathString(path);
+    const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.append) {
       if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
       await this.core.append(key, bytes, shown);
@@ -290,25 +357,40 @@ export class CacheFS extends CacheControl {
     await this.core.writeWhole(key, bytes, shown, { exclusive: parsed.exclusive, ...(mode !== undefined ? { mode } : {}) });
   }
 
-  /** Appends to a file, creating it if needed. */
+  /** Appends to a file, creating it if needed; another `flag` behaves as Node's (see {@link writeFile}). */
   async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
+    const o = typeof options === 'object' && options !== null ? options : undefined;
+    const flag = o?.flag ?? 'a';
+    const parsed = parseOpenFlags(flag);
+    const mode = parseFileMode(o?.mode, 'mode');
     this.check('appendFile');
-    const flag = typeof options === 'object' && options !== null ? options.flag ?? 'a' : 'a';
+    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.realKey(path);
-    if (parseOpenFlags(flag).exclusive) await this.core.createIfMissing(key, shown, true, false, 0o666);
+    const key = await this.realKey(path, 'open', 'path', true);
+    if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
     await this.core.append(key, bytes, shown);
+  }
+
+  /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
+  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+    const handle = await this.open(path, flag, mode ?? 0o666);
+    try {
+      if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');
+      if (bytes.length > 0) await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Cuts or extends a file to `len` bytes (negative counts as 0, as in Node). */
   async truncate(path: PathLike, len = 0): Promise<void> {
     if (this.pending) await this.pending;
     this.check('truncate');
-    if (typeof len !== 'number' || !Number.isInteger(len)) throw new InvalidArgTypeError('len', 'an integer', len);
+    integerArg(len, 'len');
     const shown = pathString(path);
-    const key = await this.realKey(path);
+    const key = await this.realKey(path, 'open');
     const st = await this.core.statOf(key, true, 'open', shown);
     if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
     await this.core.truncate(key, Math.max(0, len), shown);
@@ -321,8 +403,8 @@ export class CacheFS extends CacheControl {
   async copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
     if (this.pending) await this.pending;
     this.check('copyFile');
-    const srcKey = await this.realKey(src, 'src');
-    const destKey = await this.realKey(dest, 'dest');
+    const srcKey = await this.realKey(src, 'copyfile', 'src');
+    const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
     const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
@@ -333,8 +415,8 @@ export class CacheFS extends CacheControl {
     this.check('mkdir');
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
-    const mode = typeof rawMode === 'string' ? parseInt(rawMode, 8) : rawMode;
-    const key = await this.realKey(path);
+    const mode = parseFileMode(rawMode, 'mode');
+    const key = await this.realKey(path, 'mkdir');
     const first = await this.namespace.mkdir(key, recursive, mode, pathString(path), this.view.root);
     return first === undefined ? undefined : this.view.viewOf(first) ?? first;
   }
@@ -343,21 +425,21 @@ export class CacheFS extends CacheControl {
   async rmdir(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rmdir');
-    await this.namespace.rmdir(await this.linkKey(path), pathString(path));
+    await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
   }
 
   /** Removes a file (or a symbolic link itself). Its dirty data, if any, is discarded. */
   async unlink(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('unlink');
-    await this.namespace.unlink(await this.linkKey(path), pathString(path));
+    await this.namespace.unlink(await this.linkKey(path, 'unlink'), pathString(path));
   }
 
   /** Removes a file, or a directory tree with `recursive`; `force` ignores a missing path. */
   async rm(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rm');
-    const key = await this.linkKey(path);
+    const key = await this.linkKey(path, 'lstat');
     await this.namespace.rm(key, options?.recursive === true, options?.force === true, pathString(path));
   }
 
@@ -365,8 +447,13 @@ export class CacheFS extends CacheControl {
   async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rename');
-    const from = await this.linkKey(oldPath, 'oldPath');
-    const to = await this.linkKey(newPath, 'newPath');
+    const from = await this.linkKey(oldPath, 'rename', 'oldPath');
+    const to = await this.linkKey(newPath, 'rename', 'newPath');
+    if (namesDirectory(newPath)) {
+      // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
+      const st = await this.core.statOf(from, false, 'rename', pathString(oldPath)).catch(() => undefined);
+      if (st !== undefined && !isDirectoryMode(st.mode)) throw fsError('ENOTDIR', 'rename', pathString(oldPath), pathString(newPath));
+    }
     await this.namespace.rename(from, to, pathString(oldPath), pathString(newPath));
   }
 
@@ -374,30 +461,31 @@ export class CacheFS extends CacheControl {
   async symlink(target: PathLike, path: PathLike, _type?: string | null): Promise<void> {
     if (this.pending) await this.pending;
     this.check('symlink');
-    const targetString = pathString(target);
-    if (targetString.includes('\u0000')) throw new InvalidArgError('target', targetString, 'must be a string without null bytes');
-    await this.namespace.symlink(targetString, await this.linkKey(path), pathString(path));
+    const targetString = linkTarget(target);
+    if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
+    const key = await this.linkKey(path, 'symlink');
+    await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
   }
 
   async chmod(path: PathLike, mode: number | string): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chmod');
-    const m = typeof mode === 'string' ? parseInt(mode, 8) : mode;
-    if (typeof m !== 'number' || !Number.isInteger(m) || m < 0) throw new InvalidArgError('mode', mode, 'must be a valid file mode');
-    await this.core.chmod(await this.realKey(path), m, pathString(path));
+    const m = parseFileMode(mode, 'mode');
+    if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
+    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
   }
 
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chown');
-    await this.namespace.chown(await this.realKey(path), uid, gid, pathString(path));
+    await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
   }
 
   /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
   async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     if (this.pending) await this.pending;
     this.check('utimes');
-    const key = await this.realKey(path);
+    const key = await this.realKey(path, 'utime');
     await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 
@@ -414,10 +502,15 @@ export class CacheFS extends CacheControl {
    * is not a directory.
    */
   chdir(path: PathLike): Promise<void> {
-    this.check('chdir');
     const view = this.view;
     const previous = view.cwd;
-    const target = normalizePath(path, view.cwd);
+    let target: string;
+    try {
+      this.check('chdir');
+      target = normalizePath(path, view.cwd, 'path', 'chdir');
+    } catch (err) {
+      return Promise.reject(err); // like every other call: a Promise that rejects, never a throw
+    }
     view.cwd = target;
     return this.stat(target).then(
       (st) => {

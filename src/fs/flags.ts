@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import { int32Flags } from '../args.js';
 import { InvalidArgError } from '../errors.js';
 
 /** What an `open` flag asks for, decoded once at open time. */
@@ -27,15 +28,36 @@ define(['ax', 'xa'], { readable: f, writable: t, create: t, exclusive: t, trunca
 define(['a+', 'as+', 'sa+'], { readable: t, writable: t, create: t, exclusive: f, truncate: f, append: t });
 define(['ax+', 'xa+'], { readable: t, writable: t, create: t, exclusive: t, truncate: f, append: t });
 
-/** Decodes a string or numeric `open` flag as Node does; unknown flags throw `ERR_INVALID_ARG_VALUE`. */
+const READ_ONLY = STRING_FLAGS.r!;
+
+/** True for `'r'` and its synonyms: `readFile`'s fast path. */
+export function isPlainRead(m: OpenMode): boolean {
+  return m.readable && !m.writable && !m.create && !m.truncate && !m.append;
+}
+
+/** True for `'w'`, `'w+'`, `'wx'`…: a whole-file replace (`exclusive` is the caller's to honour). */
+export function isReplace(m: OpenMode): boolean {
+  return m.writable && m.create && m.truncate && !m.append;
+}
+
+/** True for `'a'`, `'a+'`, `'ax'`…: an append that creates (`exclusive` is the caller's to honour). */
+export function isCreatingAppend(m: OpenMode): boolean {
+  return m.writable && m.create && m.append && !m.truncate;
+}
+
+/**
+ * Decodes a string or numeric `open` flag as Node does: an unknown string (or another type) throws
+ * `ERR_INVALID_ARG_VALUE`, a number that is not a 32-bit integer `ERR_OUT_OF_RANGE`.
+ */
 export function parseOpenFlags(flags: string | number | undefined): OpenMode {
-  if (flags === undefined || flags === null) return STRING_FLAGS.r!;
+  if (flags === undefined || flags === null) return READ_ONLY;
   if (typeof flags === 'string') {
     const m = STRING_FLAGS[flags];
     if (!m) throw new InvalidArgError('flags', flags, 'is invalid');
     return m;
   }
-  if (typeof flags === 'number' && Number.isInteger(flags)) {
+  if (typeof flags === 'number') {
+    int32Flags(flags);
     const access = flags & 3;
     return {
       readable: access === constants.O_RDONLY || access === constants.O_RDWR,

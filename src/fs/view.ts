@@ -12,8 +12,8 @@ export class View {
   constructor(readonly root: string) {}
 
   /** The backend key of a user path (normalized against the working directory, mapped below the root). */
-  keyOf(path: PathLike, argName = 'path'): string {
-    const inView = normalizePath(path, this.cwd, argName);
+  keyOf(path: PathLike, argName = 'path', syscall = 'open'): string {
+    const inView = normalizePath(path, this.cwd, argName, syscall);
     if (this.root === '') return inView;
     return inView === '/' ? this.root : this.root + inView;
   }

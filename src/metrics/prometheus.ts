@@ -39,6 +39,9 @@ const COUNTERS: readonly [string, string, keyof Counters][] = [
   ['cachefs_reads_total', 'Read calls (readFile).', 'readOps'],
   ['cachefs_writes_total', 'Write calls (writeFile, appendFile, handle writes, truncate).', 'writeOps'],
   ['cachefs_backend_reads_total', 'Whole-file reads from the backend.', 'backendReads'],
+  ['cachefs_tier_hits_total', 'Reads served from the shared Redis tier (counted in hits too).', 'tierHits'],
+  ['cachefs_tier_misses_total', 'Reads the shared Redis tier did not have (counted in misses too).', 'tierMisses'],
+  ['cachefs_tier_errors_total', 'Calls to the shared Redis tier that failed or timed out.', 'tierErrors'],
 ];
 
 /** Entries that left the cache, by the store's reason. */
@@ -58,6 +61,7 @@ const GAUGES: readonly [string, string, (core: MetricsSource) => number][] = [
   ['cachefs_metadata_entries', 'Cached stat/lstat results.', (c) => c.meta.entries],
   ['cachefs_max_bytes', 'The maxBytes limit (0 = none).', (c) => c.opts.maxBytes],
   ['cachefs_max_entries', 'The maxEntries limit (0 = none).', (c) => c.opts.maxEntries],
+  ['cachefs_tier_up', '1 while the shared Redis tier is reachable, 0 while it is not or not configured.', (c) => (c.tierLink?.port.available() ? 1 : 0)],
   ['cachefs_hit_ratio', 'hits / (hits + misses) since the last resetStats(), 0 before any read.', (c) => {
     const reads = c.counters.hits + c.counters.misses;
     return reads === 0 ? 0 : c.counters.hits / reads;

@@ -33,6 +33,14 @@ export interface DetailedStats extends CacheStats {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Reads served from the shared tier (`tier` option); they count as hits too. */
+  tierHits: number;
+  /** Reads the shared tier did not have; they count as misses too. */
+  tierMisses: number;
+  /** Calls to the shared tier that failed or timed out (the cache went on without it). */
+  tierErrors: number;
+  /** `'up'` while the shared tier is in use, `'down'` while Redis is out of reach, `'off'` without one. */
+  tierState: 'up' | 'down' | 'off';
 }
 
 /** What the statistics and the metrics exporters read of a cache (its counters are plain numbers). */
@@ -45,6 +53,8 @@ export interface MetricsSource {
   readonly fileEntries: number;
   /** Latency of successful backend reads. */
   readonly readLatency: LatencyHistogram;
+  /** The shared tier, when configured. */
+  readonly tierLink?: { readonly port: { available(): boolean } } | undefined;
 }
 
 /** The counters as `stats()` reports them. */
@@ -82,6 +92,10 @@ export function detailedStats(source: MetricsSource): DetailedStats {
     revalidations: c.revalidations,
     changesDetected: c.changesDetected,
     bytesShed: c.bytesShed,
+    tierHits: c.tierHits,
+    tierMisses: c.tierMisses,
+    tierErrors: c.tierErrors,
+    tierState: source.tierLink === undefined ? 'off' : source.tierLink.port.available() ? 'up' : 'down',
   };
 }
 

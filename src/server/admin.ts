@@ -8,20 +8,23 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheFS } from '../fs/cachefs.js';
-import type { WarmOptions, WarmProgress } from '../warm/options.js';
+import { addProgress, emptyProgress, errorCodeOf, type WarmOptions, type WarmProgress } from '../warm/options.js';
 import type { AccessVerdict } from './access.js';
 import {
+  FIRST_FAILURES,
   METRICS_PATH,
   STATS_PATH,
   WARM_PATH,
   type AdminErrorBody,
+  type WarmFailure,
+  type WarmFailures,
   type WarmLine,
   type WarmPriority,
   type WarmRequest,
 } from './warm-protocol.js';
 
 /** How one warm request ended, reported to the server's listeners. */
-export interface WarmOutcome {
+export interface WarmOutcome extends WarmFailures {
   outcome: 'done' | 'aborted' | 'failed';
   progress: WarmProgress;
   error?: unknown;
@@ -72,7 +75,7 @@ export function parseWarmRequest(value: unknown): WarmRequest | string {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'the body must be a JSON object';
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) {
-    if (!['patterns', 'paths', 'concurrency', 'priority'].includes(key)) return `unknown field "${key}"`;
+    if (!['patterns', 'paths', 'concurrency', 'priority', 'verbose'].includes(key)) return `unknown field "${key}"`;
   }
   const out: WarmRequest = {};
   for (const field of ['patterns', 'paths'] as const) {
@@ -90,6 +93,10 @@ export function parseWarmRequest(value: unknown): WarmRequest | string {
       return `"concurrency" must be an integer from 1 to ${MAX_CONCURRENCY}`;
     }
     out.concurrency = c;
+  }
+  if (v.verbose !== undefined) {
+    if (typeof v.verbose !== 'boolean') return '"verbose" must be a boolean';
+    out.verbose = v.verbose;
   }
   if (v.priority !== undefined) {
     if (!PRIORITIES.includes(v.priority as WarmPriority)) return `"priority" must be one of ${PRIORITIES.join(', ')}`;
@@ -117,14 +124,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
-function add(a: WarmProgress, b: WarmProgress): WarmProgress {
-  return { total: a.total + b.total, completed: a.completed + b.completed, errors: a.errors + b.errors, bytesRead: a.bytesRead + b.bytesRead };
-}
-
-const ZERO: WarmProgress = Object.freeze({ total: 0, completed: 0, errors: 0, bytesRead: 0 });
+const add = addProgress;
+const ZERO: WarmProgress = Object.freeze(emptyProgress());
 
 function progressOf(p: WarmProgress): WarmProgress {
-  return { total: p.total, completed: p.completed, errors: p.errors, bytesRead: p.bytesRead };
+  return add(ZERO, p);
 }
 
 /** Builds the admin endpoints over `cfs`. */
@@ -190,9 +194,19 @@ export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHa
         send({ type: 'progress', ...add(finished, current) });
       }
     };
+    const failures: WarmFailure[] = [];
+    let failuresOmitted = 0;
+    const onError = (path: string, error: unknown): void => {
+      if (request.verbose !== true && failures.length >= FIRST_FAILURES) {
+        failuresOmitted++;
+        return;
+      }
+      failures.push({ path, code: errorCodeOf(error), message: String((error as Error)?.message ?? error) });
+    };
     const opts: WarmOptions = {
       skipErrors: true,
       onProgress,
+      onError,
       signal: controller.signal,
       ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
       ...(request.priority !== undefined ? { priority: request.priority } : {}),
@@ -213,18 +227,18 @@ export function createAdminHandler(cfs: CacheFS, options: AdminOptions): AdminHa
         current = ZERO;
       }
       controller.signal.throwIfAborted();
-      send({ type: 'done', ...finished });
+      send({ type: 'done', ...finished, failures, failuresOmitted });
       res.end();
-      options.onWarmEnd?.({ outcome: 'done', progress: finished });
+      options.onWarmEnd?.({ outcome: 'done', progress: finished, failures, failuresOmitted });
     } catch (err) {
       const progress = add(finished, current);
       const aborted = controller.signal.aborted;
       const e = err as { code?: unknown; message?: unknown };
       const code = aborted ? 'ABORT_ERR' : typeof e?.code === 'string' ? e.code : 'ERR_CACHEFS_WARM';
       const reason = aborted ? (controller.signal.reason as Error | undefined)?.message ?? 'aborted' : String(e?.message ?? err);
-      send({ type: 'error', code, message: aborted ? `warming cancelled: ${reason}` : reason, ...progress });
+      send({ type: 'error', code, message: aborted ? `warming cancelled: ${reason}` : reason, ...progress, failures, failuresOmitted });
       res.end();
-      options.onWarmEnd?.({ outcome: aborted ? 'aborted' : 'failed', progress, error: err });
+      options.onWarmEnd?.({ outcome: aborted ? 'aborted' : 'failed', progress, error: err, failures, failuresOmitted });
     } finally {
       running.delete(controller);
     }

@@ -180,7 +180,8 @@ export function createFileHandler(cfs: CacheFS, options: FileServingOptions = {}
         return;
       }
       if (!st.isFile()) {
-        sendStatus(res, 404); // devices, FIFOs, sockets: nothing to serve, and reading a FIFO would hang
+        // FIFOs, sockets, devices: refused without being opened (opening a FIFO waits for a writer).
+        sendStatus(res, st.isDirectory() ? 404 : 403);
         return;
       }
     } catch (err) {

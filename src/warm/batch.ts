@@ -43,6 +43,7 @@ export async function batchInvalidate(view: CacheView, paths: Iterable<PathLike>
     if (real !== key) had = dropClean(key) || had;
     if (had) dropped.push(real);
   }
+  await core.tierPublished(...list.map((path) => ({ kind: 'path', path: core.knownKey(view.keyOf(path)) }) as const));
   const failures: unknown[] = [];
   const stayed = new Set<string>();
   if (dirty.length > 0) {

@@ -22,3 +22,16 @@ export class PinLimitError extends Error {
     this.path = path;
   }
 }
+
+/**
+ * A warm or a prefetch met a FIFO, a socket or a device: such a file is never cached (its bytes change
+ * with every read, and opening a FIFO waits for a writer), so it is skipped without being opened.
+ */
+export class NotRegularFileError extends Error {
+  readonly code = 'ERR_CACHEFS_NOT_REGULAR_FILE';
+  readonly path: string;
+  constructor(path: string) {
+    super(`cachefs: '${path}' is not a regular file (a FIFO, socket or device is never cached)`);
+    this.path = path;
+  }
+}

@@ -17,6 +17,38 @@ export interface WarmProgress {
   errors: number;
   /** Bytes read from the backend for this warm. */
   bytesRead: number;
+  /** `errors` by error code (`ENOENT`, `ERR_CACHEFS_PIN_LIMIT`, `ERR_CACHEFS_NOT_REGULAR_FILE`, …). */
+  errorsByCode: Record<string, number>;
+  /**
+   * Files this warm loaded and then lost to eviction while it ran: the set does not fit in the cache
+   * (what it warmed last pushed out what it warmed first).
+   */
+  evicted: number;
+}
+
+/** A progress with nothing done yet. */
+export function emptyProgress(): WarmProgress {
+  return { total: 0, completed: 0, errors: 0, bytesRead: 0, errorsByCode: {}, evicted: 0 };
+}
+
+/** `a` plus `b`, field by field (the error codes merged). */
+export function addProgress(a: WarmProgress, b: WarmProgress): WarmProgress {
+  const errorsByCode = { ...a.errorsByCode };
+  for (const [code, n] of Object.entries(b.errorsByCode)) errorsByCode[code] = (errorsByCode[code] ?? 0) + n;
+  return {
+    total: a.total + b.total,
+    completed: a.completed + b.completed,
+    errors: a.errors + b.errors,
+    bytesRead: a.bytesRead + b.bytesRead,
+    errorsByCode,
+    evicted: a.evicted + b.evicted,
+  };
+}
+
+/** The code an error is counted under in `errorsByCode`. */
+export function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'ERR_UNKNOWN';
 }
 
 /** Options of `warm`, `warmFromPattern`, `warmFromList` and `warmFromDir`. */
@@ -29,6 +61,8 @@ export interface WarmOptions {
   skipErrors?: boolean;
   /** Called after each file (success or failure) with a fresh copy of the warm's progress. */
   onProgress?: (progress: WarmProgress) => void;
+  /** With `skipErrors`: called for each file that failed, before `onProgress` (which file, and why). */
+  onError?: (path: string, error: unknown) => void;
   /** Aborting stops the warm: no new load starts, and the promise rejects with an `AbortError`. */
   signal?: AbortSignal;
 }
@@ -65,6 +99,7 @@ export interface ResolvedWarmOptions {
   priority: WarmPriority;
   skipErrors: boolean;
   onProgress: ((progress: WarmProgress) => void) | undefined;
+  onError: ((path: string, error: unknown) => void) | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -94,6 +129,9 @@ export function resolveWarmOptions(options: unknown, skipErrorsDefault: boolean)
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     throw new InvalidArgError('options.onProgress', o.onProgress, 'must be a function');
   }
+  if (o.onError !== undefined && typeof o.onError !== 'function') {
+    throw new InvalidArgError('options.onError', o.onError, 'must be a function');
+  }
   if (o.signal !== undefined && !isAbortSignal(o.signal)) {
     throw new InvalidArgError('options.signal', o.signal, 'must be an AbortSignal');
   }
@@ -102,6 +140,7 @@ export function resolveWarmOptions(options: unknown, skipErrorsDefault: boolean)
     priority: priority as WarmPriority,
     skipErrors,
     onProgress: o.onProgress as ResolvedWarmOptions['onProgress'],
+    onError: o.onError as ResolvedWarmOptions['onError'],
     signal: o.signal as AbortSignal | undefined,
   };
 }

@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import { AbortError } from './errors.js';
-import type { ResolvedWarmOptions, WarmProgress } from './options.js';
+import { addProgress, emptyProgress, errorCodeOf, type ResolvedWarmOptions, type WarmProgress } from './options.js';
 import type { CacheView } from './view.js';
 import { warmFile } from './warm-file.js';
 
@@ -9,13 +9,8 @@ const running = new WeakMap<Engine, Set<WarmProgress>>();
 
 /** The summed progress of the warms still running on `core`. */
 export function warmingProgress(core: Engine): WarmProgress {
-  const sum: WarmProgress = { total: 0, completed: 0, errors: 0, bytesRead: 0 };
-  for (const p of running.get(core) ?? []) {
-    sum.total += p.total;
-    sum.completed += p.completed;
-    sum.errors += p.errors;
-    sum.bytesRead += p.bytesRead;
-  }
+  let sum = emptyProgress();
+  for (const p of running.get(core) ?? []) sum = addProgress(sum, p);
   return sum;
 }
 
@@ -40,7 +35,12 @@ export interface RunSettings {
  * flight finish inside the core, which installs them by its usual rules, so the cache stays consistent.
  */
 export class WarmRun {
-  readonly progress: WarmProgress = { total: 0, completed: 0, errors: 0, bytesRead: 0 };
+  readonly progress: WarmProgress = emptyProgress();
+  /** Keys this run loaded and still holds: an eviction of one of them counts in `evicted`. */
+  private readonly loaded = new Set<string>();
+  private readonly onEvict = (e: { path: string; reason: string }): void => {
+    if (e.reason === 'evicted' && this.loaded.delete(e.path)) this.progress.evicted++;
+  };
   private isStopped = false;
   /** Rejects the run's promise (set by {@link runWarm}). */
   private rejectRun: (err: unknown) => void = () => undefined;
@@ -66,7 +66,7 @@ export class WarmRun {
   listFailure(path: string, error: unknown): void {
     if (this.isStopped) return;
     this.progress.total++;
-    this.progress.errors++;
+    this.countError(error);
     this.report(path, true, error);
   }
 
@@ -75,18 +75,34 @@ export class WarmRun {
     if (!this.isStopped) this.progress.bytesRead += bytes;
   };
 
+  private countError(error: unknown): void {
+    this.progress.errors++;
+    const code = errorCodeOf(error);
+    this.progress.errorsByCode[code] = (this.progress.errorsByCode[code] ?? 0) + 1;
+  }
+
+  /** A copy that the caller may keep (the codes included). */
+  private snapshot(): WarmProgress {
+    return { ...this.progress, errorsByCode: { ...this.progress.errorsByCode } };
+  }
+
   /** Runs the list, then the files; resolves with the final progress. */
   start(list: (run: WarmRun) => Promise<string[]>): Promise<WarmProgress> {
+    const events = this.view.core.events;
+    events.on('evict', this.onEvict);
     return new Promise<WarmProgress>((resolve, reject) => {
       this.rejectRun = reject;
       this.execute(list).then(
         () => {
           if (this.isStopped) return;
           this.isStopped = true;
-          resolve({ ...this.progress });
+          resolve(this.snapshot());
         },
         (err: unknown) => this.fail(err),
       );
+    }).finally(() => {
+      events.off('evict', this.onEvict);
+      this.loaded.clear();
     });
   }
 
@@ -108,7 +124,8 @@ export class WarmRun {
         let error: unknown;
         let failed = false;
         try {
-          await warmFile(this.view, path, this.opts.priority, () => this.isStopped, this.countRead);
+          const key = await warmFile(this.view, path, this.opts.priority, () => this.isStopped, this.countRead);
+          if (key !== undefined && this.view.core.store.lookup(key) >= 0) this.loaded.add(key);
         } catch (err) {
           failed = true;
           error = err;
@@ -119,7 +136,7 @@ export class WarmRun {
             this.fail(error);
             return;
           }
-          this.progress.errors++;
+          this.countError(error);
         } else {
           this.progress.completed++;
         }
@@ -132,15 +149,15 @@ export class WarmRun {
 
   /** Tells the caller about one finished item; a callback that throws stops the run with its error. */
   private report(path: string, failed: boolean, error: unknown): void {
-    const snapshot = { ...this.progress };
     try {
       this.settings.onFile?.(path, failed, error);
-      if (this.settings.track) {
-        const event: WarmProgressEvent = { path, ...snapshot };
+      if (failed) this.opts.onError?.(path, error);
+      if (this.settings.track && this.view.core.events.listenerCount('warmProgress') > 0) {
+        const event: WarmProgressEvent = { path, ...this.snapshot() };
         if (failed) event.error = error;
         this.view.core.events.emit('warmProgress', event);
       }
-      this.opts.onProgress?.({ ...snapshot });
+      if (this.opts.onProgress) this.opts.onProgress(this.snapshot());
     } catch (err) {
       this.fail(err);
     }

@@ -1,7 +1,9 @@
 import type { InstallHooks } from '../cache/ports.js';
 import type { Engine } from '../engine/engine.js';
+import { asCallError, fsError } from '../errors.js';
 import type { DataStore } from '../store/data-store.js';
-import { PinLimitError } from './errors.js';
+import { NotRegularFileError, PinLimitError } from './errors.js';
+import { isSpecialMode } from '../util/modes.js';
 import type { WarmPriority } from './options.js';
 import type { CacheView } from './view.js';
 
@@ -49,17 +51,34 @@ export async function warmFile(
   priority: WarmPriority,
   stopped: () => boolean,
   onRead: (bytes: number) => void,
-): Promise<void> {
+): Promise<string | undefined> {
   const core = view.core;
   const store = core.store;
   const key = await core.resolve(view.keyOf(path));
-  if (stopped()) return;
+  if (stopped()) return undefined;
+  // A link in a `sub` view that leads out of it: refused, as every other call of the view refuses it.
+  if (view.viewOf(key) === undefined) throw fsError('EACCES', 'open', path);
   const resident = store.lookup(key);
   if (resident >= 0 && isFresh(core, resident)) {
     if (priority === 'high') pinResident(store, resident, path);
-    return;
+    return undefined;
   }
-  if (priority === 'low' && !store.fits(1)) return;
+  // Asked before anything opens the file: opening a FIFO would wait for a writer, holding a thread.
+  let mode: number;
+  try {
+    mode = (await core.backend.stat(key)).mode;
+  } catch (err) {
+    throw asCallError(err, 'open', path); // the syscall Node's readFile of the path reports
+  }
+  if (stopped()) return undefined;
+  if (isSpecialMode(mode)) throw new NotRegularFileError(path);
+  // Loaded by someone else while the stat ran (a link to a file warmed beside it, a concurrent read).
+  const loadedMeanwhile = store.lookup(key);
+  if (loadedMeanwhile >= 0 && isFresh(core, loadedMeanwhile)) {
+    if (priority === 'high') pinResident(store, loadedMeanwhile, path);
+    return undefined;
+  }
+  if (priority === 'low' && !store.fits(1)) return undefined;
   // Not even an empty file could be pinned: fail before reading it.
   if (priority === 'high' && !store.pinFits(0)) throw pinLimit(store, path);
 
@@ -88,4 +107,5 @@ export async function warmFile(
     const now = store.lookup(key);
     if (now >= 0) pinResident(store, now, path);
   }
+  return key;
 }

@@ -97,5 +97,8 @@ export async function prefetch(view: CacheView, paths: Iterable<PathLike>, optio
       if (didFail) failed.push({ path, error });
     },
   });
+  // Listed in the order given, not the order the loads happened to finish in.
+  const order = new Map(list.map((path, i) => [path, i]));
+  failed.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
   return { loaded: progress.completed, failed };
 }

@@ -217,7 +217,7 @@ describe('admin endpoints', () => {
       assert.ok(lines.length >= 2, 'at least one progress line and the final one');
       assert.equal(lines[0].type, 'progress');
       const final = lines.at(-1);
-      assert.deepEqual(final, { type: 'done', total: 3, completed: 3, errors: 0, bytesRead: 18 });
+      assert.deepEqual(final, { type: 'done', total: 3, completed: 3, errors: 0, bytesRead: 18, errorsByCode: {}, evicted: 0, failures: [], failuresOmitted: 0 });
       const before = cfs.stats().hits;
       await fetchPath(srv.port, '/w/sub/d.txt');
       assert.equal(cfs.stats().hits, before + 1, 'served from the cache');

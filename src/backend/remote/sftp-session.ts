@@ -1,9 +1,26 @@
-import ssh2 from 'ssh2';
 import type { Attributes, ConnectConfig, FileEntry, OpenMode, SFTPWrapper } from 'ssh2';
 import { FsError } from '../../errors.js';
 import { asNetworkFailure, NetworkFailure, type Attempt } from './calls.js';
 
-const { Client } = ssh2;
+type Ssh2 = typeof import('ssh2');
+let ssh2Loading: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2 is an optional peer dependency, loaded at the first SFTP connection: installing cachefs then
+ * builds nothing (ssh2's install script compiles a native binding, and npm warns about it), and only
+ * programs that use `sftpBackend` need `npm install ssh2`.
+ */
+function loadSsh2(): Promise<Ssh2> {
+  return (ssh2Loading ??= import('ssh2').then(
+    (m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2,
+    (err: unknown) => {
+      ssh2Loading = undefined;
+      throw Object.assign(new Error('cachefs: sftpBackend needs the ssh2 package: run `npm install ssh2`', { cause: err }), {
+        code: 'ERR_CACHEFS_MISSING_DEPENDENCY',
+      });
+    },
+  ));
+}
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks). */
 export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, OP_UNSUPPORTED: 8 } as const;
@@ -23,7 +40,7 @@ export class SftpSession {
   inflight = 0;
   dead = false;
 
-  constructor(private readonly client: InstanceType<typeof Client>, private readonly sftp: SFTPWrapper) {
+  constructor(private readonly client: InstanceType<Ssh2['Client']>, private readonly sftp: SFTPWrapper) {
     const die = (): void => { this.dead = true; };
     client.on('close', die);
     client.on('end', die);
@@ -203,7 +220,8 @@ export class SessionPool {
   }
 }
 
-function connect(config: ConnectConfig, readyTimeout: number, where: string): Promise<SftpSession> {
+async function connect(config: ConnectConfig, readyTimeout: number, where: string): Promise<SftpSession> {
+  const { Client } = await loadSsh2();
   return new Promise<SftpSession>((resolve, reject) => {
     const client = new Client();
     let settled = false;

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import type { TierScope } from './port.js';
+
+/**
+ * Key layout of one namespace `N` (all under `cfs:N:`):
+ * - `e`: the namespace's epoch, a random token. A Redis restarted empty (or an eviction) loses it, and
+ *   the next caller sets a new one; `clear` and pattern invalidations replace it.
+ * - `p:<dir>`: a token per directory prefix, replaced by a prefix invalidation (removal or rename of a
+ *   directory); `v:<path>`: a token per path, replaced by each change of the path.
+ * - A path's version is its epoch, its ancestors' prefix tokens and its own token, joined: any change
+ *   that covers the path changes it, and since every token is fresh (never reused), a version seen
+ *   before a restart or eviction never matches one handed out after.
+ * - `d:<path>`: the shared bytes, framed with the version they belong to and their length.
+ * - `l:<path>`: the cross-process load lock; channel `inv`: invalidations and "loaded" notices.
+ */
+export class TierKeys {
+  readonly prefix: string;
+  readonly epoch: string;
+  readonly channel: string;
+
+  constructor(namespace: string) {
+    this.prefix = `cfs:${namespace}:`;
+    this.epoch = `${this.prefix}e`;
+    this.channel = `${this.prefix}inv`;
+  }
+
+  /** The keys whose tokens make up `path`'s version: epoch, each ancestor directory, the path itself. */
+  versionKeys(path: string): string[] {
+    const keys = [this.epoch];
+    let at = path.indexOf('/', 1);
+    while (at > 0) {
+      keys.push(`${this.prefix}p:${path.slice(0, at)}`);
+      at = path.indexOf('/', at + 1);
+    }
+    keys.push(`${this.prefix}v:${path}`);
+    return keys;
+  }
+
+  data(path: string): string {
+    return `${this.prefix}d:${path}`;
+  }
+
+  lock(path: string): string {
+    return `${this.prefix}l:${path}`;
+  }
+
+  prefixToken(dir: string): string {
+    return `${this.prefix}p:${dir}`;
+  }
+
+  pathToken(path: string): string {
+    return `${this.prefix}v:${path}`;
+  }
+}
+
+/** Fresh tokens: a random id of this process and a counter, so no two are ever equal. */
+export class Tokens {
+  readonly processId = randomBytes(6).toString('base64url');
+  private next = 0;
+
+  fresh(): string {
+    return `${this.processId}${(this.next++).toString(36)}`;
+  }
+}
+
+const MAGIC = 0x43465431; // 'CFT1'
+const HEADER = 12;
+
+/** Frames `bytes` with the version they belong to and their length. */
+export function encodeValue(version: string, bytes: Uint8Array): Buffer {
+  const v = Buffer.from(version, 'latin1');
+  const out = Buffer.allocUnsafe(HEADER + v.length + bytes.length);
+  out.writeUInt32BE(MAGIC, 0);
+  out.writeUInt32BE(v.length, 4);
+  v.copy(out, 8);
+  out.writeUInt32BE(bytes.length, 8 + v.length);
+  out.set(bytes, HEADER + v.length);
+  return out;
+}
+
+/**
+ * The bytes of a framed value if it is well formed and belongs to `version`; undefined for anything
+ * else (a value of an older version, a truncated or corrupt one, a foreign value under our key).
+ */
+export function decodeValue(value: Buffer | null | undefined, version: string): Buffer | undefined {
+  if (!value || value.length < HEADER) return undefined;
+  if (value.readUInt32BE(0) !== MAGIC) return undefined;
+  const vlen = value.readUInt32BE(4);
+  if (vlen !== Buffer.byteLength(version, 'latin1') || HEADER + vlen > value.length) return undefined;
+  if (value.toString('latin1', 8, 8 + vlen) !== version) return undefined;
+  const size = value.readUInt32BE(8 + vlen);
+  if (HEADER + vlen + size !== value.length) return undefined;
+  return value.subarray(HEADER + vlen);
+}
+
+/** A message on the channel: a change made by process `from` (with the new bytes when small), or a notice that `path` was loaded. */
+export type TierMessage =
+  | { from: string; scope: TierScope; content?: { bytes: Buffer; version: string } }
+  | { from: string; loaded: string };
+
+/** The head of a message that carries a path's new content (framed) after a NUL. */
+export function contentMessageHead(from: string, path: string): string {
+  return `w${from}|${path}`;
+}
+
+const NUL = 0;
+const W = 'w'.charCodeAt(0);
+
+/** Decodes a raw channel message; a content message whose frame does not check out is a plain change. */
+export function decodeRawMessage(raw: Buffer): TierMessage | undefined {
+  if (raw[0] !== W) return decodeMessage(raw.toString('utf8'));
+  const nul = raw.indexOf(NUL);
+  if (nul < 0) return undefined;
+  const head = decodeMessage(`p${raw.toString('utf8', 1, nul)}`);
+  if (!head || !('scope' in head)) return undefined;
+  const framed = raw.subarray(nul + 1);
+  const version = framedVersion(framed);
+  const bytes = version === undefined ? undefined : decodeValue(framed, version);
+  return bytes === undefined || version === undefined ? head : { ...head, content: { bytes, version } };
+}
+
+/** The version a framed value says it belongs to (checked with {@link decodeValue} before use). */
+function framedVersion(value: Buffer): string | undefined {
+  if (value.length < HEADER || value.readUInt32BE(0) !== MAGIC) return undefined;
+  const vlen = value.readUInt32BE(4);
+  return HEADER + vlen <= value.length ? value.toString('latin1', 8, 8 + vlen) : undefined;
+}
+
+export function encodeMessage(from: string, what: TierScope | { loaded: string }): string {
+  if ('loaded' in what) return `l${from}|${what.loaded}`;
+  if (what.kind === 'path') return `p${from}|${what.path}`;
+  if (what.kind === 'prefix') return `r${from}|${what.prefix}`;
+  return `a${from}|`;
+}
+
+export function decodeMessage(text: string): TierMessage | undefined {
+  const bar = text.indexOf('|');
+  if (bar < 2) return undefined;
+  const from = text.slice(1, bar);
+  const arg = text.slice(bar + 1);
+  switch (text[0]) {
+    case 'p':
+      return { from, scope: { kind: 'path', path: arg } };
+    case 'r':
+      return { from, scope: { kind: 'prefix', prefix: arg } };
+    case 'a':
+      return { from, scope: { kind: 'all' } };
+    case 'l':
+      return { from, loaded: arg };
+    default:
+      return undefined;
+  }
+}
