@@ -1,21 +1,35 @@
 /**
- * The hit-ratio simulator: replays synthetic traces through every eviction policy, exactly as the store
- * drives a policy, and through Belady's optimal policy, which bounds what any policy could achieve.
+ * The hit-ratio simulator: replays public traces (LIRS's, shipped with Caffeine's simulator) through the
+ * public `CacheFS` API and synthetic traces through every eviction policy exactly as the store drives a
+ * policy, beside SIEVE as its paper defines it and Belady's optimal policy, which bounds what any policy
+ * could achieve.
  */
 import { createPolicy } from '../src/policy/index.js';
 import { POLICY_NAMES, hashKey, type EvictionPolicy, type PolicyName } from '../src/policy/policy.js';
+import { replayThroughApi, tracePath } from './hit-ratio-api.js';
+import { referenceSieveHits } from './sieve-reference.js';
+import { CAFFEINE_GLIMPSE, PUBLIC_TRACES, loadLirsTrace } from './traces-public.js';
 import { loopTrace, scanTrace, shiftingTrace, sizeMixTrace, zipfTrace, type Trace } from './traces.js';
+
+/** A column of the results: a policy of cachefs, SIEVE straight from its paper, or the optimum. */
+export type HitRatioVariant = PolicyName | 'sieve-paper' | 'optimal';
 
 /** One simulated (trace, cache size, policy) result. */
 export interface HitRatioRow {
   suite: 'hit-ratio';
-  /** `${trace}@${sizeLabel}`, e.g. `zipf-0.99@1%`. */
+  /** `${trace}@${sizeLabel}`, e.g. `zipf-0.99@1%` or `gli@250` (public traces: entries). */
   name: string;
-  variant: PolicyName | 'optimal';
+  variant: HitRatioVariant;
   /** Hits / requests, in [0, 1]. */
   hitRatio: number;
   /** Bytes served from the cache / bytes requested, in [0, 1]; equals `hitRatio` on entry-count traces. */
   byteHitRatio: number;
+  /**
+   * How the policy was driven: `api` through `CacheFS#readFile` (public traces), `policy` by this
+   * module's copy of the store's calls (synthetic traces, millions of requests), `model` for the
+   * reference SIEVE and the optimum.
+   */
+  replay: 'api' | 'policy' | 'model';
 }
 
 /** The cache sizes, as shares of the key space (in entries; in bytes for the size-mix trace). */
@@ -78,9 +92,10 @@ function traceSpecs(scale: number): { keySpace: number; specs: TraceSpec[] } {
 
 /**
  * Replays `trace` through `policy` the way the store drives it: a map from key to slot, a stack of free
- * slots (grown by doubling, with `grow` called first), `recordMiss` then `insert` on a miss, victims
- * asked for and removed while the cache is over its limit (the new entry included, so a policy may
- * evict the entry just inserted), and `access` on a hit. Time is the request index; nothing expires.
+ * slots (grown by doubling, with `grow` called first), `access` on a hit, and on a miss `recordMiss`,
+ * then victims asked for and removed while the new entry would not fit (admission before insertion: a
+ * victim is always an entry already resident), then `insert`. Time is the request index; nothing expires.
+ * `test/policy/hit-ratio.test.ts` checks that this gives the same hits as a replay through `CacheFS`.
  */
 function replay(policy: EvictionPolicy, trace: Trace, hashes: Uint32Array, limit: number): Outcome {
   const { keys, sizes } = trace;
@@ -109,6 +124,15 @@ function replay(policy: EvictionPolicy, trace: Trace, hashes: Uint32Array, limit
     }
     const hash = hashes[key]!;
     policy.recordMiss(hash);
+    while (used + size > limit) {
+      const v = policy.victim(i);
+      if (v < 0) break;
+      if (slots.get(slotKey[v]!) !== v) throw new Error(`${policy.name}: bad victim ${v}`);
+      policy.remove(v);
+      slots.delete(slotKey[v]!);
+      used -= slotSize[v]!;
+      free[freeTop++] = v;
+    }
     let slot: number;
     if (freeTop > 0) {
       slot = free[--freeTop]!;
@@ -129,14 +153,6 @@ function replay(policy: EvictionPolicy, trace: Trace, hashes: Uint32Array, limit
     slotSize[slot] = size;
     used += size;
     policy.insert(slot, hash, size, Infinity, i);
-    while (used > limit) {
-      const v = policy.victim(i);
-      if (v < 0 || slots.get(slotKey[v]!) !== v) throw new Error(`${policy.name}: bad victim ${v}`);
-      policy.remove(v);
-      slots.delete(slotKey[v]!);
-      used -= slotSize[v]!;
-      free[freeTop++] = v;
-    }
   }
   return { hits, requests: keys.length, hitBytes, bytes };
 }
@@ -241,21 +257,79 @@ function replayOptimal(trace: Trace, next: Int32Array, limit: number): Outcome {
   return { hits, requests: keys.length, hitBytes, bytes };
 }
 
-/** The key hashes the store would compute: FNV-1a of a path per key id. */
+/** The key hashes the store computes for the files of {@link replayThroughApi}: FNV-1a of each path. */
 function keyHashes(keySpace: number): Uint32Array {
   const hashes = new Uint32Array(keySpace);
-  for (let k = 0; k < keySpace; k++) hashes[k] = hashKey(`/data/file-${k}.bin`);
+  for (let k = 0; k < keySpace; k++) hashes[k] = hashKey(tracePath(k));
   return hashes;
 }
 
 /**
- * Runs every policy of {@link POLICY_NAMES} and Belady's optimal over every trace and cache size.
- * `quick` shrinks the key space and the traces tenfold (for tests). The traces are deterministic, so
- * two runs give the same rows.
+ * The hits of `policy` on an entry-count `trace` with a cache of `capacity` entries, driven as the store
+ * drives it (see {@link replay}); for tests that compare it with a replay through `CacheFS`.
  */
-export async function runHitRatio(opts: { quick?: boolean } = {}): Promise<HitRatioRow[]> {
-  const { keySpace, specs } = traceSpecs(opts.quick === true ? 0.1 : 1);
-  const rows: HitRatioRow[] = [];
+export function replayPolicyHits(policy: PolicyName, trace: Trace, capacity: number): number {
+  return replay(createPolicy(policy), trace, keyHashes(trace.keySpace), capacity).hits;
+}
+
+/** What {@link runHitRatio} replays. */
+export interface HitRatioOptions {
+  /** Tenfold smaller synthetic traces, and glimpse alone at two sizes of the public traces (for tests). */
+  quick?: boolean;
+  /** Replay the public traces (default true). */
+  publicTraces?: boolean;
+  /** Replay the synthetic traces (default true). */
+  syntheticTraces?: boolean;
+}
+
+/** A row's ratios from hit counts. */
+function row(name: string, variant: HitRatioVariant, replayed: HitRatioRow['replay'], o: Outcome): HitRatioRow {
+  return {
+    suite: 'hit-ratio',
+    name,
+    variant,
+    hitRatio: o.requests === 0 ? 0 : o.hits / o.requests,
+    byteHitRatio: o.bytes === 0 ? 0 : o.hitBytes / o.bytes,
+    replay: replayed,
+  };
+}
+
+/** An outcome of an entry-count trace, where every request weighs one byte. */
+function countOutcome(hits: number, requests: number): Outcome {
+  return { hits, requests, hitBytes: hits, bytes: requests };
+}
+
+/** Lets a caller's timers and I/O run between replays. */
+function yieldTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Replays the public traces at their sizes through `CacheFS` (every policy of {@link POLICY_NAMES}), the
+ * reference SIEVE and Belady's optimal.
+ */
+async function runPublic(quick: boolean, rows: HitRatioRow[]): Promise<void> {
+  for (const spec of PUBLIC_TRACES) {
+    if (quick && spec.name !== 'gli') continue;
+    const trace = loadLirsTrace(spec.file);
+    const next = nextUses(trace);
+    for (const size of quick ? [500, 1000] : spec.sizes) {
+      const name = `${spec.name}@${size}`;
+      for (const policyName of POLICY_NAMES) {
+        const o = await replayThroughApi(policyName, trace, size);
+        if (o.hits + o.misses !== trace.keys.length) throw new Error(`${name} ${policyName}: ${o.hits + o.misses} reads counted`);
+        rows.push(row(name, policyName, 'api', countOutcome(o.hits, trace.keys.length)));
+      }
+      rows.push(row(name, 'sieve-paper', 'model', countOutcome(referenceSieveHits(trace, size), trace.keys.length)));
+      rows.push(row(name, 'optimal', 'model', replayOptimal(trace, next, size)));
+      await yieldTurn();
+    }
+  }
+}
+
+/** Replays the synthetic traces at {@link CACHE_SIZES} through every policy as the store drives it. */
+async function runSynthetic(quick: boolean, rows: HitRatioRow[]): Promise<void> {
+  const { keySpace, specs } = traceSpecs(quick ? 0.1 : 1);
   for (const spec of specs) {
     let hashes: Uint32Array | undefined;
     let shared: { trace: Trace; next: Int32Array } | undefined;
@@ -273,39 +347,85 @@ export async function runHitRatio(opts: { quick?: boolean } = {}): Promise<HitRa
         limit = Math.round(size.share * total);
       }
       const name = `${spec.name}@${size.label}`;
-      const add = (variant: HitRatioRow['variant'], o: Outcome): void => {
-        rows.push({
-          suite: 'hit-ratio',
-          name,
-          variant,
-          hitRatio: o.requests === 0 ? 0 : o.hits / o.requests,
-          byteHitRatio: o.bytes === 0 ? 0 : o.hitBytes / o.bytes,
-        });
-      };
       for (const policyName of POLICY_NAMES) {
-        add(policyName, replay(createPolicy(policyName), trace, hashes, limit));
-        // Yield between replays so that a caller's timers and I/O are not starved for the whole run.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        rows.push(row(name, policyName, 'policy', replay(createPolicy(policyName), trace, hashes, limit)));
+        await yieldTurn();
       }
-      add('optimal', replayOptimal(trace, next, limit));
+      // The paper's SIEVE counts objects; the byte-limited trace has no such reference.
+      if (spec.unit === 'entries') {
+        rows.push(row(name, 'sieve-paper', 'model', countOutcome(referenceSieveHits(trace, limit), trace.keys.length)));
+      }
+      rows.push(row(name, 'optimal', 'model', replayOptimal(trace, next, limit)));
     }
   }
+}
+
+/**
+ * Runs every policy of {@link POLICY_NAMES}, the paper's SIEVE and Belady's optimal over every public
+ * and synthetic trace and cache size. The traces are deterministic, so two runs give the same rows.
+ */
+export async function runHitRatio(opts: HitRatioOptions = {}): Promise<HitRatioRow[]> {
+  const quick = opts.quick === true;
+  const rows: HitRatioRow[] = [];
+  if (opts.publicTraces !== false) await runPublic(quick, rows);
+  if (opts.syntheticTraces !== false) await runSynthetic(quick, rows);
   return rows;
 }
 
-/** The variants in column order: every policy, then the optimal bound. */
-export const VARIANTS: readonly HitRatioRow['variant'][] = [...POLICY_NAMES, 'optimal'];
+/** The variants in column order: every policy, the paper's SIEVE, then the optimal bound. */
+export const VARIANTS: readonly HitRatioVariant[] = [...POLICY_NAMES, 'sieve-paper', 'optimal'];
+
+/**
+ * The checks of issue 16 over a run, as text: glimpse against Caffeine's published W-TinyLFU curve and
+ * Belady's optimum; the worst `tinylfu − max(lru, sieve)` over every trace@size; the largest
+ * |`sieve` − `sieve-paper`|; and any policy above the optimum (entry-count traces).
+ */
+export function summarizeHitRatio(rows: readonly HitRatioRow[]): string {
+  const at = (name: string, variant: HitRatioVariant): number | undefined => rows.find((r) => r.name === name && r.variant === variant)?.hitRatio;
+  const pct = (x: number | undefined): string => (x === undefined ? '-' : (100 * x).toFixed(1));
+  const out: string[] = [];
+  const gli = PUBLIC_TRACES.find((t) => t.name === 'gli')!;
+  const sizes = gli.sizes.filter((size) => at(`gli@${size}`, 'tinylfu') !== undefined);
+  if (sizes.length > 0) {
+    out.push('glimpse (gli), hit ratio (%): cachefs tinylfu through CacheFS, Caffeine\'s published W-TinyLFU, Belady', '');
+    out.push(`| | ${sizes.join(' | ')} |`, `|---|${sizes.map(() => '---:').join('|')}|`);
+    out.push(`| cachefs \`tinylfu\` | ${sizes.map((n) => pct(at(`gli@${n}`, 'tinylfu'))).join(' | ')} |`);
+    out.push(`| Caffeine W-TinyLFU (published) | ${sizes.map((n) => (CAFFEINE_GLIMPSE[n] === undefined ? 'n/a' : CAFFEINE_GLIMPSE[n]!.toFixed(1))).join(' | ')} |`);
+    out.push(`| Belady's optimum | ${sizes.map((n) => pct(at(`gli@${n}`, 'optimal'))).join(' | ')} |`, '');
+  }
+  let worst = { name: '', gap: Infinity };
+  let sieveGap = { name: '', gap: 0 };
+  const overOptimal: string[] = [];
+  for (const name of new Set(rows.map((r) => r.name))) {
+    const tiny = at(name, 'tinylfu');
+    const lru = at(name, 'lru');
+    const sieve = at(name, 'sieve');
+    if (tiny !== undefined && lru !== undefined && sieve !== undefined && tiny - Math.max(lru, sieve) < worst.gap) {
+      worst = { name, gap: tiny - Math.max(lru, sieve) };
+    }
+    const paper = at(name, 'sieve-paper');
+    if (sieve !== undefined && paper !== undefined && Math.abs(sieve - paper) >= sieveGap.gap) sieveGap = { name, gap: Math.abs(sieve - paper) };
+    const optimal = at(name, 'optimal');
+    if (optimal === undefined || name.startsWith('size-mix@')) continue;
+    for (const r of rows) if (r.name === name && r.hitRatio > optimal) overOptimal.push(`${r.variant}@${name}`);
+  }
+  out.push(`worst tinylfu - max(lru, sieve): ${(100 * worst.gap).toFixed(2)} points (${worst.name})`);
+  out.push(`largest |sieve - sieve-paper|: ${(100 * sieveGap.gap).toFixed(2)} points (${sieveGap.name})`);
+  out.push(`policies above the optimum: ${overOptimal.length === 0 ? 'none' : overOptimal.join(', ')}`);
+  return out.join('\n');
+}
 
 /** A fixed-width text table: one row per `trace@size`, one column per variant, `field` in percent. */
 export function formatHitRatioTable(rows: readonly HitRatioRow[], field: 'hitRatio' | 'byteHitRatio' = 'hitRatio'): string {
   const names = [...new Set(rows.map((r) => r.name))];
   const width = Math.max(14, ...names.map((n) => n.length));
-  const header = ['trace@size'.padEnd(width), ...VARIANTS.map((v) => v.padStart(8))].join(' ');
+  const cols = VARIANTS.map((v) => Math.max(8, v.length));
+  const header = ['trace@size'.padEnd(width), ...VARIANTS.map((v, i) => v.padStart(cols[i]!))].join(' ');
   const lines = [header, '-'.repeat(header.length)];
   for (const name of names) {
-    const cells = VARIANTS.map((v) => {
+    const cells = VARIANTS.map((v, i) => {
       const row = rows.find((r) => r.name === name && r.variant === v);
-      return (row === undefined ? '-' : (100 * row[field]).toFixed(2)).padStart(8);
+      return (row === undefined ? '-' : (100 * row[field]).toFixed(2)).padStart(cols[i]!);
     });
     lines.push([name.padEnd(width), ...cells].join(' '));
   }
@@ -319,7 +439,19 @@ const COLORS: Record<HitRatioRow['variant'], string> = {
   hybrid: '#2ca02c',
   tinylfu: '#d62728',
   sieve: '#9467bd',
+  'sieve-paper': '#c5b0d5',
   optimal: '#222222',
+};
+
+const DASHES: Record<HitRatioRow['variant'], string> = {
+  lru: '',
+  lfu: '',
+  ttl: '',
+  hybrid: '',
+  tinylfu: '',
+  sieve: '',
+  'sieve-paper': ' stroke-dasharray="2,2"',
+  optimal: ' stroke-dasharray="5,3"',
 };
 
 function escapeXml(s: string): string {
@@ -328,7 +460,8 @@ function escapeXml(s: string): string {
 
 /**
  * The results as a standalone SVG: one panel per trace (plus one for the byte hit ratio of the size-mix
- * trace), hit ratio against cache size on a log axis, one line per variant (optimal dashed), and a legend.
+ * trace), hit ratio against cache size (the trace's sizes, evenly spaced), one line per variant (the
+ * paper's SIEVE dotted, optimal dashed), and a legend.
  */
 export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
   const traces = [...new Set(rows.map((r) => r.name.slice(0, r.name.lastIndexOf('@'))))];
@@ -353,9 +486,8 @@ export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">cachefs eviction policies: hit ratio against cache size</text>`,
   );
-  const xs = CACHE_SIZES.map((s) => Math.log10(s.share));
-  const xMin = xs[0]! - 0.15;
-  const xMax = xs[xs.length - 1]! + 0.15;
+  const labelsOf = (trace: string): string[] =>
+    [...new Set(rows.filter((r) => r.name.slice(0, r.name.lastIndexOf('@')) === trace).map((r) => r.name.slice(r.name.lastIndexOf('@') + 1)))];
 
   panels.forEach((panel, index) => {
     const ox = (index % cols) * pw;
@@ -364,7 +496,8 @@ export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
     const ih = ph - margin.top - margin.bottom;
     const x0 = ox + margin.left;
     const y0 = oy + margin.top;
-    const px = (share: number): number => x0 + ((Math.log10(share) - xMin) / (xMax - xMin)) * iw;
+    const labels = labelsOf(panel.trace);
+    const px = (index: number): number => x0 + ((index + 0.5) / labels.length) * iw;
     const py = (ratio: number): number => y0 + (1 - ratio) * ih;
     out.push(`<text x="${x0 + iw / 2}" y="${oy + 20}" text-anchor="middle" font-size="13">${escapeXml(panel.title)}</text>`);
     out.push(`<rect x="${x0}" y="${y0}" width="${iw}" height="${ih}" fill="none" stroke="#999"/>`);
@@ -373,20 +506,21 @@ export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
       out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + iw}" y2="${y}" stroke="#e5e5e5"/>`);
       out.push(`<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${g * 20}%</text>`);
     }
-    for (const size of CACHE_SIZES) {
-      const x = px(size.share);
+    labels.forEach((label, index) => {
+      const x = px(index);
       out.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y0 + ih}" stroke="#e5e5e5"/>`);
-      out.push(`<text x="${x}" y="${y0 + ih + 16}" text-anchor="middle">${size.label}</text>`);
-    }
-    out.push(`<text x="${x0 + iw / 2}" y="${y0 + ih + 32}" text-anchor="middle" fill="#555">cache size (share of key space${panel.trace === 'size-mix' ? ' bytes' : ''}, log)</text>`);
+      out.push(`<text x="${x}" y="${y0 + ih + 16}" text-anchor="middle">${label}</text>`);
+    });
+    const unit = labels[0]?.endsWith('%') ? `share of key space${panel.trace === 'size-mix' ? ' bytes' : ''}` : 'entries';
+    out.push(`<text x="${x0 + iw / 2}" y="${y0 + ih + 32}" text-anchor="middle" fill="#555">cache size (${unit})</text>`);
     for (const variant of VARIANTS) {
       const points: string[] = [];
-      for (const size of CACHE_SIZES) {
-        const row = rows.find((r) => r.name === `${panel.trace}@${size.label}` && r.variant === variant);
-        if (row !== undefined) points.push(`${px(size.share).toFixed(1)},${py(row[panel.field]).toFixed(1)}`);
-      }
+      labels.forEach((label, index) => {
+        const row = rows.find((r) => r.name === `${panel.trace}@${label}` && r.variant === variant);
+        if (row !== undefined) points.push(`${px(index).toFixed(1)},${py(row[panel.field]).toFixed(1)}`);
+      });
       if (points.length === 0) continue;
-      const dash = variant === 'optimal' ? ' stroke-dasharray="5,3"' : '';
+      const dash = DASHES[variant];
       out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLORS[variant]}" stroke-width="2"${dash}/>`);
       for (const p of points) {
         const [cx, cy] = p.split(',');
@@ -402,7 +536,7 @@ export function renderHitRatioSvg(rows: readonly HitRatioRow[]): string {
   out.push(`<text x="${lx}" y="${ly}" font-size="13">legend</text>`);
   VARIANTS.forEach((variant, i) => {
     const y = ly + 20 + i * 20;
-    const dash = variant === 'optimal' ? ' stroke-dasharray="5,3"' : '';
+    const dash = DASHES[variant];
     out.push(`<line x1="${lx}" y1="${y - 4}" x2="${lx + 28}" y2="${y - 4}" stroke="${COLORS[variant]}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${lx + 36}" y="${y}">${variant === 'optimal' ? 'optimal (Belady)' : variant}</text>`);
   });

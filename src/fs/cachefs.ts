@@ -75,12 +75,12 @@ export class CacheFS extends CacheControl {
   }
 
   /** The key of `path` with its parent's links resolved, kept inside this view (see {@link ViewKeys.link}). */
-  private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+  async #linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     return this.keys.link(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path));
   }
 
   /** The key of `path`, every link resolved, kept inside this view (see {@link ViewKeys.real}). */
-  private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+  async #realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     return this.keys.real(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path), creates);
   }
 
@@ -105,7 +105,7 @@ export class CacheFS extends CacheControl {
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
         o.signal?.throwIfAborted();
-        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.readFileFlagged(path, o.flag, options);
+        if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.#readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
       core.counters.readOps++;
@@ -125,7 +125,7 @@ export class CacheFS extends CacheControl {
   }
 
   /** `readFile` with a flag other than `'r'`: open as Node does (`'w'` truncates), then read or fail. */
-  private async readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
+  async #readFileFlagged(path: PathLike, flag: string | number, options: ReadFileOptions | undefined): Promise<Buffer | string> {
     const handle = await this.open(path, flag);
     try {
       if (!parseOpenFlags(flag).readable) throw fsError('EBADF', 'read');
@@ -137,7 +137,7 @@ export class CacheFS extends CacheControl {
   }
 
   private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
-    const out = await this.core.readWhole(await this.realKey(path, 'open'), pathString(path));
+    const out = await this.core.readWhole(await this.#realKey(path, 'open'), pathString(path));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
@@ -169,7 +169,7 @@ export class CacheFS extends CacheControl {
     this.check('open');
     const shown = pathString(path);
     const core = this.core;
-    const key = await this.realKey(path, 'open', 'path', openMode.create);
+    const key = await this.#realKey(path, 'open', 'path', openMode.create);
     let isDirectory = false;
     let openStats: BackendStats | undefined;
     if (openMode.create) {
@@ -212,7 +212,7 @@ export class CacheFS extends CacheControl {
   async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
+    return this.#statMiss(await this.#realKey(path, 'stat'), path, undefined);
   }
 
   async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
@@ -223,7 +223,7 @@ export class CacheFS extends CacheControl {
   async lstat(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('lstat');
-    const key = await this.linkKey(path, 'lstat');
+    const key = await this.#linkKey(path, 'lstat');
     return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
   }
 
@@ -236,7 +236,7 @@ export class CacheFS extends CacheControl {
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = pathString(path);
-    const key = await this.realKey(path, 'scandir');
+    const key = await this.#realKey(path, 'scandir');
     return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive);
   }
 
@@ -244,7 +244,7 @@ export class CacheFS extends CacheControl {
   async readlink(path: PathLike): Promise<string> {
     if (this.pending) await this.pending;
     this.check('readlink');
-    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
+    return targetForView(await this.namespace.readlink(await this.#linkKey(path, 'readlink'), pathString(path)), this.view.root);
   }
 
   /** The canonical path, every symbolic link resolved. */
@@ -262,7 +262,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     this.check('access');
     const shown = pathString(path);
-    const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
+    const st = await this.core.statOf(await this.#realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
     if ((mode & accessBits(st)) !== mode) throw fsError('EACCES', 'access', shown);
   }
@@ -281,9 +281,9 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('writeFile');
-    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open', 'path', true);
+    const key = await this.#realKey(path, 'open', 'path', true);
     if (parsed.append) {
       if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
       await this.core.append(key, bytes, shown);
@@ -301,15 +301,15 @@ export class CacheFS extends CacheControl {
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
     this.check('appendFile');
-    if (!isCreatingAppend(parsed)) return this.writeThroughHandle(path, bytes, flag, mode);
+    if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open', 'path', true);
+    const key = await this.#realKey(path, 'open', 'path', true);
     if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
     await this.core.append(key, bytes, shown);
   }
 
   /** `writeFile`/`appendFile` with any other flag: open with it, as Node does, and write at the handle's position. */
-  private async writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
+  async #writeThroughHandle(path: PathLike, bytes: Uint8Array, flag: string | number, mode: number | undefined): Promise<void> {
     const handle = await this.open(path, flag, mode ?? 0o666);
     try {
       if (!parseOpenFlags(flag).writable) throw fsError('EBADF', 'write');
@@ -325,7 +325,7 @@ export class CacheFS extends CacheControl {
     this.check('truncate');
     integerArg(len, 'len');
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open');
+    const key = await this.#realKey(path, 'open');
     const st = await this.core.statOf(key, true, 'open', shown);
     if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
     await this.core.truncate(key, Math.max(0, len), shown);
@@ -338,8 +338,8 @@ export class CacheFS extends CacheControl {
   async copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
     if (this.pending) await this.pending;
     this.check('copyFile');
-    const srcKey = await this.realKey(src, 'copyfile', 'src');
-    const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
+    const srcKey = await this.#realKey(src, 'copyfile', 'src');
+    const destKey = await this.#realKey(dest, 'copyfile', 'dest', true);
     const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
@@ -351,7 +351,7 @@ export class CacheFS extends CacheControl {
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
     const mode = parseFileMode(rawMode, 'mode');
-    const key = await this.realKey(path, 'mkdir');
+    const key = await this.#realKey(path, 'mkdir');
     const first = await this.namespace.mkdir(key, recursive, mode, pathString(path), this.view.root);
     return first === undefined ? undefined : this.view.viewOf(first) ?? first;
   }
@@ -360,21 +360,21 @@ export class CacheFS extends CacheControl {
   async rmdir(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rmdir');
-    await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
+    await this.namespace.rmdir(await this.#linkKey(path, 'rmdir'), pathString(path));
   }
 
   /** Removes a file (or a symbolic link itself). Its dirty data, if any, is discarded. */
   async unlink(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('unlink');
-    await this.namespace.unlink(await this.linkKey(path, 'unlink'), pathString(path));
+    await this.namespace.unlink(await this.#linkKey(path, 'unlink'), pathString(path));
   }
 
   /** Removes a file, or a directory tree with `recursive`; `force` ignores a missing path. */
   async rm(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rm');
-    const key = await this.linkKey(path, 'lstat');
+    const key = await this.#linkKey(path, 'lstat');
     await this.namespace.rm(key, options?.recursive === true, options?.force === true, pathString(path));
   }
 
@@ -382,8 +382,8 @@ export class CacheFS extends CacheControl {
   async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rename');
-    const from = await this.linkKey(oldPath, 'rename', 'oldPath');
-    const to = await this.linkKey(newPath, 'rename', 'newPath');
+    const from = await this.#linkKey(oldPath, 'rename', 'oldPath');
+    const to = await this.#linkKey(newPath, 'rename', 'newPath');
     if (namesDirectory(newPath)) {
       // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
       const st = await this.core.statOf(from, false, 'rename', pathString(oldPath)).catch(() => undefined);
@@ -398,7 +398,7 @@ export class CacheFS extends CacheControl {
     this.check('symlink');
     const targetString = linkTarget(target);
     if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
-    const key = await this.linkKey(path, 'symlink');
+    const key = await this.#linkKey(path, 'symlink');
     await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
   }
 
@@ -407,20 +407,20 @@ export class CacheFS extends CacheControl {
     this.check('chmod');
     const m = parseFileMode(mode, 'mode');
     if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
-    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
+    await this.core.chmod(await this.#realKey(path, 'chmod'), m, pathString(path));
   }
 
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chown');
-    await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
+    await this.namespace.chown(await this.#realKey(path, 'chown'), uid, gid, pathString(path));
   }
 
   /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
   async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     if (this.pending) await this.pending;
     this.check('utimes');
-    const key = await this.realKey(path, 'utime');
+    const key = await this.#realKey(path, 'utime');
     await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 

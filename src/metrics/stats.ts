@@ -33,6 +33,8 @@ export interface DetailedStats extends CacheStats {
   revalidations: number;
   changesDetected: number;
   bytesShed: number;
+  /** Entries the eviction policy refused to admit (API.md 1.3 §6); `evictions` counts the rest. */
+  rejections: number;
   /** Reads served from the shared tier (`tier` option); they count as hits too. */
   tierHits: number;
   /** Reads the shared tier did not have; they count as misses too. */
@@ -92,6 +94,7 @@ export function detailedStats(source: MetricsSource): DetailedStats {
     revalidations: c.revalidations,
     changesDetected: c.changesDetected,
     bytesShed: c.bytesShed,
+    rejections: source.store.rejections,
     tierHits: c.tierHits,
     tierMisses: c.tierMisses,
     tierErrors: c.tierErrors,
@@ -105,4 +108,5 @@ export function resetCounters(source: MetricsSource): void {
   for (const k of Object.keys(fresh) as (keyof Counters)[]) fresh[k] = 0;
   source.counters = fresh;
   source.store.evictions = 0;
+  source.store.rejections = 0;
 }

@@ -81,6 +81,10 @@ export class HybridPolicy implements EvictionPolicy {
 
   recordMiss(_keyHash: number): void {}
 
+  refusedLast(): boolean {
+    return false;
+  }
+
   clear(): void {
     this.lists.clear();
     this.expiry.clear();

@@ -9,7 +9,11 @@ import type { EvictionPolicy } from './policy.js';
  * used.
  *
  * A slot's count starts at 1 on insertion and is forgotten when it leaves (frequency counts only while
- * resident; `recordMiss` is ignored). A bucket exists only while it holds a slot, so at most `capacity`
+ * resident; `recordMiss` is ignored). Counts age: after every 10 × maximum requests (hits and inserts;
+ * the maximum is the most slots tracked at once), every count is halved (never below 1), in one O(n)
+ * pass over the buckets, which keeps their order. Without aging, entries that were popular once hold
+ * their slots forever, and once every resident has been hit a few times, each newcomer is the next
+ * victim unless it is hit before the next miss (see docs/eviction.md for the figures). A bucket exists only while it holds a slot, so at most `capacity`
  * buckets are ever in use: they live in a pool of typed arrays the size of the slot capacity, with a free
  * list, and nothing is allocated per operation.
  */
@@ -34,6 +38,10 @@ export class LfuPolicy implements EvictionPolicy {
   /** The bucket with the lowest count, or -1. */
   private lowest = -1;
   private freeBuckets = -1;
+  /** Slots tracked now, the most tracked at once, and requests since the last halving. */
+  private tracked = 0;
+  private maximum = 0;
+  private requests = 0;
 
   /** @param capacity the initial slot capacity; `grow` raises it. */
   constructor(capacity = 16) {
@@ -73,12 +81,15 @@ export class LfuPolicy implements EvictionPolicy {
     let b = this.lowest;
     if (b === -1 || this.freq[b] !== 1) b = this.newBucket(1, -1, b);
     this.append(b, slot);
+    if (++this.tracked > this.maximum) this.maximum = this.tracked;
+    this.counted();
   }
 
   access(slot: number, _now: number): void {
     if (slot < 0 || slot >= this.bucketOf.length) return;
+    if (this.bucketOf[slot] === -1) return;
+    this.counted();
     const b = this.bucketOf[slot]!;
-    if (b === -1) return;
     const f = this.freq[b]! + 1;
     const up = this.bNext[b]!;
     if (up !== -1 && this.freq[up] === f) {
@@ -99,6 +110,7 @@ export class LfuPolicy implements EvictionPolicy {
   remove(slot: number): void {
     if (slot < 0 || slot >= this.bucketOf.length || this.bucketOf[slot] === -1) return;
     this.detach(slot);
+    this.tracked--;
   }
 
   victim(_now: number): number {
@@ -107,11 +119,18 @@ export class LfuPolicy implements EvictionPolicy {
 
   recordMiss(_keyHash: number): void {}
 
+  refusedLast(): boolean {
+    return false;
+  }
+
   clear(): void {
     const capacity = this.bucketOf.length;
     this.bucketOf.fill(-1);
     this.lowest = -1;
     this.freeBuckets = -1;
+    this.tracked = 0;
+    this.maximum = 0;
+    this.requests = 0;
     for (let b = capacity - 1; b >= 0; b--) {
       this.bNext[b] = this.freeBuckets;
       this.freeBuckets = b;
@@ -122,6 +141,33 @@ export class LfuPolicy implements EvictionPolicy {
   frequency(slot: number): number {
     const b = slot >= 0 && slot < this.bucketOf.length ? this.bucketOf[slot]! : -1;
     return b === -1 ? 0 : this.freq[b]!;
+  }
+
+  /** Counts a request, and halves every count when a period of 10 × maximum requests is complete. */
+  private counted(): void {
+    if (++this.requests < 10 * this.maximum) return;
+    this.requests = 0;
+    let keep = -1;
+    for (let b = this.lowest; b !== -1; ) {
+      const up = this.bNext[b]!;
+      const f = Math.max(1, Math.floor(this.freq[b]! / 2));
+      if (keep !== -1 && this.freq[keep] === f) {
+        // Halving is monotone, so only neighbours merge, and the merged bucket stays in order.
+        for (let s = this.bHead[b]!; s !== -1; ) {
+          const n = this.next[s]!;
+          this.append(keep, s);
+          s = n;
+        }
+        this.bNext[keep] = up;
+        if (up !== -1) this.bPrev[up] = keep;
+        this.bNext[b] = this.freeBuckets;
+        this.freeBuckets = b;
+      } else {
+        this.freq[b] = f;
+        keep = b;
+      }
+      b = up;
+    }
   }
 
   /** Takes a bucket from the free list and links it between `before` and `after` (either may be -1). */

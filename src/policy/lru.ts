@@ -43,6 +43,10 @@ export class LruPolicy implements EvictionPolicy {
 
   recordMiss(_keyHash: number): void {}
 
+  refusedLast(): boolean {
+    return false;
+  }
+
   clear(): void {
     this.lists.clear();
   }

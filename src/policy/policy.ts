@@ -5,7 +5,10 @@
  *
  * The store calls `insert` when a slot becomes resident and evictable, `access` on every hit, `remove`
  * when it leaves (evicted, invalidated, pinned, or parked while its dirty data is flushed), and `victim`
- * when it must make room. Every method is O(1) or O(log n).
+ * when it must make room. Admission is decided before insertion: when a new entry would not fit, the
+ * store asks for victims and removes them *first*, and only then inserts the new entry, so a victim is
+ * always an entry that was already resident (as in SIEVE's paper, where the hand evicts and the new
+ * object then goes in at the head). Every method is O(1) or O(log n).
  */
 export interface EvictionPolicy {
   /** The option value that selects this policy (`'lru'`, `'lfu'`, …). */
@@ -21,10 +24,18 @@ export interface EvictionPolicy {
   /** `slot` left the policy's view. Removing a slot that is not tracked is a no-op. */
   remove(slot: number): void;
   /**
-   * The slot that should leave next, or -1 when the policy tracks none. Does not remove it: the store
-   * calls `remove` when it actually goes. May reorganize internal state (W-TinyLFU's admission duel).
+   * The slot that should leave next, or -1 when the policy tracks none. Asked before a new entry takes a
+   * slot (and when a write grows an entry past the limits). Does not remove it: the store calls `remove`
+   * when it actually goes. May reorganize internal state (W-TinyLFU's admission duel).
    */
   victim(now: number): number;
+  /**
+   * True when the slot the last {@link victim} call returned is a candidate the policy refused to admit
+   * (W-TinyLFU: the entry leaving the admission window that lost the frequency duel), false when it is a
+   * resident the policy chose to evict. The store counts the first as a rejection, the second as an
+   * eviction.
+   */
+  refusedLast(): boolean;
   /** A lookup of a key that is not resident (a miss); frequency-based admission counts it. */
   recordMiss(keyHash: number): void;
   /** Forgets everything. */

@@ -70,6 +70,10 @@ export class SievePolicy implements EvictionPolicy {
 
   recordMiss(_keyHash: number): void {}
 
+  refusedLast(): boolean {
+    return false;
+  }
+
   clear(): void {
     this.lists.clear();
     this.visited.fill(0);

@@ -4,34 +4,41 @@ const DEPTH = 4;
 const MAX_COUNT = 15;
 /** Counters packed per `Uint32Array` word. */
 const PER_WORD = 8;
-/** Per-row seeds; odd constants with well-spread bits so that the rows hash independently. */
-const SEEDS = [0x97cb3127, 0x3c6ef372, 0xb2f8a8e1, 0x6a09e667] as const;
+/** Per-row seeds, then the doorkeeper's two probes; odd constants with well-spread bits. */
+const SEEDS = [0x97cb3127, 0x3c6ef372, 0xb2f8a8e1, 0x6a09e667, 0x510e527f, 0x9b05688c, 0x1f83d9ab] as const;
+/** The doorkeeper's probes per key (a Bloom filter with three hash functions). */
+const DOOR_PROBES = 3;
+/**
+ * Doorkeeper bits per counter of a row: 64 bits per key of capacity, i.e. 6.4 bits for each of the
+ * 10 × capacity samples of a period, which with 3 probes keeps false positives near 5% even if every
+ * sample were a new key.
+ */
+const DOOR_BITS_PER_COUNTER = 16;
 
 /**
- * A count-min sketch of 4-bit counters with periodic aging: the popularity estimate of W-TinyLFU
- * (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", 2017), laid out
- * like Caffeine's `FrequencySketch`.
+ * The popularity estimate of W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient
+ * Cache Admission Policy", 2017): a *doorkeeper* in front of a count-min sketch of 4-bit counters, with
+ * periodic halving.
  *
- * Each key (a 32-bit hash) has a counter in each of 4 rows; `increment` raises each of them that is below
- * 15, and `frequency` returns the smallest, which over-estimates only through collisions. Counters are
- * packed eight to a `Uint32Array` word, half a byte each. Every increment is a sample; after
- * `sampleSize` (10 × the capacity) samples, every counter is halved — the *reset* that makes old
- * popularity fade so that the sketch follows a changing workload — and the count starts again.
+ * - The doorkeeper is a Bloom filter. The first occurrence of a key only sets its doorkeeper bits; later
+ *   ones raise the key's counter in each of the sketch's 4 rows (each stops at 15). The estimate is the
+ *   smallest of the 4 counters, plus one if the doorkeeper holds the key, so it over-estimates only
+ *   through collisions. Keys seen once — most of a cache's traffic — thus never reach the counters,
+ *   which stay accurate for the keys that matter.
+ * - Every occurrence that changed something (set a doorkeeper bit or raised a counter) is a *sample*;
+ *   after `sampleSize` = 10 × capacity samples, every counter is halved and the doorkeeper is cleared
+ *   (the *reset*), so that old popularity fades and the sketch follows a changing workload. As in
+ *   Caffeine's `FrequencySketch`, an occurrence of a key whose counters are all saturated is not a
+ *   sample, and the count after a reset is halved rather than zeroed.
  *
- * Aging therefore runs on accesses, as the paper's sample of W accesses does, and not, as in Caffeine,
- * on increments that raised a counter. Under Caffeine's rule, accesses to saturated keys are not samples,
- * so when most traffic goes to a few popular keys a period stretches to many times W accesses, and keys
- * that were popular long ago keep their 15 (in `bench/hit-ratio.ts`'s `shifting@10%`, where 90% of the
- * requests go to 1,000 hot keys, a period lasted about three of the trace's phases, and the previous hot
- * sets, still at 15, turned away the new hot keys).
- *
- * Sizing: each row has at least `4 × capacity` counters (rounded up to a power of two), i.e. 8 bytes per
- * tracked key, as in Caffeine. `ensureCapacity` widens the table by doubling it: since a row index is the low bits of a
- * hash, a key's counter in the doubled row is a copy of its counter in the old one, so widening loses no
- * count (unlike Caffeine, which starts over).
+ * Sizing: each row has at least `4 × capacity` counters (a power of two), 8 bytes per tracked key as in
+ * Caffeine, and the doorkeeper 16 bits per counter of a row (8 bytes per key). `ensureCapacity` widens both by
+ * doubling: a row index is the low bits of a hash, so a key's counter in the doubled row is a copy of its
+ * old counter, and widening loses no count (Caffeine starts over).
  */
 export class CountMinSketch {
   private table: Uint32Array;
+  private door: Uint32Array;
   /** Counters per row, a power of two. */
   private width = 0;
   private cap = 0;
@@ -41,6 +48,7 @@ export class CountMinSketch {
   /** @param capacity how many distinct keys the sketch should tell apart (the tracked entries). */
   constructor(capacity = 16) {
     this.table = new Uint32Array(0);
+    this.door = new Uint32Array(0);
     this.ensureCapacity(capacity);
   }
 
@@ -49,7 +57,7 @@ export class CountMinSketch {
     return this.cap;
   }
 
-  /** Samples (increments) counted since the last reset. */
+  /** Samples counted since the last reset (halved by a reset). */
   get sampleCount(): number {
     return this.samples;
   }
@@ -67,66 +75,101 @@ export class CountMinSketch {
     let width = Math.max(this.width, 16);
     while (width < 4 * this.cap) width *= 2;
     if (width === this.width) return;
-    const words = width / PER_WORD;
-    const table = new Uint32Array(DEPTH * words);
-    if (this.width > 0) {
-      const oldWords = this.width / PER_WORD;
-      for (let row = 0; row < DEPTH; row++) {
-        const from = this.table.subarray(row * oldWords, (row + 1) * oldWords);
-        for (let at = row * words; at < (row + 1) * words; at += oldWords) table.set(from, at);
-      }
-    }
-    this.table = table;
+    this.table = doubled(this.table, DEPTH, (DEPTH * width) / PER_WORD);
+    this.door = doubled(this.door, 1, (DOOR_BITS_PER_COUNTER * width) / 32);
     this.width = width;
   }
 
   /** Counts one occurrence of `keyHash`; may trigger a reset. */
   increment(keyHash: number): void {
-    const words = this.width / PER_WORD;
-    for (let row = 0; row < DEPTH; row++) {
-      const i = this.index(keyHash, row);
-      const word = row * words + (i >>> 3);
-      const shift = (i & 7) << 2;
-      const v = this.table[word]!;
-      if (((v >>> shift) & 0xf) < MAX_COUNT) this.table[word] = v + (1 << shift);
+    if (!this.inDoor(keyHash)) {
+      this.enterDoor(keyHash);
+    } else {
+      const words = this.width / PER_WORD;
+      let added = false;
+      for (let row = 0; row < DEPTH; row++) {
+        const i = mix(keyHash, row) & (this.width - 1);
+        const word = row * words + (i >>> 3);
+        const shift = (i & 7) << 2;
+        const v = this.table[word]!;
+        if (((v >>> shift) & 0xf) < MAX_COUNT) {
+          this.table[word] = v + (1 << shift);
+          added = true;
+        }
+      }
+      if (!added) return;
     }
     if (++this.samples >= this.limit) this.reset();
   }
 
-  /** The estimated count of `keyHash`, 0..15. */
+  /** The estimated count of `keyHash`, 0..16: the smallest counter plus the doorkeeper's bit. */
   frequency(keyHash: number): number {
     let min = MAX_COUNT;
     const words = this.width / PER_WORD;
     for (let row = 0; row < DEPTH; row++) {
-      const i = this.index(keyHash, row);
+      const i = mix(keyHash, row) & (this.width - 1);
       const c = (this.table[row * words + (i >>> 3)]! >>> ((i & 7) << 2)) & 0xf;
       if (c < min) min = c;
     }
-    return min;
+    return this.inDoor(keyHash) ? min + 1 : min;
   }
 
-  /** Halves every counter (aging) and starts a new period, as when the samples reach `sampleSize`. */
+  /** Halves every counter and clears the doorkeeper (aging), as when the samples reach `sampleSize`. */
   reset(): void {
     const t = this.table;
     for (let w = 0; w < t.length; w++) {
       // Shifting the whole word moves each counter's low bit into its neighbour: mask it away.
       t[w] = (t[w]! >>> 1) & 0x77777777;
     }
-    this.samples = 0;
+    this.door.fill(0);
+    this.samples = this.samples >>> 1;
   }
 
-  /** Zeroes every counter and the sample count. */
+  /** Zeroes every counter, the doorkeeper and the sample count. */
   clear(): void {
     this.table.fill(0);
+    this.door.fill(0);
     this.samples = 0;
   }
 
-  private index(keyHash: number, row: number): number {
-    // murmur3's 32-bit finalizer over the hash mixed with the row's seed.
-    let h = (keyHash ^ SEEDS[row]!) >>> 0;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h & (this.width - 1);
+  private inDoor(keyHash: number): boolean {
+    const mask = this.door.length * 32 - 1;
+    for (let p = 0; p < DOOR_PROBES; p++) {
+      const bit = mix(keyHash, DEPTH + p) & mask;
+      if ((this.door[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+    }
+    return true;
   }
+
+  private enterDoor(keyHash: number): void {
+    const mask = this.door.length * 32 - 1;
+    for (let p = 0; p < DOOR_PROBES; p++) {
+      const bit = mix(keyHash, DEPTH + p) & mask;
+      this.door[bit >>> 5]! |= 1 << (bit & 31);
+    }
+  }
+}
+
+/** murmur3's 32-bit finalizer over the hash mixed with a seed. */
+function mix(keyHash: number, seed: number): number {
+  let h = (keyHash ^ SEEDS[seed]!) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * `rows` rows of `from` widened to `words` words in all, each old row repeated across its new row, so
+ * that an index taken as the low bits of a hash finds the same value as before.
+ */
+function doubled(from: Uint32Array, rows: number, words: number): Uint32Array {
+  const to = new Uint32Array(words);
+  if (from.length === 0) return to;
+  const oldRow = from.length / rows;
+  const newRow = words / rows;
+  for (let row = 0; row < rows; row++) {
+    const src = from.subarray(row * oldRow, (row + 1) * oldRow);
+    for (let at = row * newRow; at < (row + 1) * newRow; at += oldRow) to.set(src, at);
+  }
+  return to;
 }

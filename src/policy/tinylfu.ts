@@ -6,101 +6,67 @@ const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
 
-/** The window's initial share of the tracked slots. */
+/** The window's initial share of the cache (Caffeine: `maximum − floor(0.99 × maximum)` entries). */
 const WINDOW_SHARE = 0.01;
-/** Bounds of the window's share; as in Caffeine, the main area keeps at least its probation fifth. */
-const WINDOW_SHARE_MIN = 0;
-const WINDOW_SHARE_MAX = 0.8;
-/** The protected segment's share of the main area (window excluded). */
+/** The protected segment's initial share of the main area. */
 const PROTECTED_SHARE = 0.8;
-/** Caffeine's hill climber: first step (a share of the slots), restart threshold, decay per period. */
+/** Caffeine's hill climber: step (a share of the cache), restart threshold (hit rate), decay per period. */
 const CLIMB_STEP = 0.0625;
 const CLIMB_RESTART = 0.05;
 const CLIMB_DECAY = 0.98;
-/** A shrinking window spills at most this many slots per insert, so that no insert costs O(n). */
-const SPILL_LIMIT = 4;
 /**
  * A candidate at least this popular that only ties (or loses to) the victim is still admitted once in
  * 128 duels: Caffeine's defence against a victim whose estimate is inflated by hash collisions (or an
- * attacker), which would otherwise freeze the main area.
+ * attacker flooding one hash), which would otherwise turn every warm newcomer away.
  */
 const JITTER_THRESHOLD = 6;
-/**
- * Estimates at or below this are no evidence of popularity (a key seen once, or not at all since the
- * last halving): a tie between two of them goes to the candidate, i.e. to recency, as in LRU.
- */
-const NO_EVIDENCE = 1;
-/**
- * A protected slot unused for this many sampling periods is demoted to probation: by then the sketch has
- * halved its count that often (a saturated 15 is 0 after four halvings), so nothing is left of the
- * evidence that protected it.
- */
-const STALE_PERIODS = 4;
+/** An insert spills at most this many window entries beyond the window's size, so no insert is O(n). */
+const SPILL_LIMIT = 4;
 
 /** Options of {@link TinyLfuPolicy}, for tests and experiments; the defaults are Caffeine's. */
 export interface TinyLfuOptions {
-  /** Adapt the window's share with the hill climber (default true); false keeps it fixed. */
+  /** Adapt the window's size with the hill climber (default true); false keeps it at its initial size. */
   adaptive?: boolean;
-  /** The window's initial share of the tracked slots, 0..0.8 (default 0.01). */
+  /** The window's initial share of the cache, in (0, 0.8] (default 0.01). */
   window?: number;
 }
 
 /**
- * W-TinyLFU, as in Caffeine (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache Admission
- * Policy", 2017; Einziger, Eytan, Friedman and Manes, "Adaptive Software Cache Management", 2018): a
- * small LRU *window* in front of a *main* area that is a segmented LRU, with admission to the main area
- * decided by a frequency sketch, and the window's size tuned by a hill climber.
+ * W-TinyLFU as Caffeine does it (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient Cache
+ * Admission Policy", 2017; Einziger, Eytan, Friedman and Manes, "Adaptive Software Cache Management",
+ * 2018): a small LRU *window* in front of a *main* area that is a segmented LRU (probation and
+ * protected), admission from the window to the main area by a frequency estimate, and a hill climber that
+ * sizes the window.
  *
- * - A new slot enters the tail of the window, which starts at 1% of the tracked slots. When an insert
- *   makes the window exceed its share, the window's least recently used slot moves to the tail of the
- *   main area's *probation* segment and becomes the *candidate*.
- * - When the store then asks for a `victim`, the candidate duels the slot at the head of the probation
- *   segment on their estimated frequencies, read from a {@link CountMinSketch} of 4-bit counters that
- *   halves itself every 10 × capacity accesses. The other slot is the victim if the candidate is
- *   strictly more popular, if both estimates are 1 or less (neither key has shown any popularity, so
- *   recency decides, as in LRU), or, when the candidate's estimate is 6 or more, on a 1/128 chance;
- *   otherwise the candidate itself is the victim, and the slot that won goes to the tail of probation,
- *   so that the next candidate meets the next slot. Rejecting on other ties is what defeats loops and
- *   scans: a key seen twice cannot displace one seen as often. The decision is remembered, so asking
- *   again before `remove` returns the same slot. With no candidate pending (nothing spilled since the
- *   last duel), the victim is the head of probation, else of protected, else of the window.
- * - Before a duel, protected slots unused for 4 sampling periods (by then the sketch has halved a
- *   saturated count to 0) are demoted to the tail of probation, a few per duel: protection lasts as long
- *   as the evidence for it.
- * - A hit in probation promotes the slot to protected, which holds at most 80% of the main area; when
- *   that overflows, protected's least recently used slot is demoted to the tail of probation. A hit
- *   elsewhere moves the slot to the tail of its segment.
- * - The sketch counts each access once: `recordMiss` counts a miss and `access` a hit; `insert` counts
- *   the key too unless it is the key whose miss was just recorded (a miss followed by loading the entry
- *   is one access, as in Caffeine, where a miss is counted when the loaded entry is added). An insert
- *   with no miss before it (a write) counts once.
- * - The hill climber (Caffeine's): every period of as many requests (hits plus misses) as the sketch's
- *   sample size, it compares the period's hit rate with the previous period's and moves the window's
- *   share by a step, in the same direction if the hit rate did not fall and in the other if it did.
- *   Steps start at 6.25% of the slots, shrink by 2% a period, and restart at 6.25% when the hit rate
- *   moves by 5 points (a new workload). A recency-biased workload so grows the window toward an LRU; a
- *   frequency-biased one or a loop shrinks it.
+ * - A new slot always enters the tail of the window, which starts at 1% of the cache. The store asks for
+ *   a victim before it inserts (see {@link EvictionPolicy}): when the window is full, its least recently
+ *   used slot leaves it for the tail of probation as the *candidate*, and duels the slot at the head of
+ *   probation (or of protected, when probation holds only the candidate) on their estimated frequencies,
+ *   read from a {@link CountMinSketch} with a doorkeeper that halves itself every 10 × maximum samples.
+ *   The candidate is admitted (the head is the victim) only if it is strictly more popular, or, when its
+ *   estimate is 6 or more, on a 1/128 chance (Caffeine's jitter against hash flooding); otherwise the
+ *   candidate is the victim, and {@link refusedLast} says so. Ties thus go to the resident: a key seen
+ *   as often as the one it would displace brings no evidence that it is worth more. When the window has
+ *   room (the climber grew it), the victim is the head of probation, else protected, else the window.
+ * - A hit in probation promotes the slot to protected, whose size is capped (at first 80% of the main
+ *   area); protected's least recently used slots overflow back to the tail of probation. A hit elsewhere
+ *   moves the slot to the tail of its segment.
+ * - The sketch counts each request once: `recordMiss` counts a miss and `access` a hit; `insert` counts
+ *   the key too unless its miss was just recorded (a miss followed by loading the entry is one request,
+ *   as in Caffeine); an insert with no miss before it (a write) counts once.
+ * - The hill climber (Caffeine's): after every 10 × maximum requests (hits plus misses) it compares the
+ *   period's hit rate with the previous period's and moves the window's size by a step, on in the same
+ *   direction if the hit rate did not fall, back if it did. Steps start at 6.25% of the cache, shrink
+ *   by 2% a period, and restart at 6.25% when the hit rate moves by 5 points. Growing the window takes
+ *   the room from protected, so the window ranges from one slot to about 80% of the cache: a
+ *   recency-biased workload drives it toward an LRU, a frequency-biased one or a loop shrinks it.
  *
- * The store asks for victims when bytes or entries exceed its limits, so the policy never knows its
- * capacity in entries. The window and protected shares are therefore taken of the number of slots
- * tracked *now* (under an entry limit, that is the limit give or take the slot being inserted; under a
- * byte limit, whatever number of entries currently fits), and the sketch is sized for, and ages and
- * climbs at 10 × , the largest number of slots tracked so far.
+ * The store limits bytes or entries and never tells the policy a size in entries: the *maximum* is the
+ * largest number of slots tracked so far (under an entry limit, the limit once the cache has filled).
  *
- * Where this departs from Caffeine, and why: `bench/hit-ratio.ts`'s `shifting@10%` (a hot set of 1,000
- * keys, a tenth of the cache, replaced every 150,000 requests) put Caffeine's design 0.25 points behind
- * LRU, all of it in new hot keys turned away by the admission duel (about 7,600 repeat misses, where LRU
- * has none). The sketch's aging by increments let the previous hot sets keep saturated counts for about
- * three phases (see {@link CountMinSketch}); a slot holding such a count at the head of probation turned
- * away every newcomer in a row; and a hot key seen once lost its tie to a cold key seen once. Aging by
- * accesses, rotating the winner, letting recency break ties without evidence and ending stale protection
- * remove 98% of those misses. On that trace LRU is close to the best any online policy can do (the
- * noise is uniform, so every slot not holding a current hot key is worth the same), so W-TinyLFU can at
- * best tie it there; what remains is the window's price: a hot key whose second request comes after it
- * has left the window and probation still needs a second try.
- *
- * Every operation is O(1), amortized over the sketch's occasional widening and halving; nothing is
- * allocated per operation. Sizes and expiry times are ignored. Inserting a tracked slot starts it afresh.
+ * Every operation is O(1) amortized (the climber's resize moves at most the cache once per 10 × maximum
+ * requests); nothing is allocated per operation. Sizes and expiry times are ignored. Inserting a tracked
+ * slot starts it afresh.
  */
 export class TinyLfuPolicy implements EvictionPolicy {
   readonly name = 'tinylfu';
@@ -110,40 +76,46 @@ export class TinyLfuPolicy implements EvictionPolicy {
   readonly adaptive: boolean;
   private readonly lists: SlotLists;
   private hashes: Uint32Array;
-  /** The request clock (`ticks`) at each slot's last insert or hit. */
-  private lastUse: Uint32Array;
-  /** Requests seen (hits, misses and inserts without a miss), wrapping at 2^32. */
-  private ticks = 0;
-  /** The slot last spilled from the window that has not met a victim yet, or -1. */
+  /** The slot spilled from the window that has not met its victim yet, or -1. */
   private candidate = -1;
   /** The answer of the last `victim` call if nothing changed since, or -1. */
   private decided = -1;
+  /** Whether `decided` is a refused candidate. */
+  private refused = false;
   /** The hash of the last `recordMiss` if no insert consumed it yet, or -1 (hashes are unsigned). */
   private pendingMiss = -1;
-  private highWater = 0;
-  /** xorshift32 state: the jitter is deterministic, so that runs and tests repeat. */
-  private seed = 0x2545f491;
-  private readonly initialWindow: number;
-  private windowShare: number;
+  /** The cache's size in entries: the most slots tracked at once so far. */
+  private maximum = 0;
+  private readonly initialWindowShare: number;
+  /** Slots the climber moved from protected to the window, as a share of the maximum (negative: back). */
+  private shift = 0;
+  private windowMax = 1;
+  private protectedMax = 0;
+  /** The climber's next step, as a share of the maximum (Caffeine starts by shrinking the window). */
   private step = -CLIMB_STEP;
   private sampleHits = 0;
   private sampleMisses = 0;
   private previousHitRate = 0;
+  /** xorshift32 state: the jitter is deterministic, so that runs and tests repeat. */
+  private seed = 0x2545f491;
 
   /** @param capacity the initial slot capacity; `grow` raises it. */
   constructor(capacity = 16, options: TinyLfuOptions = {}) {
     this.adaptive = options.adaptive ?? true;
-    this.initialWindow = Math.min(WINDOW_SHARE_MAX, Math.max(WINDOW_SHARE_MIN, options.window ?? WINDOW_SHARE));
-    this.windowShare = this.initialWindow;
+    this.initialWindowShare = Math.min(0.8, Math.max(0, options.window ?? WINDOW_SHARE));
     this.lists = new SlotLists(3, capacity);
     this.hashes = new Uint32Array(capacity);
-    this.lastUse = new Uint32Array(capacity);
     this.sketch = new CountMinSketch(16);
   }
 
-  /** The window's current share of the tracked slots. */
+  /** The window's current share of the cache. */
   get windowFraction(): number {
-    return this.windowShare;
+    return this.maximum === 0 ? this.initialWindowShare : this.windowMax / this.maximum;
+  }
+
+  /** The window's current size limit in entries. */
+  get windowCapacity(): number {
+    return this.windowMax;
   }
 
   grow(capacity: number): void {
@@ -152,33 +124,24 @@ export class TinyLfuPolicy implements EvictionPolicy {
     const hashes = new Uint32Array(capacity);
     hashes.set(this.hashes);
     this.hashes = hashes;
-    const lastUse = new Uint32Array(capacity);
-    lastUse.set(this.lastUse);
-    this.lastUse = lastUse;
   }
 
   insert(slot: number, keyHash: number, _size: number, _expiresAt: number, _now: number): void {
     this.remove(slot);
-    this.decided = -1;
     const hash = keyHash >>> 0;
     this.hashes[slot] = hash;
-    if (hash !== this.pendingMiss) {
-      this.sketch.increment(hash);
-      this.ticks = (this.ticks + 1) >>> 0;
-    }
+    if (hash !== this.pendingMiss) this.sketch.increment(hash);
     this.pendingMiss = -1;
-    this.lastUse[slot] = this.ticks;
     this.lists.pushTail(WINDOW, slot);
-    const tracked = this.tracked();
-    if (tracked > this.highWater) {
-      this.highWater = tracked;
+    const tracked = this.lists.size(WINDOW) + this.lists.size(PROBATION) + this.lists.size(PROTECTED);
+    if (tracked > this.maximum) {
+      this.maximum = tracked;
       this.sketch.ensureCapacity(tracked);
+      this.setLimits();
     }
-    const windowMax = Math.max(1, Math.round(this.windowShare * tracked));
-    for (let n = 0; n < SPILL_LIMIT && this.lists.size(WINDOW) > windowMax; n++) {
-      const spilled = this.lists.head(WINDOW);
-      this.lists.moveToTail(PROBATION, spilled);
-      this.candidate = spilled;
+    // Filling up (or after the climber shrank the window): the window's oldest go to probation freely.
+    for (let n = 0; n < SPILL_LIMIT && this.lists.size(WINDOW) > this.windowMax; n++) {
+      this.lists.moveToTail(PROBATION, this.lists.head(WINDOW));
     }
   }
 
@@ -187,21 +150,15 @@ export class TinyLfuPolicy implements EvictionPolicy {
     if (list === -1) return;
     this.decided = -1;
     this.sketch.increment(this.hashes[slot]!);
-    this.ticks = (this.ticks + 1) >>> 0;
-    this.lastUse[slot] = this.ticks;
     this.sampleHits++;
-    this.climb();
-    if (list !== PROBATION) {
+    if (list === PROBATION) {
+      if (slot === this.candidate) this.candidate = -1;
+      this.lists.moveToTail(PROTECTED, slot);
+      this.demoteProtected();
+    } else {
       this.lists.moveToTail(list, slot);
-      return;
     }
-    if (slot === this.candidate) this.candidate = -1;
-    this.lists.moveToTail(PROTECTED, slot);
-    const main = this.lists.size(PROBATION) + this.lists.size(PROTECTED);
-    const protectedMax = Math.max(1, Math.floor(PROTECTED_SHARE * main));
-    while (this.lists.size(PROTECTED) > protectedMax) {
-      this.lists.moveToTail(PROBATION, this.lists.head(PROTECTED));
-    }
+    this.climb();
   }
 
   resize(_slot: number, _size: number): void {}
@@ -215,23 +172,27 @@ export class TinyLfuPolicy implements EvictionPolicy {
 
   victim(_now: number): number {
     if (this.decided !== -1) return this.decided;
-    const c = this.candidate;
+    this.refused = false;
+    if (this.candidate === -1 && this.lists.size(WINDOW) >= this.windowMax) {
+      // The entry about to be inserted takes the window's last place: its oldest must earn one in main.
+      const oldest = this.lists.head(WINDOW);
+      if (oldest !== -1 && this.lists.size(PROBATION) + this.lists.size(PROTECTED) > 0) {
+        this.lists.moveToTail(PROBATION, oldest);
+        this.candidate = oldest;
+      }
+    }
     let chosen: number;
+    const c = this.candidate;
     if (c !== -1) {
       this.candidate = -1;
-      this.demoteStale();
       let v = this.lists.head(PROBATION);
-      // Only slots moved to probation since the spill (demoted from protected, or rotated there after
-      // winning a duel) can follow the candidate.
       if (v === c) v = this.lists.newer(c);
       if (v === -1) v = this.lists.head(PROTECTED);
-      if (v !== -1 && this.admit(this.hashes[c]!, this.hashes[v]!)) {
-        chosen = v;
-      } else {
+      if (v === -1 || !this.admits(this.hashes[c]!, this.hashes[v]!)) {
         chosen = c;
-        // The winner goes to the back of probation, so that the next duel meets the next slot: a slot
-        // popular long ago cannot turn away every newcomer in a row while the sketch forgets it.
-        if (v !== -1 && this.lists.listOf(v) === PROBATION) this.lists.moveToTail(PROBATION, v);
+        this.refused = v !== -1;
+      } else {
+        chosen = v;
       }
     } else {
       chosen = this.lists.head(PROBATION);
@@ -242,11 +203,14 @@ export class TinyLfuPolicy implements EvictionPolicy {
     return chosen;
   }
 
+  refusedLast(): boolean {
+    return this.refused;
+  }
+
   recordMiss(keyHash: number): void {
     const hash = keyHash >>> 0;
     this.sketch.increment(hash);
     this.pendingMiss = hash;
-    this.ticks = (this.ticks + 1) >>> 0;
     this.sampleMisses++;
     this.climb();
   }
@@ -256,10 +220,12 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.sketch.clear();
     this.candidate = -1;
     this.decided = -1;
+    this.refused = false;
     this.pendingMiss = -1;
-    this.ticks = 0;
-    this.highWater = 0;
-    this.windowShare = this.initialWindow;
+    this.maximum = 0;
+    this.shift = 0;
+    this.windowMax = 1;
+    this.protectedMax = 0;
     this.step = -CLIMB_STEP;
     this.sampleHits = 0;
     this.sampleMisses = 0;
@@ -274,17 +240,26 @@ export class TinyLfuPolicy implements EvictionPolicy {
     return list === PROTECTED ? 'protected' : null;
   }
 
-  private tracked(): number {
-    return this.lists.size(WINDOW) + this.lists.size(PROBATION) + this.lists.size(PROTECTED);
+  /**
+   * Recomputes the window's and protected's limits from the maximum and the climber's shift. As in
+   * Caffeine, the window starts at `maximum − floor((1 − share) × maximum)` slots and protected at 80% of
+   * the rest; the climber moves slots between the two, keeping the window at one slot or more and
+   * protected at zero or more.
+   */
+  private setLimits(): void {
+    const max = this.maximum;
+    const window0 = Math.max(1, max - Math.floor((1 - this.initialWindowShare) * max));
+    const protected0 = Math.floor(PROTECTED_SHARE * (max - window0));
+    const moved = Math.min(protected0, Math.max(1 - window0, Math.round(this.shift * max)));
+    this.shift = max === 0 ? 0 : moved / max;
+    this.windowMax = window0 + moved;
+    this.protectedMax = protected0 - moved;
   }
 
-  /** Moves protected slots unused for {@link STALE_PERIODS} sampling periods to probation (a few per call). */
-  private demoteStale(): void {
-    const staleAfter = STALE_PERIODS * this.sketch.sampleSize;
-    for (let n = 0; n < SPILL_LIMIT; n++) {
-      const head = this.lists.head(PROTECTED);
-      if (head === -1 || ((this.ticks - this.lastUse[head]!) >>> 0) <= staleAfter) return;
-      this.lists.moveToTail(PROBATION, head);
+  /** Demotes protected's least recently used slots to probation while protected is over its limit. */
+  private demoteProtected(): void {
+    while (this.lists.size(PROTECTED) > this.protectedMax) {
+      this.lists.moveToTail(PROBATION, this.lists.head(PROTECTED));
     }
   }
 
@@ -294,21 +269,28 @@ export class TinyLfuPolicy implements EvictionPolicy {
     const hitRate = this.sampleHits / requests;
     const change = hitRate - this.previousHitRate;
     const amount = change >= 0 ? this.step : -this.step;
-    // The sign is taken by comparison: after enough decay the step underflows to zero, and a restart
-    // must still get a direction.
+    // The sign is taken by comparison: after enough decay a step underflows to zero, and a restart must
+    // still get a direction.
     this.step = Math.abs(change) >= CLIMB_RESTART ? (amount < 0 ? -CLIMB_STEP : CLIMB_STEP) : CLIMB_DECAY * amount;
     this.previousHitRate = hitRate;
-    this.windowShare = Math.min(WINDOW_SHARE_MAX, Math.max(WINDOW_SHARE_MIN, this.windowShare + amount));
     this.sampleHits = 0;
     this.sampleMisses = 0;
+    this.shift += amount;
+    this.setLimits();
+    // Apply the new limits at once: both moves are bounded by the cache's size, once per period.
+    while (this.lists.size(WINDOW) > this.windowMax) this.lists.moveToTail(PROBATION, this.lists.head(WINDOW));
+    this.demoteProtected();
   }
 
-  /** Whether the candidate should take the victim's place. */
-  private admit(candidateHash: number, victimHash: number): boolean {
+  /**
+   * Whether the candidate should take the victim's place (Caffeine's `admit`): yes when its estimate is
+   * higher; when not, no, unless its estimate is at least 6, then yes once in 128 (deterministic
+   * pseudo-random). Public for tests; it draws from the jitter's generator like a duel.
+   */
+  admits(candidateHash: number, victimHash: number): boolean {
     const cf = this.sketch.frequency(candidateHash);
     const vf = this.sketch.frequency(victimHash);
     if (cf > vf) return true;
-    if (cf === vf && cf <= NO_EVIDENCE) return true;
     if (cf < JITTER_THRESHOLD) return false;
     let x = this.seed;
     x ^= x << 13;

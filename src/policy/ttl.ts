@@ -42,6 +42,10 @@ export class TtlPolicy implements EvictionPolicy {
 
   recordMiss(_keyHash: number): void {}
 
+  refusedLast(): boolean {
+    return false;
+  }
+
   clear(): void {
     this.heap.clear();
   }

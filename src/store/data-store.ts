@@ -8,6 +8,8 @@ export const DIRTY = 1;
 export const PINNED = 2;
 /** A dirty entry taken out of the policy while its eviction flush runs. */
 export const PARKED = 4;
+/** Internal: a parked victim counted as leaving until the next {@link DataStore.enforceLimits}. */
+const LEAVING = 8;
 
 /** Why an entry left the cache (reported to listeners and metrics). */
 export type RemovalReason = 'evicted' | 'expired' | 'invalidated' | 'replaced' | 'shed';
@@ -49,6 +51,14 @@ export class DataStore {
   bytesUsed = 0;
   /** Entries that were evicted (not invalidated) since the last reset. */
   evictions = 0;
+  /** Entries the policy refused to admit (W-TinyLFU's admission window) since the last reset. */
+  rejections = 0;
+  /** Flushes of dirty victims parked while making room for an insert, for the next {@link enforceLimits}. */
+  private parkedFlushes: Promise<void>[] | undefined;
+  /** The victims of {@link parkedFlushes}; while one stays (flag LEAVING), it counts in the two sums. */
+  private parkedSlots: number[] = [];
+  private parkedBytes = 0;
+  private parkedEntries = 0;
   /** Resident entries that are dirty. */
   dirtyCount = 0;
   /** Bytes charged by pinned entries (warming with priority `'high'` keeps them within `maxBytes`). */
@@ -193,6 +203,9 @@ export class DataStore {
     // A pin belongs to the path, not to one version of its bytes: a rewrite keeps it.
     const keepPinned = existing !== undefined && (this.flagBits[existing]! & PINNED) !== 0;
     if (existing !== undefined) this.removeSlot(existing, 'replaced');
+    // Admission is decided before insertion: the policy picks its victims among the entries already
+    // resident, and only then does the new one take a slot.
+    this.makeRoom(this.bytes.footprint(adopt ? data.length : size), now);
     const slot = this.allocateSlot();
     let buf: Buffer;
     if (adopt) {
@@ -274,6 +287,7 @@ export class DataStore {
   /** Gives a parked slot back to the policy (its flush failed or it became clean and stays). */
   unpark(slot: number): void {
     if ((this.flagBits[slot]! & PARKED) === 0) return;
+    this.stopLeaving(slot);
     this.flagBits[slot]! &= ~PARKED;
     if ((this.flagBits[slot]! & PINNED) === 0) {
       this.policy.insert(slot, hashKey(this.keys[slot]!), this.sizes[slot]!, this.expires[slot]!, Date.now());
@@ -337,23 +351,44 @@ export class DataStore {
    * when there were none, so the common path allocates nothing).
    */
   enforceLimits(now: number): Promise<void>[] | undefined {
-    let pending: Promise<void>[] | undefined;
-    let parkedBytes = 0;
-    let parkedEntries = 0;
-    while (this.overLimit(parkedBytes, parkedEntries)) {
-      const victim = this.policy.victim(now);
-      if (victim < 0) break;
-      if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
-        this.park(victim);
-        parkedBytes += this.footprints[victim]!;
-        parkedEntries++;
-        (pending ??= []).push(this.onDirtyVictim(victim));
-        continue;
-      }
-      this.evictions++;
-      this.removeSlot(victim, this.expires[victim]! <= now ? 'expired' : 'evicted');
+    while (this.overLimit(this.parkedBytes, this.parkedEntries) && this.evictOne(now)) {}
+    const pending = this.parkedFlushes;
+    if (pending !== undefined) {
+      for (const slot of this.parkedSlots) this.flagBits[slot]! &= ~LEAVING;
+      this.parkedSlots.length = 0;
+      this.parkedFlushes = undefined;
+      this.parkedBytes = 0;
+      this.parkedEntries = 0;
     }
     return pending;
+  }
+
+  /**
+   * Evicts until one more entry of `cost` bytes fits (dirty victims are parked and their flushes kept
+   * for the next {@link enforceLimits}, which the caller of {@link install} runs).
+   */
+  private makeRoom(cost: number, now: number): void {
+    // Over the limits once the newcomer (cost bytes, one entry) is in, not counting what is leaving.
+    while (this.overLimit(this.parkedBytes - cost, this.parkedEntries - 1) && this.evictOne(now)) {}
+  }
+
+  /** Asks the policy for a victim and removes (or, when dirty, parks) it; false when it has none. */
+  private evictOne(now: number): boolean {
+    const victim = this.policy.victim(now);
+    if (victim < 0) return false;
+    if ((this.flagBits[victim]! & DIRTY) !== 0 && this.onDirtyVictim) {
+      this.park(victim);
+      this.flagBits[victim]! |= LEAVING;
+      this.parkedSlots.push(victim);
+      this.parkedBytes += this.footprints[victim]!;
+      this.parkedEntries++;
+      (this.parkedFlushes ??= []).push(this.onDirtyVictim(victim));
+      return true;
+    }
+    if (this.policy.refusedLast()) this.rejections++;
+    else this.evictions++;
+    this.removeSlot(victim, this.expires[victim]! <= now ? 'expired' : 'evicted');
+    return true;
   }
 
   /** True while limits are exceeded, not counting bytes already on their way out. */
@@ -400,7 +435,16 @@ export class DataStore {
     this.footprints[slot] = cost;
   }
 
+  /** A parked victim that left or stayed no longer counts as leaving (its flush ended early). */
+  private stopLeaving(slot: number): void {
+    if ((this.flagBits[slot]! & LEAVING) === 0) return;
+    this.flagBits[slot]! &= ~LEAVING;
+    this.parkedBytes = Math.max(0, this.parkedBytes - this.footprints[slot]!);
+    this.parkedEntries--;
+  }
+
   private removeSlot(slot: number, reason: RemovalReason): void {
+    this.stopLeaving(slot);
     const key = this.keys[slot]!;
     this.index.delete(key);
     this.releaseSlot(slot, reason);

@@ -17,8 +17,8 @@ export function drain(policy: EvictionPolicy, now = 0, limit = 10_000): number[]
 }
 
 /**
- * Replays key ids through `policy` as the store drives it (map key → slot, free slots, `recordMiss` then
- * `insert` on a miss, victims removed while more than `limit` entries are resident, `access` on a hit).
+ * Replays key ids through `policy` as the store drives it (map key → slot, free slots, `access` on a hit;
+ * on a miss `recordMiss`, then victims removed while the new entry would exceed `limit`, then `insert`).
  * Returns the hits and the map of resident keys, which the caller may keep feeding.
  */
 export class MiniStore {
@@ -27,6 +27,8 @@ export class MiniStore {
   private readonly free: number[] = [];
   private capacity = 0;
   hits = 0;
+  /** Victims the policy marked as refused candidates. */
+  rejections = 0;
 
   constructor(
     readonly policy: EvictionPolicy,
@@ -42,6 +44,16 @@ export class MiniStore {
       return true;
     }
     this.policy.recordMiss(this.hash(key));
+    // Admission before insertion, as the store does it: victims leave first, then the new entry goes in.
+    while (this.slots.size + 1 > this.limit) {
+      const v = this.policy.victim(now);
+      if (v === -1) break;
+      if (this.slots.get(this.keyOf[v]!) !== v) throw new Error(`bad victim ${v}`);
+      if (this.policy.refusedLast()) this.rejections++;
+      this.policy.remove(v);
+      this.slots.delete(this.keyOf[v]!);
+      this.free.push(v);
+    }
     let s = this.free.pop();
     if (s === undefined) {
       s = this.keyOf.length;
@@ -54,13 +66,6 @@ export class MiniStore {
     this.keyOf[s] = key;
     this.slots.set(key, s);
     this.policy.insert(s, this.hash(key), 1, Infinity, now);
-    while (this.slots.size > this.limit) {
-      const v = this.policy.victim(now);
-      if (v === -1 || this.slots.get(this.keyOf[v]!) !== v) throw new Error(`bad victim ${v}`);
-      this.policy.remove(v);
-      this.slots.delete(this.keyOf[v]!);
-      this.free.push(v);
-    }
     return false;
   }
 }

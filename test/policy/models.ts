@@ -29,15 +29,33 @@ export class LruModel implements Model {
 export class LfuModel implements Model {
   private entries: { slot: number; freq: number; stamp: number }[] = [];
   private clock = 0;
+  private maximum = 0;
+  private requests = 0;
   insert(slot: number): void {
     this.remove(slot);
     this.entries.push({ slot, freq: 1, stamp: this.clock++ });
+    this.maximum = Math.max(this.maximum, this.entries.length);
+    this.count();
   }
   access(slot: number): void {
     const e = this.entries.find((x) => x.slot === slot);
     if (e === undefined) return;
+    this.count();
     e.freq++;
     e.stamp = this.clock++;
+  }
+  /**
+   * Aging: every 10 × maximum requests (inserts and hits) each count is halved, never below 1; entries
+   * whose counts become equal keep their former order (lower count first, then least recent).
+   */
+  private count(): void {
+    if (++this.requests < 10 * this.maximum) return;
+    this.requests = 0;
+    const order = [...this.entries].sort((a, b) => a.freq - b.freq || a.stamp - b.stamp);
+    for (const e of order) {
+      e.freq = Math.max(1, Math.floor(e.freq / 2));
+      e.stamp = this.clock++;
+    }
   }
   remove(slot: number): void {
     this.entries = this.entries.filter((e) => e.slot !== slot);

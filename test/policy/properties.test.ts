@@ -101,6 +101,12 @@ function run(policy: EvictionPolicy, sequence: Op[], model?: Model, now = 5): vo
   assert.deepEqual([...drained].sort((a, b) => a - b), [...tracked].sort((a, b) => a - b));
 }
 
+/** fast-check prints its seed on failure; `FC_SEED=<seed>` replays that run. */
+function replayable(numRuns: number): { numRuns: number; seed?: number } {
+  const seed = process.env.FC_SEED;
+  return seed === undefined ? { numRuns } : { numRuns, seed: Number(seed) };
+}
+
 const models: Partial<Record<PolicyName, () => Model>> = {
   lru: () => new LruModel(),
   lfu: () => new LfuModel(),
@@ -112,7 +118,7 @@ for (const [name, makeModel] of Object.entries(models) as [PolicyName, () => Mod
   test(`${name}: random operation sequences match the reference model`, async () => {
     await assertProperty(
       fc.property(ops, (sequence) => run(createPolicy(name), sequence, makeModel())),
-      { numRuns: 300 },
+      replayable(300),
     );
   });
 }
@@ -121,7 +127,7 @@ for (const name of POLICY_NAMES) {
   test(`${name}: every tracked slot is returned exactly once by victim + remove`, async () => {
     await assertProperty(
       fc.property(ops, fc.integer({ min: 0, max: 15 }), (sequence, now) => run(createPolicy(name), sequence, undefined, now)),
-      { numRuns: 300 },
+      replayable(300),
     );
   });
 
