@@ -80,6 +80,7 @@ export class Resolver {
     } catch {
       return key;
     }
-    return this.resolve(normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target)), depth + 1);
+    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
+    return this.resolvedKey(dest) ?? this.fromBackend(dest, depth + 1);
   }
 }

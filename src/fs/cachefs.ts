@@ -3,7 +3,7 @@ import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { ViewKeys } from '../engine/view-keys.js';
-import { integerArg, linkTarget, parseFileMode } from '../args.js';
+import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
 import { FsError, fsError, hasCode, InvalidArgTypeError } from '../errors.js';
 import type { CacheFSOptions } from '../options.js';
 import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
@@ -104,7 +104,7 @@ export class CacheFS extends CacheControl {
       this.check('readFile');
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
-        o.signal?.throwIfAborted();
+        throwIfAborted(o.signal);
         if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.#readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
@@ -151,8 +151,10 @@ export class CacheFS extends CacheControl {
         parseFileMode(mode, 'mode', 0o666);
         this.check('open');
         const core = this.core;
-        const key = openMode.create || openMode.truncate || namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path));
-        if (key !== undefined && this.view.contains(key) && core.residentAndFresh(key)) {
+        // A path spelled as a directory, and any path of a `sub` view, take the checked way.
+        const plain = !openMode.create && !openMode.truncate && !namesDirectory(path) && this.view.root === '';
+        const key = plain ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
+        if (key !== undefined && core.residentAndFresh(key)) {
           return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
         }
       } catch (err) {
@@ -196,8 +198,8 @@ export class CacheFS extends CacheControl {
       try {
         this.check('stat');
         const core = this.core;
-        const key = namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
-        if (key !== undefined && this.view.contains(key)) {
+        const key = namesDirectory(path) || this.view.root !== '' ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
+        if (key !== undefined) {
           const cached = core.meta.get(key, true);
           if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
           return this.#statMiss(key, path, cached ?? null);
@@ -261,6 +263,7 @@ export class CacheFS extends CacheControl {
   async access(path: PathLike, mode: number = fsConstants.F_OK): Promise<void> {
     if (this.pending) await this.pending;
     this.check('access');
+    integerInRange(mode, 'mode', 0, 7);
     const shown = pathString(path);
     const st = await this.core.statOf(await this.#realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
@@ -277,6 +280,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'w';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -297,6 +301,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'a';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -340,7 +345,7 @@ export class CacheFS extends CacheControl {
     this.check('copyFile');
     const srcKey = await this.#realKey(src, 'copyfile', 'src');
     const destKey = await this.#realKey(dest, 'copyfile', 'dest', true);
-    const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
+    const exclusive = (integerInRange(mode, 'mode', 0, 7) & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
 
