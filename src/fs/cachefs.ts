@@ -65,11 +65,8 @@ export class CacheFS extends CacheControl {
    */
   constructor(backend: Backend, options?: CacheFSOptions) {
     const shared = (options as { [SHARED]?: SharedView } | undefined)?.[SHARED];
-    if (shared) {
-      super(shared.core, new View(shared.root));
-    } else {
-      super(engineFor(backend, options), new View(''));
-    }
+    if (shared) super(shared.core, new View(shared.root));
+    else super(engineFor(backend, options), new View(''));
     this.namespace = new Namespace(this.core);
     this.keys = new ViewKeys(this.core, this.view.root);
   }
