@@ -36,7 +36,8 @@ export interface ColdRow extends ReportRow {
   note: string;
 }
 
-const ROUNDS = 5;
+/** Rounds per row; `COLD_ROUNDS=11 npm run bench -- cold` for steadier medians on a loaded machine. */
+const ROUNDS = Math.max(1, Number(process.env.COLD_ROUNDS) || 5);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
