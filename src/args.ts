@@ -75,3 +75,25 @@ export function linkTarget(target: unknown): string {
   }
   return text;
 }
+
+/** An integer argument in `min..max` (`access` and `copyFile` modes), as Node's `validateInteger`. */
+export function integerInRange(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number') throw new InvalidArgTypeError(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw new OutOfRangeError(name, 'an integer', value);
+  if (value < min || value > max) throw new OutOfRangeError(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+/** An encoding Node knows (or `'buffer'`, meaning none); another is `ERR_INVALID_ARG_VALUE`, as in Node. */
+export function checkEncoding(encoding: unknown): BufferEncoding | undefined {
+  if (encoding === undefined || encoding === null || encoding === 'buffer') return undefined;
+  if (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)) throw new InvalidArgError('encoding', encoding, 'is invalid encoding');
+  return encoding;
+}
+
+/** Node's error for a call whose `signal` was aborted: an `AbortError` with `code: 'ABORT_ERR'`. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
+  }
+}

@@ -11,7 +11,8 @@ import { resolve } from 'node:path';
 
 /** The namespace `cachefs serve` uses when none is given: one per served directory, the same on every host that mounts it at the same path. */
 export function defaultNamespace(dir: string): string {
-  return `cachefs:${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 32)}`;
+  const root = /^[a-z][a-z0-9+.-]*:\/\//i.test(dir) ? dir : resolve(dir);
+  return `cachefs:${createHash('sha256').update(root).digest('hex').slice(0, 32)}`;
 }
 
 /** True in a worker started by {@link runWorkers}. */
@@ -29,11 +30,14 @@ export function runWorkers(count: number, log: (line: string) => void): Promise<
   return new Promise((done) => {
     let stopping = false;
     let printed = false;
+    let listening = 0;
     let worst = 0;
+    let forwarded: NodeJS.Signals | undefined;
     const start = (): void => {
       const worker = cluster.fork();
       worker.on('message', (m: { cachefsListening?: string }) => {
-        if (m?.cachefsListening && !printed) {
+        // The URL once every worker listens: a client that reads it reaches any of them.
+        if (m?.cachefsListening && ++listening === count && !printed) {
           printed = true;
           process.stdout.write(`cachefs serve: ${m.cachefsListening} (${count} workers)\n`);
         }
@@ -50,12 +54,14 @@ export function runWorkers(count: number, log: (line: string) => void): Promise<
         start();
         return;
       }
-      worst = Math.max(worst, code ?? 1, printed ? 0 : 1);
+      // A worker still starting when the stop came has its signal's default end: nothing to flush yet.
+      worst = Math.max(worst, signal !== null && signal === forwarded ? 0 : code ?? 1, printed ? 0 : 1);
       if (Object.keys(cluster.workers ?? {}).length === 0) done(worst);
     });
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = true;
+      forwarded = signal;
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
     };
     process.on('SIGINT', () => stop('SIGINT'));

@@ -196,7 +196,8 @@ export class Engine implements WriteContext {
     } catch {
       return key;
     }
-    return this.resolve(normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target)), depth + 1);
+    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
+    return this.resolvedKey(dest) ?? this.resolveFromBackend(dest, depth + 1);
   }
 
   /**
@@ -278,7 +279,8 @@ export class Engine implements WriteContext {
     if (slot === REVALIDATE) slot = await this.revalidator.revalidate(key, 'open', userPath);
     if (slot >= 0) return this.copyOut(slot);
     const blocks = this.blocks;
-    const fromBlocks = blocks.files.size !== 0 && blocks.files.has(key) ? blocks.whole.readWholeOf(key, userPath, source) : undefined;
+    // 'strict' cannot check blocks with Redis (they are not shared): files cached in blocks are read anew.
+    const fromBlocks = blocks.files.size !== 0 && !this.tierChecksHits && blocks.files.has(key) ? blocks.whole.readWholeOf(key, userPath, source) : undefined;
     if (fromBlocks !== undefined) return fromBlocks;
     if (this.tierLink !== undefined) {
       const got = await this.tierLink.read(key, () => this.loader.load(key, userPath));
@@ -297,7 +299,7 @@ export class Engine implements WriteContext {
    */
   readAtHit(key: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const slot = this.hitSlot(key);
-    if (slot === -1 && this.blocks.files.size !== 0) return this.blocks.hit(key, into, offset, length, position);
+    if (slot === -1 && this.blocks.files.size !== 0 && !this.tierChecksHits) return this.blocks.hit(key, into, offset, length, position);
     return slot < 0 ? slot : this.copyRange(slot, into, offset, length, position);
   }
 
@@ -311,7 +313,7 @@ export class Engine implements WriteContext {
     file?: OpenFileSource,
   ): Promise<number> {
     const blocks = this.blocks;
-    if (state === -1 && blocks.files.size !== 0 && blocks.files.has(key)) {
+    if (state === -1 && blocks.files.size !== 0 && !this.tierChecksHits && blocks.files.has(key)) {
       // A block-cached file: straight to its blocks (or the backend), no await on the way.
       const source = file?.source ?? blocks.pathSource(key);
       if (source !== undefined) return blocks.readAt(key, into, offset, length, position, userPath, source);
@@ -330,7 +332,7 @@ export class Engine implements WriteContext {
     if (slot < 0) {
       const blocks = this.blocks;
       const source = file?.source ?? blocks.pathSource(key);
-      if (blocks.files.size !== 0 && blocks.files.has(key) && source !== undefined) {
+      if (blocks.files.size !== 0 && !this.tierChecksHits && blocks.files.has(key) && source !== undefined) {
         return blocks.readAt(key, into, offset, length, position, userPath, source);
       }
       // With a tier, the miss is counted where the backend is read (a read served from Redis is a hit).
@@ -344,7 +346,7 @@ export class Engine implements WriteContext {
         if (position >= loaded.length) return 0;
         return loaded.copy(into, offset, position, Math.min(loaded.length, position + length));
       }
-      if (blocks.wants(st.size) && source !== undefined && this.cache.store.lookup(key) < 0) {
+      if (blocks.wants(st.size) && !this.tierChecksHits && source !== undefined && this.cache.store.lookup(key) < 0) {
         if (tier !== undefined) this.cache.counters.misses++;
         return blocks.loadAt(key, this.capturesIdentity ? st : undefined, statStartedAt, into, offset, length, position, source, userPath, st.size);
       }

@@ -202,8 +202,9 @@ export class Namespace {
     const engine = this.engine;
     const asCopyError = (err: unknown): unknown => (err instanceof FsError ? new FsError(err.code, 'copyfile', srcPath, destPath) : err);
     let data: Buffer;
+    let st: BackendStats;
     try {
-      const st = await engine.statOf(src, true, 'copyfile', srcPath);
+      st = await engine.statOf(src, true, 'copyfile', srcPath);
       if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'copyfile', srcPath, destPath);
       if (engine.backend.copyFile !== undefined && !this.isDirty(src) && (await this.copyInBackend(src, dest, exclusive, srcPath, destPath))) return;
       data = await engine.readWhole(src, srcPath);
@@ -212,6 +213,10 @@ export class Namespace {
     }
     try {
       await engine.writeWhole(dest, data, destPath, { exclusive });
+      // As copy_file_range's callers in libuv do: the copy takes the source's permission bits.
+      await engine.chmod(dest, st.mode & 0o7777, destPath).catch((err: unknown) => {
+        if (!hasCode(err) || (err.code !== 'EPERM' && err.code !== 'ENOTSUP')) throw err; // a store without modes
+      });
     } catch (err) {
       throw asCopyError(err);
     }

@@ -1,3 +1,4 @@
+import { checkEncoding } from '../args.js';
 import { InvalidArgTypeError } from '../errors.js';
 
 // The shapes of Node's arguments that several calls share, and their conversions.
@@ -9,8 +10,9 @@ export type WriteData = string | NodeJS.ArrayBufferView;
 
 /** The encoding named by a `readFile`/`writeFile` options argument, if any. */
 export function encodingOf(options: ReadFileOptions | WriteFileOptions | undefined): Encoding | undefined {
-  if (typeof options === 'string') return options;
-  return options?.encoding ?? undefined;
+  // Checked as Node checks it: an unknown encoding is ERR_INVALID_ARG_VALUE (not Buffer's ERR_UNKNOWN_ENCODING).
+  if (typeof options === 'string') return checkEncoding(options);
+  return options?.encoding == null ? undefined : checkEncoding(options.encoding);
 }
 
 /** The bytes of a `writeFile`/`appendFile` data argument (a string in `encoding`, or any view). */

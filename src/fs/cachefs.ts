@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
-import { integerArg, linkTarget, parseFileMode } from '../args.js';
+import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
 import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
 import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
 import { RedisTier } from '../tier/redis-tier.js';
@@ -147,7 +147,7 @@ export class CacheFS extends CacheControl {
       this.check('readFile');
       if (options?.constructor === Object) {
         const o = options as { signal?: AbortSignal; flag?: string | number };
-        o.signal?.throwIfAborted();
+        throwIfAborted(o.signal);
         if (o.flag !== undefined && !isPlainRead(parseOpenFlags(o.flag))) return this.#readFileFlagged(path, o.flag, options);
       }
       const core = this.core;
@@ -197,8 +197,10 @@ export class CacheFS extends CacheControl {
         parseFileMode(mode, 'mode', 0o666);
         this.check('open');
         const core = this.core;
-        const key = openMode.create || openMode.truncate || namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path));
-        if (key !== undefined && this.view.contains(key) && core.residentAndFresh(key)) {
+        // A path spelled as a directory, and any path of a `sub` view, take the checked way.
+        const plain = !openMode.create && !openMode.truncate && !namesDirectory(path) && this.view.root === '';
+        const key = plain ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
+        if (key !== undefined && core.residentAndFresh(key)) {
           return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
         }
       } catch (err) {
@@ -242,8 +244,8 @@ export class CacheFS extends CacheControl {
       try {
         this.check('stat');
         const core = this.core;
-        const key = namesDirectory(path) ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
-        if (key !== undefined && this.view.contains(key)) {
+        const key = namesDirectory(path) || this.view.root !== '' ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
+        if (key !== undefined) {
           const cached = core.meta.get(key, true);
           if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
           return this.#statMiss(key, path, cached ?? null);
@@ -323,6 +325,7 @@ export class CacheFS extends CacheControl {
   async access(path: PathLike, mode: number = fsConstants.F_OK): Promise<void> {
     if (this.pending) await this.pending;
     this.check('access');
+    integerInRange(mode, 'mode', 0, 7);
     const shown = pathString(path);
     const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
@@ -348,6 +351,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'w';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -368,6 +372,7 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
+    throwIfAborted(o?.signal);
     const flag = o?.flag ?? 'a';
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
@@ -411,7 +416,7 @@ export class CacheFS extends CacheControl {
     this.check('copyFile');
     const srcKey = await this.realKey(src, 'copyfile', 'src');
     const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
-    const exclusive = (mode & fsConstants.COPYFILE_EXCL) !== 0;
+    const exclusive = (integerInRange(mode, 'mode', 0, 7) & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
 

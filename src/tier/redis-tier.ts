@@ -335,7 +335,12 @@ export class RedisTier implements TierPort {
       this.downReported = true;
       this.listener?.down(error);
     }
-    this.probeTimer ??= setInterval(() => this.recover(), PROBE_MS);
+    this.probe();
+  }
+
+  private probe(): void {
+    if (this.probeTimer !== undefined) return;
+    this.probeTimer = setInterval(() => this.recover(), PROBE_MS);
     this.probeTimer.unref();
   }
 
@@ -367,6 +372,8 @@ export class RedisTier implements TierPort {
         this.listener?.up();
       } finally {
         this.recovering = false;
+        // An attempt that failed (a timeout on a busy Redis, say) is tried again, not left to the next 'ready'.
+        if (!this.up && !this.closed) this.probe();
       }
     })();
   }

@@ -175,6 +175,15 @@ const ARG_CASES: Call[] = [
   (fs, p) => fs.symlink(new URL('file:///t').pathname.slice(1), p('/l')).then(() => fs.readlink(p('/l'))),
   (fs, p) => fs.symlink(new URL('http://example.invalid/t'), p('/l')),
   (fs, p) => fs.readFile(p('/f\u0000')),
+  (fs, p) => fs.readFile(p('/f'), 'bogus'),
+  (fs, p) => fs.readFile(p('/f'), { encoding: 'bogus' }),
+  (fs, p) => fs.writeFile(p('/f'), 'x', 'bogus'),
+  (fs, p) => fs.copyFile(p('/f'), p('/g'), 'x'),
+  (fs, p) => fs.copyFile(p('/f'), p('/g'), 99),
+  (fs, p) => fs.access(p('/f'), 8),
+  (fs, p) => fs.access(p('/f'), 'r'),
+  (fs, p) => fs.readFile(p('/f'), { signal: AbortSignal.abort() }).catch((e: { name: string; code: string }) => [e.name, e.code]),
+  (fs, p) => fs.writeFile(p('/f'), 'x', { signal: AbortSignal.abort() }).catch((e: { name: string; code: string }) => [e.name, e.code]),
 ];
 
 for (const [name, cases, warm] of [

@@ -6,7 +6,7 @@
 // Textbook order on a miss with a full cache: the victim is chosen among the residents, then the newcomer
 // is inserted (SIEVE, NSDI'24: "the hand evicts, then the new object is inserted at the head"; LFU: the
 // least frequently used resident leaves). Where today's store inserts first and then asks the policy for
-// a victim (so that the newcomer can be its own victim), the test is marked todo until issue 16 lands.
+// a victim (so that the newcomer can be its own victim); issue 16 made every policy decide before it admits.
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import { CacheFS, memoryBackend } from '../../src/index.js';
@@ -67,7 +67,7 @@ test('lru, 3 entries: A B C A D B E A B C D', async () => {
   assert.equal(await replay('ABCADBEABCD', { eviction: 'lru', maxEntries: 3 }), 'mmmhmmmmhmm');
 });
 
-test('lfu, 3 entries: a newcomer replaces the least frequently used resident', { todo: 'decides after admission until issue 16 lands' }, async () => {
+test('lfu, 3 entries: a newcomer replaces the least frequently used resident', async () => {
   // Counts: A×4 (m h h h) → A4;  B×3 (m h h) → B3;  C×2 (m h) → C2.
   //  D m: the residents are A4 B3 C2, C2 leaves, D enters with 1 → A4 B3 D1
   //  D h → D2;  D h → D3.
@@ -82,7 +82,7 @@ test('lfu, 3 entries: ties go to the least recently used', async () => {
   assert.equal(await replay('ABCADBCA', { eviction: 'lfu', maxEntries: 3 }), 'mmmhmmmh');
 });
 
-test('sieve, 3 entries: the hand evicts, then the newcomer is inserted at the head (NSDI\'24)', { todo: 'decides after admission until issue 16 lands' }, async () => {
+test('sieve, 3 entries: the hand evicts, then the newcomer is inserted at the head (NSDI\'24)', async () => {
   // Queue oldest → newest, * = visited; the hand starts at the oldest.
   //  A m [A]  B m [A B]  C m [A B C]  A h [A* B C]  B h [A* B* C]  C h [A* B* C*]
   //  D m: hand A* → clear, B* → clear, C* → clear, wraps to A: evict A; hand at B; D at the head

