@@ -17,6 +17,7 @@ import { serveSuite } from './serve.js';
 import { coldSuite } from './cold.js';
 import { remoteSuite } from './remote.js';
 import { tierSuite } from './tier.js';
+import { nodefsSuite } from './nodefs.js';
 
 /** What a suite receives from the command line. */
 export interface SuiteOptions extends HarnessOptions {
@@ -81,3 +82,4 @@ registerSuite(serveSuite);
 registerSuite(coldSuite);
 registerSuite(remoteSuite);
 registerSuite(tierSuite);
+registerSuite(nodefsSuite);

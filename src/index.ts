@@ -43,3 +43,5 @@ export type { FlushEvent, FlushErrorEvent } from './write/back/flusher.js';
 export { fsBackend } from './backend/fs-backend.js';
 export type { FsLike } from './backend/fs-backend.js';
 export type { BackendFileSync } from './backend/backend.js';
+export { toNodeFs } from './fs/node-fs.js';
+export type { NodeFs } from './fs/node-fs.js';

@@ -11,6 +11,7 @@ import type { PrefetchOptions, PrefetchResult, WarmOptions, WarmProgress, WarmSm
 import { warmingProgress } from '../warm/runner.js';
 import type { CacheView } from '../warm/view.js';
 import { prefetch, warm, warmFromDir, warmFromList, warmFromPattern, warmSmart } from '../warm/warm.js';
+import { VIEW_OF } from './internals.js';
 import type { View } from './view.js';
 
 /**
@@ -28,6 +29,11 @@ export abstract class CacheControl {
   protected readonly view: View;
   private viewClosed = false;
   private cacheView: CacheView | undefined;
+
+  /** @internal The view behind this cache, for the node:fs drop-in. */
+  [VIEW_OF](): View {
+    return this.view;
+  }
 
   protected constructor(core: Engine, view: View) {
     this.core = core;

@@ -1,0 +1,69 @@
+import { fsError, hasCode } from '../errors.js';
+import type { PathLike } from '../paths.js';
+import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
+
+type Callback = (err: unknown, value?: unknown) => void;
+
+const paths2 = ['path', 'dest'];
+
+/**
+ * The callback forms of the path-based calls, over the cache's promise methods. Argument errors (a
+ * missing callback, a bad path) are thrown at once, as Node's own `fs` throws them; fs errors reach the
+ * callback, on a later tick, never both.
+ */
+export function callbackForms(ctx: NodeFsContext) {
+  const cache = ctx.cache as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+
+  const names = paths2;
+  /** `name(…, cb)`: `paths` path arguments from index `first` are checked at once. */
+  const form = (name: string, paths: number, map?: (value: unknown) => unknown, mapError?: (err: unknown) => unknown, first = 0) =>
+    function (this: unknown, ...args: unknown[]): void {
+      const cb = args.pop();
+      checkCallback(cb);
+      for (let i = first; i < first + paths; i++) checkPath(args[i], names[i - first]);
+      let work: Promise<unknown>;
+      try {
+        work = cache[name]!.apply(ctx.cache, args);
+      } catch (err) {
+        work = Promise.reject(err);
+      }
+      work.then(
+        (value) => process.nextTick(cb as Callback, null, map ? map(value) : value),
+        (err) => process.nextTick(cb as Callback, mapError ? mapError(err) : err),
+      );
+    };
+
+  // Node opens a directory fine and fails on the read, without a path.
+  const readOfDirectory = (err: unknown) => (hasCode(err) && err.code === 'EISDIR' ? fsError('EISDIR', 'read') : err);
+  const nothing = () => undefined;
+
+  const realpath = form('realpath', 1);
+  return {
+    readFile: form('readFile', 1, undefined, readOfDirectory),
+    writeFile: form('writeFile', 1, nothing),
+    appendFile: form('appendFile', 1, nothing),
+    stat: form('stat', 1),
+    lstat: form('lstat', 1),
+    readdir: form('readdir', 1),
+    mkdir: form('mkdir', 1),
+    mkdtemp: form('mkdtemp', 0),
+    rmdir: form('rmdir', 1, nothing),
+    unlink: form('unlink', 1, nothing),
+    rm: form('rm', 1, nothing),
+    rename: form('rename', 2, nothing),
+    realpath: Object.assign(realpath, { native: form('realpath', 1) }),
+    readlink: form('readlink', 1),
+    symlink: form('symlink', 1, nothing, undefined, 1),
+    access: form('access', 1, nothing),
+    copyFile: form('copyFile', 2, nothing),
+    truncate: form('truncate', 1, nothing),
+    chmod: form('chmod', 1, nothing),
+    chown: form('chown', 1, nothing),
+    utimes: form('utimes', 1, nothing),
+    /** Node's deprecated `exists`: the callback gets one boolean, never an error. */
+    exists(path: PathLike, cb: unknown): void {
+      checkCallback(cb);
+      ctx.cache.access(path).then(() => process.nextTick(cb, true), () => process.nextTick(cb, false));
+    },
+  };
+}

@@ -1,0 +1,326 @@
+import { constants } from 'node:fs';
+import type { BackendSync } from '../backend/backend.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
+import { joinPath, parentOf, type PathLike } from '../paths.js';
+import { isDirectoryMode } from '../util/modes.js';
+import { toData, toTimeMs, type WriteData } from './arguments.js';
+import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
+import { DirEntry, FileStats } from './stats-object.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The path-based `…Sync` forms of the drop-in. Reads are served by the engine's sync port (a hit from
+ * the cache, a miss from the backend's sync face). Writes go to the backend's sync face at once and the
+ * cache forgets the path: in write-back mode, a path with dirty data gets that data plus the change
+ * written through in one synchronous write, so nothing the program wrote is lost and no flush is needed.
+ */
+export function syncForms(ctx: NodeFsContext) {
+  const { port, view } = ctx;
+
+  const statOf = (path: PathLike, follow: boolean, syscall: string) => {
+    const p = pathArg(ctx, path);
+    return port.stat(follow ? p.key : p.key, follow, syscall, p.shown);
+  };
+
+  /** The bytes the program sees at `real` now (dirty data, else the backend's), or undefined if none. */
+  const currentBytes = (sync: BackendSync, real: string): Uint8Array | undefined => {
+    const dirty = port.dirtyContent(real);
+    if (dirty !== undefined) return dirty;
+    try {
+      return sync.readFile(real);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+
+  function readFileSync(path: PathLike, options?: unknown): Buffer | string {
+    const { encoding } = optionsObject<{ flag: string }>(options);
+    const p = pathArg(ctx, path);
+    const out = port.readWhole(p.key, p.shown);
+    return encoding ? out.toString(encoding) : out;
+  }
+
+  function writeWith(path: PathLike, data: WriteData, options: unknown, append: boolean): void {
+    const o = optionsObject<{ flag: string; mode: number }>(options);
+    const bytes = toData(data, o.encoding ?? undefined);
+    const flag = o.flag ?? (append ? 'a' : 'w');
+    const p = pathArg(ctx, path);
+    const real = port.resolve(p.key, 'writeFile');
+    const exclusive = flag.includes('x');
+    port.mutate('writeFile', [real], (sync) => {
+      try {
+        if (flag.startsWith('a')) {
+          const before = currentBytes(sync, real);
+          if (before !== undefined && exclusive) throw fsError('EEXIST', 'open', p.shown);
+          sync.writeFile(real, before === undefined ? bytes : Buffer.concat([before, bytes]), { mode: o.mode });
+        } else {
+          if (exclusive && currentBytes(sync, real) !== undefined) throw fsError('EEXIST', 'open', p.shown);
+          sync.writeFile(real, bytes, { flag: exclusive ? 'wx' : 'w', mode: o.mode });
+        }
+      } catch (err) {
+        throw asCallError(err, 'open', p.shown);
+      }
+    });
+  }
+
+  function readdirSync(path: PathLike, options?: unknown): (string | DirEntry)[] {
+    const o = optionsObject<{ withFileTypes: boolean; recursive: boolean }>(options);
+    const p = pathArg(ctx, path);
+    const real = port.resolve(p.key, 'readdir');
+    const sync = port.face('readdir');
+    const names: string[] = [];
+    const entries: DirEntry[] = [];
+    const shownRoot = view.viewOf(p.key) ?? p.key;
+    const walk = (dir: string, shownDir: string, prefix: string): void => {
+      let list;
+      try {
+        list = sync.readdir(dir);
+      } catch (err) {
+        throw asCallError(err, 'scandir', dir === real ? p.shown : shownDir);
+      }
+      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of list) {
+        names.push(prefix + e.name);
+        if (o.withFileTypes) entries.push(new DirEntry(e.name, e.type, shownDir));
+        if (o.recursive && e.type === 'directory') walk(joinPath(dir, e.name), joinPath(shownDir, e.name), `${prefix}${e.name}/`);
+      }
+    };
+    walk(real, o.withFileTypes && typeof path === 'string' && !o.recursive ? path : shownRoot, '');
+    if (o.withFileTypes) return entries;
+    return (o.encoding as string) === 'buffer' ? names.map((n) => Buffer.from(n) as unknown as string) : names;
+  }
+
+  function mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): string | undefined {
+    const o = typeof options === 'object' && options !== null ? options : { mode: options ?? undefined };
+    const mode = typeof o.mode === 'string' ? parseInt(o.mode, 8) : o.mode;
+    const p = pathArg(ctx, path);
+    return port.mutate('mkdir', [p.key], (sync) => {
+      try {
+        if (!o.recursive) {
+          sync.mkdir(p.key, { mode });
+          return undefined;
+        }
+        let first: string | undefined;
+        for (let dir = p.key; dir !== '/'; dir = parentOf(dir)) {
+          let st;
+          try {
+            st = sync.stat(dir);
+          } catch (err) {
+            if (hasCode(err) && err.code === 'ENOENT') {
+              first = dir;
+              continue;
+            }
+            throw err;
+          }
+          if (!isDirectoryMode(st.mode)) throw fsError(dir === p.key ? 'EEXIST' : 'ENOTDIR', 'mkdir', p.shown);
+          break;
+        }
+        if (first !== undefined) sync.mkdir(p.key, { recursive: true, mode });
+        return first === undefined ? undefined : (view.viewOf(first) ?? first);
+      } catch (err) {
+        throw asCallError(err, 'mkdir', p.shown);
+      }
+    });
+  }
+
+  function removeTree(sync: BackendSync, key: string): void {
+    const st = sync.lstat(key);
+    if (isDirectoryMode(st.mode)) {
+      for (const e of sync.readdir(key)) removeTree(sync, joinPath(key, e.name));
+      sync.rmdir(key);
+    } else {
+      sync.unlink(key);
+    }
+  }
+
+  function rmSync(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): void {
+    const p = pathArg(ctx, path);
+    port.mutate('rm', [p.key], (sync) => {
+      let st;
+      try {
+        st = sync.lstat(p.key);
+      } catch (err) {
+        if (options?.force && hasCode(err) && err.code === 'ENOENT') return;
+        throw asCallError(err, options?.force ? 'rm' : 'lstat', p.shown);
+      }
+      if (isDirectoryMode(st.mode) && !options?.recursive) {
+        const err = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${p.shown}`) as Error & Record<string, unknown>;
+        Object.assign(err, { code: 'ERR_FS_EISDIR', syscall: 'rm', path: p.shown, errno: 21 });
+        throw err;
+      }
+      try {
+        removeTree(sync, p.key);
+      } catch (err) {
+        throw asCallError(err, 'rm', p.shown);
+      }
+    }, true);
+  }
+
+  const simple = <A extends unknown[]>(syscall: string, op: string, run: (sync: BackendSync, key: string, ...args: A) => void, subtree = false) =>
+    (path: PathLike, ...args: A): void => {
+      const p = pathArg(ctx, path);
+      port.mutate(op, [p.key], (sync) => {
+        try {
+          run(sync, p.key, ...args);
+        } catch (err) {
+          throw asCallError(err, syscall, p.shown);
+        }
+      }, subtree);
+    };
+
+  function accessSync(path: PathLike, mode: number = constants.F_OK): void {
+    const p = pathArg(ctx, path);
+    const st = port.stat(p.key, true, 'access', p.shown);
+    if (mode === constants.F_OK) return;
+    const uid = process.getuid?.() ?? -1;
+    let bits: number;
+    if (uid === 0) bits = constants.R_OK | constants.W_OK | ((st.mode & 0o111) !== 0 ? constants.X_OK : 0);
+    else if (st.uid === uid) bits = (st.mode >> 6) & 7;
+    else if (st.gid === (process.getgid?.() ?? -1)) bits = (st.mode >> 3) & 7;
+    else bits = st.mode & 7;
+    if ((mode & bits) !== mode) throw fsError('EACCES', 'access', p.shown);
+  }
+
+  function realpathSync(path: PathLike): string {
+    const p = pathArg(ctx, path);
+    const sync = port.face('realpath');
+    let real: string;
+    try {
+      if (sync.realpath) real = sync.realpath(p.key);
+      else {
+        sync.stat(p.key);
+        real = p.key;
+      }
+    } catch (err) {
+      throw asCallError(err, 'realpath', p.shown);
+    }
+    return view.viewOf(real) ?? real;
+  }
+
+  return {
+    readFileSync,
+    writeFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, false),
+    appendFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, true),
+    statSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | undefined {
+      try {
+        return new FileStats(statOf(path, true, 'stat'));
+      } catch (err) {
+        if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+    lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): FileStats | undefined {
+      try {
+        return new FileStats(statOf(path, false, 'lstat'));
+      } catch (err) {
+        if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+    existsSync(path: PathLike): boolean {
+      try {
+        statOf(path, true, 'stat');
+        return true;
+      } catch (err) {
+        if (hasCode(err) && err.code.startsWith('ERR_CACHEFS')) throw err;
+        return false;
+      }
+    },
+    accessSync,
+    readdirSync,
+    mkdirSync,
+    rmSync,
+    realpathSync: Object.assign(realpathSync, { native: realpathSync }),
+    readlinkSync(path: PathLike): string {
+      const p = pathArg(ctx, path);
+      const sync = port.face('readlink');
+      try {
+        return sync.readlink(p.key);
+      } catch (err) {
+        throw asCallError(err, 'readlink', p.shown);
+      }
+    },
+    rmdirSync: simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true),
+    unlinkSync: simple('unlink', 'unlink', (sync, key) => sync.unlink(key)),
+    truncateSync: simple('open', 'truncate', (sync, key, len: number = 0) => {
+      const dirty = port.dirtyContent(key);
+      if (dirty === undefined) return sync.truncate(key, len);
+      const out = new Uint8Array(len);
+      out.set(dirty.subarray(0, Math.min(len, dirty.length)));
+      sync.writeFile(key, out);
+    }),
+    chmodSync: simple('chmod', 'chmod', (sync, key, mode: number | string) => sync.chmod(key, typeof mode === 'string' ? parseInt(mode, 8) : mode)),
+    utimesSync: simple('utime', 'utimes', (sync, key, atime: number | string | Date, mtime: number | string | Date) => {
+      const dirty = port.dirtyContent(key);
+      if (dirty !== undefined) sync.writeFile(key, dirty);
+      sync.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'));
+    }),
+    chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => sync.chown?.(key, uid, gid)),
+    symlinkSync(target: PathLike, path: PathLike): void {
+      const p = pathArg(ctx, path);
+      const t = String(target);
+      port.mutate('symlink', [p.key], (sync) => {
+        try {
+          sync.symlink(t, p.key);
+        } catch (err) {
+          throw asCallError(err, 'symlink', t, p.shown);
+        }
+      });
+    },
+    renameSync(from: PathLike, to: PathLike): void {
+      const a = pathArg(ctx, from, 'oldPath');
+      const b = pathArg(ctx, to, 'newPath');
+      port.mutate('rename', [a.key, b.key], (sync) => {
+        try {
+          const dirty = port.dirtyContent(a.key);
+          if (dirty !== undefined) sync.writeFile(a.key, dirty);
+          sync.rename(a.key, b.key);
+        } catch (err) {
+          throw asCallError(err, 'rename', a.shown, b.shown);
+        }
+      }, true);
+    },
+    copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
+      const a = pathArg(ctx, src, 'src');
+      const b = pathArg(ctx, dest, 'dest');
+      const bytes = port.readWhole(a.key, a.shown);
+      port.mutate('copyFile', [b.key], (sync) => {
+        try {
+          sync.writeFile(b.key, bytes, { flag: (mode & constants.COPYFILE_EXCL) !== 0 ? 'wx' : 'w' });
+        } catch (err) {
+          throw asCallError(err, 'copyfile', a.shown, b.shown);
+        }
+      });
+    },
+    mkdtempSync(prefix: string): string {
+      for (;;) {
+        const candidate = prefix + Math.random().toString(36).slice(2, 8);
+        const p = pathArg(ctx, candidate, 'prefix');
+        try {
+          port.mutate('mkdtemp', [p.key], (sync) => sync.mkdir(p.key, { mode: 0o700 }));
+          return candidate;
+        } catch (err) {
+          if (!hasCode(err) || err.code !== 'EEXIST') throw asCallError(err, 'mkdtemp', prefix + 'XXXXXX');
+        }
+      }
+    },
+    /** Makes an empty file exist (used by descriptors opened with a creating flag). */
+    createEmpty(key: string, shown: string, exclusive: boolean, truncate: boolean, mode: number): void {
+      port.mutate('open', [key], (sync) => {
+        try {
+          const exists = currentBytes(sync, key) !== undefined;
+          if (exists && exclusive) throw fsError('EEXIST', 'open', shown);
+          if (!exists || truncate) sync.writeFile(key, EMPTY, { mode });
+        } catch (err) {
+          throw asCallError(err, 'open', shown);
+        }
+      });
+    },
+    /** The program's current bytes of `key`, or undefined when it does not exist. */
+    currentBytes: (key: string) => currentBytes(port.face('read'), key),
+  };
+}
+
+export type SyncForms = ReturnType<typeof syncForms>;

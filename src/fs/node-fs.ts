@@ -1,0 +1,38 @@
+import { constants } from 'node:fs';
+import { SyncPort } from '../engine/sync-port.js';
+import type { CacheFS } from './cachefs.js';
+import { VIEW_OF } from './internals.js';
+import { callbackForms } from './node-fs-callbacks.js';
+import type { NodeFsContext } from './node-fs-context.js';
+import { descriptorForms } from './node-fs-descriptors.js';
+import { streamForms } from './node-fs-streams.js';
+import { syncForms } from './node-fs-sync.js';
+import { DirEntry, FileStats } from './stats-object.js';
+
+/**
+ * An object shaped like `node:fs` over `cache`, for programs that take an fs module (resolvers,
+ * bundlers, glob libraries, compilers): callback forms, `…Sync` forms (a hit from the cache, a miss from
+ * the backend's synchronous face), numeric descriptors, streams, `promises` (the cache itself),
+ * `constants`, and `Stats`/`Dirent`. See docs/node-fs.md for the rules of the sync forms.
+ *
+ * @example
+ * const resolver = ResolverFactory.createResolver({ fileSystem: toNodeFs(cache), extensions: ['.js'] });
+ */
+export function toNodeFs(cache: CacheFS) {
+  const ctx: NodeFsContext = { cache, core: cache.core, view: cache[VIEW_OF](), port: new SyncPort(cache.core) };
+  const sync = syncForms(ctx);
+  const { createEmpty: _createEmpty, currentBytes: _currentBytes, ...syncPublic } = sync;
+  return {
+    ...callbackForms(ctx),
+    ...syncPublic,
+    ...descriptorForms(ctx, sync),
+    ...streamForms(ctx),
+    promises: cache,
+    constants,
+    Stats: FileStats,
+    Dirent: DirEntry,
+  };
+}
+
+/** What {@link toNodeFs} returns. */
+export type NodeFs = ReturnType<typeof toNodeFs>;
