@@ -2,21 +2,23 @@ import { constants as fsConstants } from 'node:fs';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
+import { ViewKeys } from '../engine/view-keys.js';
 import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
-import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
-import { RedisTier } from '../tier/redis-tier.js';
-import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
+import { FsError, fsError, hasCode, InvalidArgTypeError } from '../errors.js';
+import type { CacheFSOptions } from '../options.js';
+import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
 import { CacheControl } from './cache-control.js';
+import { engineFor } from './new-engine.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
-import { DirEntry, FileStats } from './stats-object.js';
+import { listDirectory } from './list-directory.js';
+import { accessBits, DirEntry, FileStats } from './stats-object.js';
 import { View } from './view.js';
-import { confineToView, targetForBackend, targetForView } from './view-root.js';
+import { targetForBackend, targetForView } from './view-root.js';
 
 export type { CacheStats, DetailedStats } from '../metrics/stats.js';
 
@@ -26,22 +28,6 @@ interface SharedView {
   core: Engine;
   root: string;
 }
-
-/** The engine, with the shared tier when configured (closed again if the engine cannot be built). */
-function engineFor(backend: Backend, options: ResolvedOptions): Engine {
-  const tier = options.tier ? new RedisTier(options.tier) : undefined;
-  try {
-    return new Engine(backend, options, tier);
-  } catch (err) {
-    void tier?.close();
-    throw err;
-  }
-}
-
-const REQUIRED_BACKEND_METHODS = [
-  'stat', 'lstat', 'readFile', 'writeFile', 'readdir', 'mkdir', 'rmdir', 'unlink', 'rename', 'truncate', 'chmod', 'utimes',
-  'symlink', 'readlink',
-] as const;
 
 /**
  * A caching layer over a {@link Backend}, with the surface of `node:fs/promises`: file data and
@@ -66,6 +52,7 @@ export class CacheFS extends CacheControl {
   /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
   readonly constants = fsConstants;
   private readonly namespace: Namespace;
+  private readonly keys: ViewKeys;
 
   /** This cache itself: for programs that take an `fs`-shaped object and call `fs.promises.readFile(…)`. */
   get promises(): this {
@@ -78,53 +65,20 @@ export class CacheFS extends CacheControl {
    */
   constructor(backend: Backend, options?: CacheFSOptions) {
     const shared = (options as { [SHARED]?: SharedView } | undefined)?.[SHARED];
-    if (shared) {
-      super(shared.core, new View(shared.root));
-    } else {
-      if (!backend || typeof backend !== 'object') throw new InvalidArgError('backend', backend, 'must be a Backend object');
-      for (const m of REQUIRED_BACKEND_METHODS) {
-        if (typeof (backend as unknown as Record<string, unknown>)[m] !== 'function') {
-          throw new InvalidArgError('backend', backend, `must implement ${m}()`);
-        }
-      }
-      super(engineFor(backend, resolveOptions(options)), new View(''));
-    }
+    if (shared) super(shared.core, new View(shared.root));
+    else super(engineFor(backend, options), new View(''));
     this.namespace = new Namespace(this.core);
+    this.keys = new ViewKeys(this.core, this.view.root);
   }
 
-  /**
-   * The backend key of `path` with its parent's links resolved (the path itself is not followed), kept
-   * inside this view; a path spelled as a directory (`f/`) must be one (see {@link realKey}).
-   */
-  private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
-    const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
-    if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(await this.core.resolve(key), path, syscall, false);
-    return key;
+  /** The key of `path` with its parent's links resolved, kept inside this view (see {@link ViewKeys.link}). */
+  async #linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+    return this.keys.link(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path));
   }
 
-  /**
-   * The backend key of `path`, every link resolved: kept inside this view (a link that leads out is
-   * `EACCES`, as at a backend's root), and a path spelled as a directory (`f/`) refused on a file as Node
-   * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
-   */
-  private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
-    const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
-    if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(key, path, syscall, creates);
-    return key;
-  }
-
-  async #mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
-    if (creates) throw fsError('EISDIR', syscall, pathString(path));
-    if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
-    let mode: number;
-    try {
-      mode = (await this.core.backend.stat(key)).mode;
-    } catch {
-      return; // missing: the call itself gives Node's answer
-    }
-    if (!isDirectoryMode(mode)) throw fsError('ENOTDIR', syscall, pathString(path));
+  /** The key of `path`, every link resolved, kept inside this view (see {@link ViewKeys.real}). */
+  async #realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+    return this.keys.real(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path), creates);
   }
 
   protected override async readText(path: PathLike): Promise<string> {
@@ -181,9 +135,8 @@ export class CacheFS extends CacheControl {
 
   private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
     // In the whole tree, a path not resolved yet is resolved by the load itself (engine/cold.ts).
-    const out = this.view.root === '' && !namesDirectory(path)
-      ? await this.core.cold.readWhole(this.view.keyOf(path, undefined, 'open'), pathString(path))
-      : await this.core.readWhole(await this.realKey(path, 'open'), pathString(path));
+    const whole = this.view.root === '' && !namesDirectory(path);
+    const out = await (whole ? this.core.cold.readWhole(this.view.keyOf(path, undefined, 'open'), pathString(path)) : this.core.readWhole(await this.#realKey(path, 'open'), pathString(path)));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
@@ -217,7 +170,7 @@ export class CacheFS extends CacheControl {
     this.check('open');
     const shown = pathString(path);
     const core = this.core;
-    const key = await this.realKey(path, 'open', 'path', openMode.create);
+    const key = await this.#realKey(path, 'open', 'path', openMode.create);
     let isDirectory = false;
     let openStats: BackendStats | undefined;
     if (openMode.create) {
@@ -260,10 +213,8 @@ export class CacheFS extends CacheControl {
   async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    if (this.view.root === '' && !namesDirectory(path)) {
-      return new FileStats(await this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path)));
-    }
-    return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
+    if (this.view.root === '' && !namesDirectory(path)) return new FileStats(await this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path)));
+    return this.#statMiss(await this.#realKey(path, 'stat'), path, undefined);
   }
 
   async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
@@ -274,7 +225,7 @@ export class CacheFS extends CacheControl {
   async lstat(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('lstat');
-    const key = await this.linkKey(path, 'lstat');
+    const key = await this.#linkKey(path, 'lstat');
     return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
   }
 
@@ -287,27 +238,15 @@ export class CacheFS extends CacheControl {
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = pathString(path);
-    const key = await this.realKey(path, 'scandir');
-    const names: string[] = [];
-    const entries: DirEntry[] = [];
-    const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
-      const list = await this.namespace.list(dirKey, dirKey === key ? shown : viewPath);
-      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of list) {
-        names.push(prefix + e.name);
-        if (withTypes) entries.push(new DirEntry(e.name, e.type, viewPath));
-        if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
-      }
-    };
-    await walk(key, normalizePath(path, this.view.cwd), '');
-    return withTypes ? entries : names;
+    const key = await this.#realKey(path, 'scandir');
+    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive);
   }
 
   /** The target of a symbolic link. */
   async readlink(path: PathLike): Promise<string> {
     if (this.pending) await this.pending;
     this.check('readlink');
-    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
+    return targetForView(await this.namespace.readlink(await this.#linkKey(path, 'readlink'), pathString(path)), this.view.root);
   }
 
   /** The canonical path, every symbolic link resolved. */
@@ -316,8 +255,7 @@ export class CacheFS extends CacheControl {
     this.check('realpath');
     const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
     // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
-    if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(real, path, 'realpath', false);
+    await this.keys.confine(real, pathString(path), 'realpath', namesDirectory(path));
     return this.view.viewOf(real) ?? real;
   }
 
@@ -327,18 +265,9 @@ export class CacheFS extends CacheControl {
     this.check('access');
     integerInRange(mode, 'mode', 0, 7);
     const shown = pathString(path);
-    const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
+    const st = await this.core.statOf(await this.#realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
-    const uid = process.getuid?.() ?? -1;
-    const gid = process.getgid?.() ?? -1;
-    let bits: number;
-    if (uid === 0) {
-      // root may read and write anything; executing needs some x bit, as for the kernel.
-      bits = fsConstants.R_OK | fsConstants.W_OK | ((st.mode & 0o111) !== 0 ? fsConstants.X_OK : 0);
-    } else if (st.uid === uid) bits = (st.mode >> 6) & 7;
-    else if (st.gid === gid) bits = (st.mode >> 3) & 7;
-    else bits = st.mode & 7;
-    if ((mode & bits) !== mode) throw fsError('EACCES', 'access', shown);
+    if ((mode & accessBits(st)) !== mode) throw fsError('EACCES', 'access', shown);
   }
 
   // ------------------------------------------------------------------ writing
@@ -358,7 +287,7 @@ export class CacheFS extends CacheControl {
     this.check('writeFile');
     if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open', 'path', true);
+    const key = await this.#realKey(path, 'open', 'path', true);
     if (parsed.append) {
       if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
       await this.core.append(key, bytes, shown);
@@ -379,7 +308,7 @@ export class CacheFS extends CacheControl {
     this.check('appendFile');
     if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open', 'path', true);
+    const key = await this.#realKey(path, 'open', 'path', true);
     if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
     await this.core.append(key, bytes, shown);
   }
@@ -401,7 +330,7 @@ export class CacheFS extends CacheControl {
     this.check('truncate');
     integerArg(len, 'len');
     const shown = pathString(path);
-    const key = await this.realKey(path, 'open');
+    const key = await this.#realKey(path, 'open');
     const st = await this.core.statOf(key, true, 'open', shown);
     if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
     await this.core.truncate(key, Math.max(0, len), shown);
@@ -414,8 +343,8 @@ export class CacheFS extends CacheControl {
   async copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
     if (this.pending) await this.pending;
     this.check('copyFile');
-    const srcKey = await this.realKey(src, 'copyfile', 'src');
-    const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
+    const srcKey = await this.#realKey(src, 'copyfile', 'src');
+    const destKey = await this.#realKey(dest, 'copyfile', 'dest', true);
     const exclusive = (integerInRange(mode, 'mode', 0, 7) & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
@@ -427,7 +356,7 @@ export class CacheFS extends CacheControl {
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
     const mode = parseFileMode(rawMode, 'mode');
-    const key = await this.realKey(path, 'mkdir');
+    const key = await this.#realKey(path, 'mkdir');
     const first = await this.namespace.mkdir(key, recursive, mode, pathString(path), this.view.root);
     return first === undefined ? undefined : this.view.viewOf(first) ?? first;
   }
@@ -436,21 +365,21 @@ export class CacheFS extends CacheControl {
   async rmdir(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rmdir');
-    await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
+    await this.namespace.rmdir(await this.#linkKey(path, 'rmdir'), pathString(path));
   }
 
   /** Removes a file (or a symbolic link itself). Its dirty data, if any, is discarded. */
   async unlink(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('unlink');
-    await this.namespace.unlink(await this.linkKey(path, 'unlink'), pathString(path));
+    await this.namespace.unlink(await this.#linkKey(path, 'unlink'), pathString(path));
   }
 
   /** Removes a file, or a directory tree with `recursive`; `force` ignores a missing path. */
   async rm(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rm');
-    const key = await this.linkKey(path, 'lstat');
+    const key = await this.#linkKey(path, 'lstat');
     await this.namespace.rm(key, options?.recursive === true, options?.force === true, pathString(path));
   }
 
@@ -458,8 +387,8 @@ export class CacheFS extends CacheControl {
   async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rename');
-    const from = await this.linkKey(oldPath, 'rename', 'oldPath');
-    const to = await this.linkKey(newPath, 'rename', 'newPath');
+    const from = await this.#linkKey(oldPath, 'rename', 'oldPath');
+    const to = await this.#linkKey(newPath, 'rename', 'newPath');
     if (namesDirectory(newPath)) {
       // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
       const st = await this.core.statOf(from, false, 'rename', pathString(oldPath)).catch(() => undefined);
@@ -474,7 +403,7 @@ export class CacheFS extends CacheControl {
     this.check('symlink');
     const targetString = linkTarget(target);
     if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
-    const key = await this.linkKey(path, 'symlink');
+    const key = await this.#linkKey(path, 'symlink');
     await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
   }
 
@@ -483,20 +412,20 @@ export class CacheFS extends CacheControl {
     this.check('chmod');
     const m = parseFileMode(mode, 'mode');
     if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
-    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
+    await this.core.chmod(await this.#realKey(path, 'chmod'), m, pathString(path));
   }
 
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chown');
-    await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
+    await this.namespace.chown(await this.#realKey(path, 'chown'), uid, gid, pathString(path));
   }
 
   /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
   async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     if (this.pending) await this.pending;
     this.check('utimes');
-    const key = await this.realKey(path, 'utime');
+    const key = await this.#realKey(path, 'utime');
     await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 
