@@ -36,7 +36,8 @@ export interface ColdRow extends ReportRow {
   note: string;
 }
 
-const ROUNDS = 5;
+/** Rounds per row; `COLD_ROUNDS=11 npm run bench -- cold` for steadier medians on a loaded machine. */
+const ROUNDS = Math.max(1, Number(process.env.COLD_ROUNDS) || 5);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
@@ -64,6 +65,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * The ratios a/b of each round of the last {@link alternate}: the machine drifts between rounds, and a
+ * round's two sides ran back to back, so these cancel the drift that the medians of each side keep.
+ */
+let lastRoundRatios: number[] = [];
+
 /** Alternates `a` and `b` for {@link ROUNDS} rounds; the median of each, in ms. */
 async function alternate(a: (round: number) => Promise<number>, b: (round: number) => Promise<number>): Promise<[number, number]> {
   const as: number[] = [];
@@ -77,11 +84,18 @@ async function alternate(a: (round: number) => Promise<number>, b: (round: numbe
       as.push(await a(r));
     }
   }
+  lastRoundRatios = as.map((x, i) => x / bs[i]!);
   return [median(as), median(bs)];
+}
+
+/** The per-round ratios of the last {@link alternate} and their median, for a row's note. */
+function roundsNote(): string {
+  return `rounds ${lastRoundRatios.map((r) => r.toFixed(2)).join(' ')} (median ${median(lastRoundRatios).toFixed(2)}x)`;
 }
 
 function row(name: string, unit: ColdRow['unit'], cachefs: number, node: number, target: string, holds: (ratio: number) => boolean, note = ''): ColdRow {
   const ratio = cachefs / node;
+  note = note === '' ? roundsNote() : `${note}; ${roundsNote()}`;
   return { suite: 'cold', name, variant: 'cachefs/node', unit, cachefs, node, ratio, target, holds: holds(ratio), note };
 }
 

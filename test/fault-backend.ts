@@ -55,6 +55,12 @@ export interface FaultPlan {
   failAlways?: { ops: FaultOperation[]; code: FaultCode; when?: FaultTiming };
   /** Fixed delay in ms before each call of an operation reaches the inner backend. */
   latency?: Partial<Record<FaultOperation, number>>;
+  /**
+   * Passes the inner backend's `realPathOnOpen` on, so that a cold `readFile` opens the file (`open`,
+   * `stat`, `read`) instead of calling `realpath` and `readFile`. Off by default: tests that gate or fail
+   * `readFile` keep the path they were written for.
+   */
+  realPathOnOpen?: boolean;
 }
 
 /**
@@ -240,6 +246,7 @@ export function faultyBackend(inner: Backend, plan: FaultPlan = {}): Backend & {
   const wrapped: Backend & { faults: FaultController } = {
     name: `faulty(${inner.name ?? 'backend'})`,
     faults: controller,
+    ...(plan.realPathOnOpen === true && inner.realPathOnOpen !== undefined ? { realPathOnOpen: inner.realPathOnOpen } : {}),
     stat: (p) => call('stat', p, undefined, () => inner.stat(p)),
     lstat: (p) => call('lstat', p, undefined, () => inner.lstat(p)),
     readFile: (p) => call('readFile', p, undefined, () => inner.readFile(p)),
@@ -281,6 +288,7 @@ export function faultyBackend(inner: Backend, plan: FaultPlan = {}): Backend & {
     wrapped.open = async (p, flags) => {
       const file = await call('open', p, undefined, () => open.call(inner, p, flags));
       const faulty: BackendFile = {
+        ...(file.realPath !== undefined ? { realPath: file.realPath } : {}),
         read: (into, offset, length, position) =>
           call('read', p, undefined, () => file.read(into, offset, length, position)),
         stat: () => call('stat', p, undefined, () => file.stat()),

@@ -68,6 +68,11 @@ export interface Backend {
    * {@link Backend.writeFile} and {@link Backend.truncate}. Fails as `open(2)` would (ENOENT, EISDIR, …).
    */
   open?(path: string, flags: 'r' | 'r+'): Promise<BackendFile>;
+  /**
+   * True when every file {@link Backend.open} returns carries its {@link BackendFile.realPath}: a cold
+   * `readFile` is then one open (the kernel resolves) instead of a `realpath` and a read.
+   */
+  readonly realPathOnOpen?: boolean;
   /** Creates a hard link `newPath` to `existingPath`. */
   link?(existingPath: string, newPath: string): Promise<void>;
   /** Like {@link Backend.chown} on a symbolic link itself. */
@@ -85,6 +90,11 @@ export interface Backend {
 
 /** A file held open by {@link Backend.open}. Positions are absolute; there is no file position. */
 export interface BackendFile {
+  /**
+   * The canonical path of the file as it was opened (every symbolic link resolved), when the backend
+   * learnt it while opening: the cache then keys a cold read by it without asking `realpath` first.
+   */
+  readonly realPath?: string;
   /** Reads up to `length` bytes at `position` into `into` at `offset`; 0 at end of file. */
   read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes `length` bytes of `data` from `offset` at `position` (opened `'r+'`); returns bytes written. */

@@ -261,10 +261,13 @@ export class Confinement {
     return (yield* this.openInspected(vpath, flags, mode, create, false))[0];
   }
 
-  /** {@link open}, and the descriptor's `fstat` when `wantStats` (taken beside the check, not after it). */
+  /**
+   * {@link open}, and the descriptor's `fstat` when `wantStats` (taken beside the check, not after it),
+   * and the disk path the check proved the descriptor to be.
+   */
   *openInspected(
     vpath: string, flags: number, mode: number, create: boolean, wantStats: boolean,
-  ): Plan<[number, fs.Stats | undefined]> {
+  ): Plan<[number, fs.Stats | undefined, string]> {
     // 0: the plain path, unchecked; 1: the parent's checked resolution; 2: walked.
     let stage: 0 | 1 | 2;
     let candidate = '';
@@ -299,13 +302,14 @@ export class Confinement {
       }
       let leadsWhereExpected: boolean;
       let stats: fs.Stats | undefined;
+      let at: string;
       try {
-        [leadsWhereExpected, stats] = yield* this.verify(fd, candidate, stage < 2, wantStats);
+        [leadsWhereExpected, stats, at] = yield* this.verify(fd, candidate, stage < 2, wantStats);
       } catch (err) {
         yield* io.close(fd);
         throw err;
       }
-      if (leadsWhereExpected) return [fd, stats];
+      if (leadsWhereExpected) return [fd, stats, at];
       yield* io.close(fd);
       if (stage === 2) throw new FsError('EACCES', 'open');
       if (stage === 0) {
@@ -323,27 +327,27 @@ export class Confinement {
   /**
    * Whether an open descriptor is the file at `disk` (`exact`: no link crossed on the way) or at least
    * below the root. From procfs when there is one; otherwise from `realpath` of the opened path and a
-   * match of the descriptor's device and inode with the path's.
+   * match of the descriptor's device and inode with the path's. Also returns where it leads.
    */
-  private *verify(fd: number, disk: string, exact: boolean, wantStats: boolean): Plan<[boolean, fs.Stats | undefined]> {
+  private *verify(fd: number, disk: string, exact: boolean, wantStats: boolean): Plan<[boolean, fs.Stats | undefined, string]> {
     if (this.procfs) {
       let at: string | undefined;
       let stats: fs.Stats | undefined;
       if (wantStats) [at, stats] = yield* io.inspect(fd);
       else at = yield* io.procPath(fd);
-      if (at === undefined) return [false, undefined];
+      if (at === undefined) return [false, undefined, disk];
       if (at.endsWith(' (deleted)')) at = at.slice(0, -' (deleted)'.length);
-      return [exact ? at === disk : this.isInside(at), stats];
+      return [exact ? at === disk : this.isInside(at), stats, at];
     }
     let real: string;
     try {
       real = yield* io.realpath(disk);
     } catch {
-      return [false, undefined];
+      return [false, undefined, disk];
     }
-    if (exact ? real !== disk : !this.isInside(real)) return [false, undefined];
+    if (exact ? real !== disk : !this.isInside(real)) return [false, undefined, real];
     const [opened, named] = [yield* io.fstat(fd), yield* io.lstat(real)];
-    return [opened.dev === named.dev && opened.ino === named.ino, opened];
+    return [opened.dev === named.dev && opened.ino === named.ino, opened, real];
   }
 
   /** The part of an absolute link target below the root, or null when it points elsewhere. */

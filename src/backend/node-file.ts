@@ -12,7 +12,7 @@ export function virtualError(err: unknown, syscall: string, path: string, dest?:
 /** One descriptor of {@link Backend.open} on the disk; errors name the virtual path it was opened at. */
 export class NodeFile implements BackendFile {
   private closed = false;
-  constructor(private readonly fd: number, private readonly path: string) {}
+  constructor(private readonly fd: number, private readonly path: string, readonly realPath?: string) {}
 
   private call<T>(syscall: string, start: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
     if (this.closed) return Promise.reject(new FsError('EBADF', syscall, this.path));

@@ -91,7 +91,7 @@ export function nodeBackend(root: string): Backend {
     lutimes: sync('lutime', plans.lutimes),
     statfs: sync('statfs', plans.statfs),
     open(path, flags) {
-      const fd = sync('open', plans.open)(path, flags);
+      const [fd] = sync('open', plans.open)(path, flags);
       return new NodeFileSync(fd, path);
     },
   };
@@ -178,10 +178,29 @@ export function nodeBackend(root: string): Backend {
     lutimes: async('lutime', plans.lutimes),
     statfs: async('statfs', plans.statfs),
     async open(path, flags) {
-      const fd = await async('open', plans.open)(path, flags);
-      return new NodeFile(fd, path);
+      // The hot path, as readFile's: the plain path (or the known directory's) opened with O_NOFOLLOW,
+      // and the descriptor's real path asked of procfs on this thread (memory, not disk); a descriptor
+      // that leads anywhere else, or an error to explain, takes the plan.
+      if (c.procfs && isNormalizedAbsolute(path) && path !== '/') {
+        const disk = c.knownEntry(path) ?? c.prefix + path;
+        let fd: number | undefined;
+        try {
+          fd = await openAsync(disk, (flags === 'r+' ? O_RDWR : O_RDONLY) | O_NOFOLLOW);
+        } catch (err) {
+          // The error stands when the directory is what it looked like (ENOENT of a probe costs no walk).
+          if (hasCode(err) && err.code !== 'ELOOP' && (await c.checkedEntry(path)) === disk) throw virtualError(err, 'open', path);
+        }
+        if (fd !== undefined) {
+          const at = procPath(fd);
+          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk));
+          fs.close(fd, noop);
+        }
+      }
+      const [fd, real] = await async('open', plans.open)(path, flags);
+      return new NodeFile(fd, path, real);
     },
     sync: syncFace,
+    realPathOnOpen: true,
 
     watch(onChange, onError): BackendWatcher {
       let watcher: fs.FSWatcher;
@@ -377,8 +396,10 @@ function diskPlans(c: Confinement) {
       const s = yield* io.statfs(disk);
       return { type: s.type, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
     },
-    *open(path: string, flags: 'r' | 'r+'): Plan<number> {
-      return yield* c.open(path, flags === 'r+' ? O_RDWR : O_RDONLY, 0, false);
+    /** An open descriptor and the virtual path it was proven to be (every link resolved). */
+    *open(path: string, flags: 'r' | 'r+'): Plan<[number, string]> {
+      const [fd, , at] = yield* c.openInspected(path, flags === 'r+' ? O_RDWR : O_RDONLY, 0, false, false);
+      return [fd, c.toVirtual(at)];
     },
     *copyFile(src: string, dest: string, mode = 0): Plan<void> {
       // Copied through confined descriptors rather than fs.copyFile so that both ends get the O_NOFOLLOW
@@ -417,6 +438,14 @@ function noop(): void {}
 
 function openAsync(disk: string, flags: number): Promise<number> {
   return new Promise((resolve, reject) => fs.open(disk, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+function procPath(fd: number): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 function lstatAsync(disk: string): Promise<fs.Stats> {

@@ -19,6 +19,7 @@ import type { WholeWriteOptions, WriteContext, WriteMode } from '../write/write-
 import type { TierPort, TierScope } from '../tier/port.js';
 import { Loader } from './loader.js';
 import { BlockCache, type ReadSource } from './blocks.js';
+import { ColdMisses } from './cold.js';
 import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
 import { Resolver } from './resolver.js';
@@ -48,6 +49,8 @@ export class Engine implements WriteContext {
   readonly blocks: BlockCache;
   /** Loads record the file's identity (a `stat` before the read) for revalidation to compare with. */
   readonly capturesIdentity: boolean;
+  /** `readFile` and `stat` of paths not resolved yet, at the backend call's own price (cold.ts). */
+  readonly cold: ColdMisses;
   /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
   readonly openFiles = new Set<BackendFile>();
   readonly locks = new PathLocks();
@@ -103,6 +106,7 @@ export class Engine implements WriteContext {
     this.tierLink = tier ? new TierLink(cache, tier) : undefined;
     this.tierChecksHits = this.tierLink?.checksHits ?? false;
     this.writer = new Writer(this);
+    this.cold = new ColdMisses(this);
   }
 
   // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).
@@ -344,7 +348,7 @@ export class Engine implements WriteContext {
 
   /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
   async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
-    const { meta, store } = this.cache;
+    const meta = this.cache.meta;
     // `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts once.
     let stats = looked === undefined ? meta.get(key, follow) : looked ?? undefined;
     const stale = stats !== undefined && this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
@@ -357,6 +361,12 @@ export class Engine implements WriteContext {
       }
       if (this.opts.metadataCache) meta.set(key, follow, stats);
     }
+    return this.withDirtyData(key, follow, stats);
+  }
+
+  /** `stats` of `key` as the program sees them: dirty data overrides size and times. */
+  async withDirtyData(key: string, follow: boolean, stats: BackendStats): Promise<BackendStats> {
+    const store = this.cache.store;
     if (store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
       const real = follow ? await this.resolve(key) : key;
       const slot = store.lookup(real);

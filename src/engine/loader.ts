@@ -1,12 +1,16 @@
-import type { Backend, BackendStats } from '../backend/backend.js';
+import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
 import type { Cache } from '../cache/cache.js';
 import type { InstallHooks } from '../cache/ports.js';
-import { asCallError, hasCode } from '../errors.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/latency.js';
-import { isSpecialMode } from '../util/modes.js';
+import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 
 /** Default of {@link Loader.readIntoStoreMin}: below it, `readFile` plus a copy is as fast or faster. */
 const READ_INTO_STORE_MIN = 16 * 1024;
+/** Reads of a file whose size `fstat` does not tell go in pieces of this size. */
+const CHUNK = 64 * 1024;
+
+function noop(): void {}
 
 /**
  * The one way bytes come from the backend into the cache. A load is keyed like an entry: concurrent
@@ -118,6 +122,79 @@ export class Loader {
       if (cache.mayInstall(key, ticket)) await cache.install(key, buf, buf.length, { hooks, identity, statStartedAt });
       return buf;
     } catch (err) {
+      if (target !== undefined) bytes.release(target);
+      throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
+    }
+  }
+
+  /**
+   * The whole content of `key` read through `file`, a backend file opened at `key` by a load that holds
+   * `ticket` (see {@link share}): one `fstat` (the size, the kind and the identity for revalidation), the
+   * reads, and a close that is not waited for. Installed as {@link load} installs. The file is closed
+   * whatever happens.
+   */
+  async loadFromFile(key: string, ticket: number, file: BackendFile, syscallPath: string): Promise<Buffer> {
+    const cache = this.cache;
+    const bytes = cache.store.bytes;
+    let target: Buffer | undefined;
+    try {
+      cache.counters.backendReads++;
+      cache.store.recordMiss(key);
+      const statStartedAt = Date.now();
+      let identity: BackendStats | undefined = await file.stat();
+      if (isDirectoryMode(identity.mode)) throw fsError('EISDIR', 'read', syscallPath);
+      const size = identity.size;
+      const special = isSpecialMode(identity.mode);
+      const started = performance.now();
+      if (!special && size > 0) {
+        // Into the byte store when it may be cached whole, else into a buffer of its own; one byte more
+        // is asked for, so that a file that grew since the fstat is noticed.
+        const intoStore = size >= this.readIntoStoreMin && cache.store.admissible(size);
+        target = intoStore ? bytes.allocate(size) : undefined;
+        const into = target ?? Buffer.allocUnsafe(size + 1);
+        const want = Math.min(into.length, size + 1);
+        let n = 0;
+        do {
+          const got = await file.read(into, n, want - n, n);
+          if (got <= 0) break;
+          n += got;
+        } while (n < size);
+        if (n <= size) {
+          void file.close().catch(noop);
+          this.recordRead(key, started, n);
+          if (target !== undefined) {
+            const adopted = target;
+            target = undefined;
+            return await this.installAdopted(key, ticket, adopted, n, { hooks: undefined, identity: this.capturesIdentity ? identity : undefined, statStartedAt });
+          }
+          const buf = into.subarray(0, n);
+          if (cache.mayInstall(key, ticket)) await cache.install(key, buf, n, { identity: this.capturesIdentity ? identity : undefined, statStartedAt });
+          return buf;
+        }
+        // It grew after the fstat: read it to its end (its identity is stale).
+        if (target !== undefined) bytes.release(target);
+        target = undefined;
+        identity = undefined;
+      }
+      // Sizes fstat does not know (an empty file that may grow, procfs, a FIFO): read to the end.
+      const chunks: Buffer[] = [];
+      for (let position = 0; ; ) {
+        const chunk = Buffer.allocUnsafe(CHUNK);
+        const n = await file.read(chunk, 0, CHUNK, position);
+        if (n <= 0) break;
+        chunks.push(chunk.subarray(0, n));
+        position += n;
+      }
+      void file.close().catch(noop);
+      const buf = Buffer.concat(chunks);
+      this.recordRead(key, started, buf.length);
+      if (special) return buf; // read through, never cached (API 1.3 §7)
+      if (cache.mayInstall(key, ticket)) {
+        await cache.install(key, buf, buf.length, { identity: this.capturesIdentity ? identity : undefined, statStartedAt });
+      }
+      return buf;
+    } catch (err) {
+      void file.close().catch(noop);
       if (target !== undefined) bytes.release(target);
       throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
     }

@@ -136,7 +136,9 @@ export class CacheFS extends CacheControl {
   }
 
   private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
-    const out = await this.core.readWhole(await this.#realKey(path, 'open'), pathString(path));
+    // In the whole tree, a path not resolved yet is resolved by the load itself (engine/cold.ts).
+    const whole = this.view.root === '' && !namesDirectory(path);
+    const out = await (whole ? this.core.cold.readWhole(this.view.keyOf(path, undefined, 'open'), pathString(path)) : this.core.readWhole(await this.#realKey(path, 'open'), pathString(path)));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
@@ -213,6 +215,7 @@ export class CacheFS extends CacheControl {
   async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
+    if (this.view.root === '' && !namesDirectory(path)) return new FileStats(await this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path)));
     return this.#statMiss(await this.#realKey(path, 'stat'), path, undefined);
   }
 

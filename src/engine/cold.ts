@@ -1,0 +1,154 @@
+import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
+import type { Cache } from '../cache/cache.js';
+import { asCallError, hasCode } from '../errors.js';
+import { baseName, joinPath, parentOf } from '../paths.js';
+import { returnBuffers } from '../store/return-buffers.js';
+import { isSymlinkMode } from '../util/modes.js';
+
+/** What cold misses need of the engine (an interface, so that no import runs back up to it). */
+export interface ColdHost {
+  readonly cache: Cache;
+  readonly backend: Backend;
+  readonly opts: { readonly metadataCache: boolean };
+  readonly tierLink: unknown;
+  readonly blocks: { readonly files: Map<string, unknown> };
+  readonly loader: {
+    share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer>;
+    load(key: string, syscallPath: string): Promise<Buffer>;
+    loadFromFile(key: string, ticket: number, file: BackendFile, syscallPath: string): Promise<Buffer>;
+  };
+  readonly revalidator: { stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> };
+  resolvedKey(key: string): string | undefined;
+  resolve(key: string): Promise<string>;
+  readWhole(key: string, userPath: string): Promise<Buffer>;
+  statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats>;
+  withDirtyData(key: string, follow: boolean, stats: BackendStats): Promise<BackendStats>;
+}
+
+/**
+ * `readFile` and `stat` of a path whose canonical key is not known yet, at the price of the backend's
+ * own call. Keys must be canonical (a file reached through a link and through its real path is one
+ * entry), and asking `realpath` first costs a round trip of its own. Instead the path's directory is
+ * resolved (once, shared by all its children, remembered by the cache's resolutions) and the last
+ * component is learnt from the call that had to be made anyway:
+ *
+ * - `stat`: an `lstat` in the resolved directory. Not a link: the path is canonical and the `lstat` is
+ *   its `stat`. A link: resolved as before.
+ * - `readFile`: the file is opened through the backend's `open` face in the resolved directory, and the
+ *   open file says where it leads (`BackendFile.realPath`, which `nodeBackend` proves anyway to keep
+ *   its root); the load is keyed by that. A miss is then open, `fstat`, read, close.
+ */
+export class ColdMisses {
+  constructor(private readonly host: ColdHost) {}
+
+  /**
+   * The canonical key of `key` when it is known without a backend call, or, when its directory is known
+   * (the common case: a sibling was seen), the key it has unless its last component is a link.
+   */
+  private async candidateOf(key: string): Promise<string> {
+    const parent = parentOf(key);
+    const host = this.host;
+    const realParent = host.resolvedKey(parent) ?? (await host.resolve(parent));
+    return realParent === parent ? key : joinPath(realParent, baseName(key));
+  }
+
+  /** True when the cache holds something under `key`: entries are keyed canonically, so it is canonical. */
+  private heldUnder(key: string): boolean {
+    const host = this.host;
+    return host.cache.store.lookup(key) >= 0 || (host.blocks.files.size !== 0 && host.blocks.files.has(key));
+  }
+
+  /** The whole content of `key` (a view's key, perhaps through links) as a fresh buffer the caller owns. */
+  async readWhole(key: string, userPath: string): Promise<Buffer> {
+    const host = this.host;
+    const known = host.resolvedKey(key);
+    if (known !== undefined) return host.readWhole(known, userPath);
+    if (host.backend.realPathOnOpen !== true || host.backend.open === undefined || host.tierLink !== undefined) {
+      return host.readWhole(await host.resolve(key), userPath);
+    }
+    const candidate = await this.candidateOf(key);
+    const resolutions = host.cache.resolutions;
+    const knownCandidate = candidate === key ? undefined : host.resolvedKey(candidate);
+    if (knownCandidate !== undefined || this.heldUnder(candidate)) {
+      const real = knownCandidate ?? candidate;
+      resolutions.remember(key, real);
+      return host.readWhole(real, userPath);
+    }
+    host.cache.counters.misses++;
+    const loaded = await host.loader.share(candidate, (ticket) => this.openAndLoad(key, candidate, ticket, userPath));
+    return returnBuffers.copy(loaded, 0, loaded.length);
+  }
+
+  /**
+   * The load of a cold `readFile`, registered under `candidate` (its ticket taken before the open, so a
+   * change made while the file opens keeps it from installing): opens, learns where the file leads, and
+   * reads it through the open file when that is `candidate`. A link (rare: the last component of a path
+   * not seen before) is remembered, and its target loaded by its own key.
+   */
+  private async openAndLoad(key: string, candidate: string, ticket: number, userPath: string): Promise<Buffer> {
+    const host = this.host;
+    let file: BackendFile;
+    try {
+      file = await host.backend.open!(candidate, 'r');
+    } catch (err) {
+      throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', userPath);
+    }
+    let real = file.realPath;
+    if (real === undefined) {
+      // This file does not tell, whatever the backend said: ask realpath, as before.
+      try {
+        real = await host.resolve(candidate);
+      } catch (err) {
+        void file.close().catch(() => undefined);
+        throw err;
+      }
+    }
+    const resolutions = host.cache.resolutions;
+    resolutions.remember(candidate, real);
+    if (key !== candidate) resolutions.remember(key, real);
+    if (real !== candidate) {
+      // Its target is read by its own key, which counts the call again: a hit if it is cached.
+      void file.close().catch(() => undefined);
+      host.cache.counters.misses--;
+      return host.readWhole(real, userPath);
+    }
+    return host.loader.loadFromFile(candidate, ticket, file, userPath);
+  }
+
+  /**
+   * `stat` of `key` (a view's key, perhaps through links): one `lstat` in its resolved directory when
+   * the last component is not a link, the resolution then remembered; otherwise as before.
+   */
+  async stat(key: string, syscall: string, userPath: string): Promise<BackendStats> {
+    const host = this.host;
+    const known = host.resolvedKey(key);
+    if (known !== undefined) return host.statOf(known, true, syscall, userPath);
+    const candidate = await this.candidateOf(key);
+    const knownCandidate = candidate === key ? undefined : host.resolvedKey(candidate);
+    if (knownCandidate !== undefined || this.heldUnder(candidate)) {
+      const real = knownCandidate ?? candidate;
+      host.cache.resolutions.remember(key, real);
+      return host.statOf(real, true, syscall, userPath);
+    }
+    // Metadata is cached under canonical keys only: held, it proves the candidate (and counts the lookup once).
+    const looked = host.cache.meta.get(candidate, true);
+    if (looked !== undefined) {
+      host.cache.resolutions.remember(key, candidate);
+      return host.statOf(candidate, true, syscall, userPath, looked);
+    }
+    let st: BackendStats;
+    try {
+      st = await host.revalidator.stat(candidate, false, false);
+    } catch (err) {
+      // Missing, or a file on the way: stat says the same. Anything else is explained the long way.
+      if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw asCallError(err, syscall, userPath);
+      return host.statOf(await host.resolve(key), true, syscall, userPath);
+    }
+    if (isSymlinkMode(st.mode)) return host.statOf(await host.resolve(key), true, syscall, userPath);
+    const resolutions = host.cache.resolutions;
+    resolutions.remember(candidate, candidate);
+    if (key !== candidate) resolutions.remember(key, candidate);
+    if (host.opts.metadataCache) host.cache.meta.set(candidate, true, st);
+    return host.withDirtyData(candidate, true, st);
+  }
+}
