@@ -14,7 +14,7 @@ import {
 import { CacheControl } from './cache-control.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
-import { DirEntry, FileStats } from './stats-object.js';
+import { BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
 import { View } from './view.js';
 import { confineToView, targetForBackend, targetForView } from './view-root.js';
 
@@ -236,7 +236,11 @@ export class CacheFS extends CacheControl {
    * Stats of a path, following links. A metadata-cache hit answers without an `await` and allocates the
    * result object and its promise only (its `Date` fields are made on first use).
    */
-  stat(path: PathLike): Promise<FileStats> {
+  stat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;
+  stat(path: PathLike, options: { bigint: true }): Promise<BigIntFileStats>;
+  stat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats>;
+  stat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats> {
+    if (options != null && options.bigint === true) return this.stat(path).then((s) => new BigIntFileStats(s));
     if (this.pending === undefined) {
       try {
         this.check('stat');
@@ -265,11 +269,15 @@ export class CacheFS extends CacheControl {
   }
 
   /** Stats of a path itself (a symbolic link is not followed). */
-  async lstat(path: PathLike): Promise<FileStats> {
+  lstat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;
+  lstat(path: PathLike, options: { bigint: true }): Promise<BigIntFileStats>;
+  lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats>;
+  async lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats> {
     if (this.pending) await this.pending;
     this.check('lstat');
     const key = await this.linkKey(path, 'lstat');
-    return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
+    const stats = new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
+    return options != null && options.bigint === true ? new BigIntFileStats(stats) : stats;
   }
 
   /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
