@@ -11,7 +11,7 @@ import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
-import { CacheControl } from './cache-control.js';
+import { MoreCalls } from './more-calls.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
@@ -62,7 +62,7 @@ const REQUIRED_BACKEND_METHODS = [
  * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
  * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
  */
-export class CacheFS extends CacheControl {
+export class CacheFS extends MoreCalls {
   /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
   readonly constants = fsConstants;
   private readonly namespace: Namespace;
@@ -96,7 +96,7 @@ export class CacheFS extends CacheControl {
    * The backend key of `path` with its parent's links resolved (the path itself is not followed), kept
    * inside this view; a path spelled as a directory (`f/`) must be one (see {@link realKey}).
    */
-  private async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+  protected async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
     if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
     if (namesDirectory(path)) await this.#mustBeDirectory(await this.core.resolve(key), path, syscall, false);
@@ -108,7 +108,7 @@ export class CacheFS extends CacheControl {
    * `EACCES`, as at a backend's root), and a path spelled as a directory (`f/`) refused on a file as Node
    * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
    */
-  private async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+  protected async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
     if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
     if (namesDirectory(path)) await this.#mustBeDirectory(key, path, syscall, creates);
