@@ -268,18 +268,6 @@ export class CacheFS extends MoreCalls {
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
-  /** Stats of a path itself (a symbolic link is not followed). */
-  lstat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;
-  lstat(path: PathLike, options: { bigint: true }): Promise<BigIntFileStats>;
-  lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats>;
-  async lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats> {
-    if (this.pending) await this.pending;
-    this.check('lstat');
-    const key = await this.linkKey(path, 'lstat');
-    const stats = new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
-    return options != null && options.bigint === true ? new BigIntFileStats(stats) : stats;
-  }
-
   /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
   async readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: Encoding | null }): Promise<DirEntry[]>;
   async readdir(path: PathLike, options?: Encoding | { withFileTypes?: false; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[]>;

@@ -6,7 +6,7 @@ import { CacheControl } from './cache-control.js';
 import { toTimeMs } from './arguments.js';
 import { CacheDir } from './dir.js';
 import { copyTree, type CopyOptions, type TreeCalls } from './copy-tree.js';
-import type { DirEntry, FileStats } from './stats-object.js';
+import { BigIntFileStats, FileStats, type DirEntry, type StatOptions } from './stats-object.js';
 
 /** What `statfs(path, { bigint: true })` returns: Node's `StatFs` fields as bigints. */
 export type BigIntStatFs = { [K in keyof BackendStatFs]: bigint };
@@ -25,7 +25,6 @@ export abstract class MoreCalls extends CacheControl {
   abstract readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean }): Promise<DirEntry[]>;
 
   abstract stat(path: PathLike): Promise<FileStats>;
-  abstract lstat(path: PathLike): Promise<FileStats>;
   abstract mkdir(path: PathLike, options: { recursive?: boolean; mode?: number }): Promise<string | undefined>;
   abstract copyFile(src: PathLike, dest: PathLike, mode?: number): Promise<void>;
   abstract readlink(path: PathLike): Promise<string>;
@@ -33,6 +32,18 @@ export abstract class MoreCalls extends CacheControl {
   abstract unlink(path: PathLike): Promise<void>;
   abstract chmod(path: PathLike, mode: number): Promise<void>;
   abstract cwd(): string;
+
+  /** Stats of a path itself (a symbolic link is not followed); `bigint` gives {@link BigIntFileStats}. */
+  lstat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;
+  lstat(path: PathLike, options: { bigint: true }): Promise<BigIntFileStats>;
+  lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats>;
+  async lstat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats> {
+    if (this.pending) await this.pending;
+    this.check('lstat');
+    const key = await this.linkKey(path, 'lstat');
+    const stats = new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
+    return options != null && options.bigint === true ? new BigIntFileStats(stats) : stats;
+  }
 
   /**
    * Copies a file, a link or (with `recursive`) a directory tree as Node's `cp` does: its checks and
