@@ -8,6 +8,8 @@ export class Resolutions {
   private readonly aliasOf = new Map<string, string>();
   /** Paths known to be canonical. */
   private readonly canonical = new Set<string>();
+  /** Resolutions being asked of the backend now, shared by the callers that arrive meanwhile. */
+  readonly inFlight = new Map<string, Promise<string>>();
 
   /** The real path of `key` if it is already known, else `key` itself (the hot path: no link, no lookup). */
   knownKey(key: string): string {
@@ -43,5 +45,7 @@ export class Resolutions {
   forget(): void {
     this.aliasOf.clear();
     this.canonical.clear();
+    // An answer in flight may describe the namespace before the change: later callers ask again.
+    this.inFlight.clear();
   }
 }

@@ -6,10 +6,9 @@ import type { InstallHooks } from '../cache/ports.js';
 import { MemoryPressure } from '../coherence/memory-pressure.js';
 import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
 import { ChangeWatcher } from '../coherence/watcher.js';
-import { asCallError, fsError, hasCode } from '../errors.js';
+import { asCallError, fsError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { baseName, joinPath, normalizePath, parentOf } from '../paths.js';
-import { isDirectoryMode, isSpecialMode, isSymlinkMode } from '../util/modes.js';
+import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 import { PathLocks } from '../store/path-locks.js';
 import { returnBuffers } from '../store/return-buffers.js';
 import { WriteAround } from '../write/around.js';
@@ -22,9 +21,9 @@ import { Loader } from './loader.js';
 import { BlockCache, type ReadSource } from './blocks.js';
 import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
+import { Resolver } from './resolver.js';
 import { TierLink } from './tier-link.js';
-
-const EMPTY = new Uint8Array(0);
+import { Writer } from './writer.js';
 
 /**
  * What every view of one cache shares (a `CacheFS` and the views made by `sub()`), and the one place a
@@ -43,6 +42,7 @@ export class Engine implements WriteContext {
   readonly events: Cache['events'];
   readonly clock: Cache['clock'];
   private readonly resolutions: Cache['resolutions'];
+  private readonly resolver: Resolver;
   readonly loader: Loader;
   /** Large files in blocks (src/engine/blocks.ts), entries of the cache like whole files. */
   readonly blocks: BlockCache;
@@ -50,8 +50,6 @@ export class Engine implements WriteContext {
   readonly capturesIdentity: boolean;
   /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
   readonly openFiles = new Set<BackendFile>();
-  /** Resolutions in flight: concurrent misses of one path share one `realpath`, as they share one read. */
-  private readonly resolving = new Map<string, Promise<string>>();
   readonly locks = new PathLocks();
   readonly write: WriteMode;
   readonly revalidator: Revalidator;
@@ -63,6 +61,7 @@ export class Engine implements WriteContext {
   private readonly memoryPressure: MemoryPressure | undefined;
   /** The shared tier (`tier` option): misses ask Redis, changes are published (src/tier/). */
   readonly tierLink: TierLink | undefined;
+  private readonly writer: Writer;
   /** `'strict'` tier: no hit is served before Redis confirmed its version. */
   private readonly tierChecksHits: boolean;
 
@@ -77,6 +76,7 @@ export class Engine implements WriteContext {
     this.events = cache.events;
     this.clock = cache.clock;
     this.resolutions = cache.resolutions;
+    this.resolver = new Resolver(backend, cache.resolutions);
     this.capturesIdentity = opts.revalidateAfter >= 0 || opts.watch;
     this.loader = new Loader(cache, backend, this.capturesIdentity);
     this.revalidator = new Revalidator(cache, backend);
@@ -102,6 +102,7 @@ export class Engine implements WriteContext {
       opts.writeMode === 'write-back' ? new WriteBack(this) : opts.writeMode === 'write-around' ? new WriteAround(this) : new WriteThrough(this);
     this.tierLink = tier ? new TierLink(cache, tier) : undefined;
     this.tierChecksHits = this.tierLink?.checksHits ?? false;
+    this.writer = new Writer(this);
   }
 
   // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).
@@ -135,65 +136,14 @@ export class Engine implements WriteContext {
     return this.resolutions.knownKey(key);
   }
 
-  /**
-   * The real path of `key`: symbolic links resolved through the backend's `realpath`. A path that does
-   * not exist yet resolves through its parent, so a file created through a linked directory is keyed
-   * under the directory's real path.
-   */
-  resolve(key: string, depth = 0): Promise<string> {
-    const known = this.resolvedKey(key);
-    if (known !== undefined) return Promise.resolve(known);
-    // Nested resolutions (a dangling link's target) are not shared: one could wait on itself.
-    if (depth > 0) return this.resolveFromBackend(key, depth);
-    const running = this.resolving.get(key);
-    if (running !== undefined) return running;
-    const promise = this.resolveFromBackend(key, 0);
-    this.resolving.set(key, promise);
-    const done = (): void => void this.resolving.delete(key);
-    promise.then(done, done);
-    return promise;
+  /** The real path of `key`, every link resolved (see {@link Resolver.resolve}). */
+  resolve(key: string): Promise<string> {
+    return this.resolver.resolve(key);
   }
 
-  /**
-   * The real path of `key` when it is known without a backend call (an alias learnt, a path known to be
-   * canonical, or a backend without `realpath`); undefined when {@link resolve} would have to ask.
-   */
+  /** The real path of `key` when known without a backend call, else undefined. */
   resolvedKey(key: string): string | undefined {
-    const known = this.cache.resolutions.lookup(key);
-    if (known !== undefined) return known;
-    return !this.backend.realpath || key === '/' ? key : undefined;
-  }
-
-  private async resolveFromBackend(key: string, depth: number): Promise<string> {
-    const resolutions = this.cache.resolutions;
-    let real: string;
-    try {
-      real = await this.backend.realpath!(key);
-    } catch (err) {
-      if (!hasCode(err) || err.code !== 'ENOENT') return key;
-      const parent = parentOf(key);
-      const realParent = await this.resolve(parent);
-      return this.danglingDestination(realParent === parent ? key : joinPath(realParent, baseName(key)), depth);
-    }
-    resolutions.remember(key, real);
-    return real;
-  }
-
-  /**
-   * Where a create through `key` lands when `key` is a link whose target does not exist: the target
-   * (resolved in turn), as the kernel does for `open(O_CREAT)`; `key` itself when it is not a link.
-   */
-  private async danglingDestination(key: string, depth: number): Promise<string> {
-    if (depth >= 40) return key; // a loop: the backend's own call answers ELOOP
-    let target: string;
-    try {
-      if (!isSymlinkMode((await this.backend.lstat(key)).mode)) return key;
-      target = await this.backend.readlink(key);
-    } catch {
-      return key;
-    }
-    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
-    return this.resolvedKey(dest) ?? this.resolveFromBackend(dest, depth + 1);
+    return this.resolver.resolvedKey(key);
   }
 
   /**
@@ -207,19 +157,9 @@ export class Engine implements WriteContext {
     this.cache.forgetResolutions();
   }
 
-  /** A rejection handler: {@link forgetAfterFailure} for `key`, then the same error. */
-  private failedFor(key: string): (err: unknown) => never {
-    return (err) => {
-      this.forgetAfterFailure(key);
-      throw err;
-    };
-  }
-
-  /** The backend key of `key` with its parent's links resolved (the path itself is not followed). */
-  async resolveParent(key: string, root: string): Promise<string> {
-    if (key === '/' || key === root) return key;
-    const parent = await this.resolve(parentOf(key));
-    return joinPath(parent, baseName(key));
+  /** The key of `key` with its parent's links resolved (the path itself is not followed). */
+  resolveParent(key: string, root: string): Promise<string> {
+    return this.resolver.resolveParent(key, root);
   }
 
   // ---------------------------------------------------------------- reads
@@ -468,96 +408,36 @@ export class Engine implements WriteContext {
     this.cache.metadataChanged(key);
   }
 
-  // ---------------------------------------------------------------- writes
+  // ---------------------------------------------------------------- writes (engine/writer.ts)
 
-  /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
-  async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
-    this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
-      await this.write.writeWhole(key, data, userPath, opts);
-      // Write-through shares the new bytes with the change, so other processes read them from Redis.
-      await this.tierLink?.published({ kind: 'path', path: key }, this.opts.writeMode === 'write-through' ? data : undefined);
-    })).catch(this.failedFor(key));
+  /** Replaces the whole content of real path `key` (writeFile). */
+  writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
+    return this.writer.writeWhole(key, data, userPath, opts);
   }
 
-  /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
-  async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
-    this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
-      await this.revalidator.beforePatch(key);
-      await this.write.writeAt(key, data, position, userPath);
-      await this.tierPublished({ kind: 'path', path: key });
-    })).catch(this.failedFor(key));
+  /** Writes `data` at `position` of real path `key` (a handle write). */
+  writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    return this.writer.writeAt(key, data, position, userPath);
   }
 
-  /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
-  async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
-    this.cache.counters.writeOps++;
-    return this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
-      await this.revalidator.beforePatch(key);
-      let size: number;
-      const slot = this.cache.store.lookup(key);
-      if (slot >= 0) {
-        size = this.cache.store.size(slot);
-      } else {
-        let st: BackendStats;
-        try {
-          st = await this.statOf(key, true, 'open', userPath);
-        } catch (err) {
-          if (!hasCode(err) || err.code !== 'ENOENT') throw err;
-          await this.write.writeWhole(key, data, userPath, {});
-          await this.tierPublished({ kind: 'path', path: key });
-          return data.length;
-        }
-        if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-        size = st.size;
-      }
-      if (data.length > 0) await this.write.writeAt(key, data, size, userPath);
-      await this.tierPublished({ kind: 'path', path: key });
-      return size + data.length;
-    })).catch(this.failedFor(key));
+  /** Appends `data` to real path `key` (creating it); resolves to the new size. */
+  append(key: string, data: Uint8Array, userPath: string): Promise<number> {
+    return this.writer.append(key, data, userPath);
   }
 
-  /** Sets the length of real path `key`. Runs under the path's lock. */
-  async truncate(key: string, length: number, userPath: string): Promise<void> {
-    this.cache.counters.writeOps++;
-    await this.locks.run(key, () => this.blocks.aroundWrite(key, async () => {
-      await this.revalidator.beforePatch(key);
-      await this.write.truncate(key, length, userPath);
-      await this.tierPublished({ kind: 'path', path: key });
-    })).catch(this.failedFor(key));
+  /** Sets the length of real path `key`. */
+  truncate(key: string, length: number, userPath: string): Promise<void> {
+    return this.writer.truncate(key, length, userPath);
   }
 
-  /**
-   * Whether the file an open-with-create (or a write-back creation) targets already exists in the
-   * backend. A directory there is EISDIR; an existing file is EEXIST when `exclusive`.
-   */
-  async existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
-    let st: BackendStats;
-    try {
-      st = await this.backend.stat(key);
-    } catch (err) {
-      if (hasCode(err) && err.code === 'ENOENT') return false;
-      throw asCallError(err, 'open', userPath);
-    }
-    if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', userPath);
-    if (exclusive) throw fsError('EEXIST', 'open', userPath);
-    return true;
+  /** Whether the file a creation targets exists: EISDIR for a directory, EEXIST when `exclusive`. */
+  existsForCreate(key: string, userPath: string, exclusive: boolean): Promise<boolean> {
+    return this.writer.existsForCreate(key, userPath, exclusive);
   }
 
   /** Creates an empty file if it does not exist (open with a create flag). */
-  async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
-    const slot = this.cache.store.lookup(key);
-    if (slot >= 0 && !exclusive) {
-      if (truncate) await this.truncate(key, 0, userPath);
-      return;
-    }
-    const exists = await this.existsForCreate(key, userPath, exclusive);
-    if (!exists) {
-      await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
-    } else if (truncate) {
-      await this.truncate(key, 0, userPath);
-    }
+  createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
+    return this.writer.createIfMissing(key, userPath, exclusive, truncate, mode);
   }
 
   // ---------------------------------------------------------------- lifetime

@@ -2,21 +2,23 @@ import { constants as fsConstants } from 'node:fs';
 import type { Backend, BackendStats } from '../backend/backend.js';
 import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
+import { ViewKeys } from '../engine/view-keys.js';
 import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
-import { FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError } from '../errors.js';
-import { resolveOptions, type CacheFSOptions, type ResolvedOptions } from '../options.js';
-import { RedisTier } from '../tier/redis-tier.js';
-import { isWithin, joinPath, namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
+import { FsError, fsError, hasCode, InvalidArgTypeError } from '../errors.js';
+import type { CacheFSOptions } from '../options.js';
+import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
 import { MoreCalls } from './more-calls.js';
+import { engineFor } from './new-engine.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
-import { BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
+import { listDirectory } from './list-directory.js';
+import { accessBits, BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
 import { View } from './view.js';
-import { confineToView, targetForBackend, targetForView } from './view-root.js';
+import { targetForBackend, targetForView } from './view-root.js';
 
 export type { CacheStats, DetailedStats } from '../metrics/stats.js';
 
@@ -26,22 +28,6 @@ interface SharedView {
   core: Engine;
   root: string;
 }
-
-/** The engine, with the shared tier when configured (closed again if the engine cannot be built). */
-function engineFor(backend: Backend, options: ResolvedOptions): Engine {
-  const tier = options.tier ? new RedisTier(options.tier) : undefined;
-  try {
-    return new Engine(backend, options, tier);
-  } catch (err) {
-    void tier?.close();
-    throw err;
-  }
-}
-
-const REQUIRED_BACKEND_METHODS = [
-  'stat', 'lstat', 'readFile', 'writeFile', 'readdir', 'mkdir', 'rmdir', 'unlink', 'rename', 'truncate', 'chmod', 'utimes',
-  'symlink', 'readlink',
-] as const;
 
 /**
  * A caching layer over a {@link Backend}, with the surface of `node:fs/promises`: file data and
@@ -66,6 +52,7 @@ export class CacheFS extends MoreCalls {
   /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
   readonly constants = fsConstants;
   private readonly namespace: Namespace;
+  private readonly keys: ViewKeys;
 
   /** This cache itself: for programs that take an `fs`-shaped object and call `fs.promises.readFile(…)`. */
   get promises(): this {
@@ -78,53 +65,20 @@ export class CacheFS extends MoreCalls {
    */
   constructor(backend: Backend, options?: CacheFSOptions) {
     const shared = (options as { [SHARED]?: SharedView } | undefined)?.[SHARED];
-    if (shared) {
-      super(shared.core, new View(shared.root));
-    } else {
-      if (!backend || typeof backend !== 'object') throw new InvalidArgError('backend', backend, 'must be a Backend object');
-      for (const m of REQUIRED_BACKEND_METHODS) {
-        if (typeof (backend as unknown as Record<string, unknown>)[m] !== 'function') {
-          throw new InvalidArgError('backend', backend, `must implement ${m}()`);
-        }
-      }
-      super(engineFor(backend, resolveOptions(options)), new View(''));
-    }
+    if (shared) super(shared.core, new View(shared.root));
+    else super(engineFor(backend, options), new View(''));
     this.namespace = new Namespace(this.core);
+    this.keys = new ViewKeys(this.core, this.view.root);
   }
 
-  /**
-   * The backend key of `path` with its parent's links resolved (the path itself is not followed), kept
-   * inside this view; a path spelled as a directory (`f/`) must be one (see {@link realKey}).
-   */
+  /** The key of `path` with its parent's links resolved, kept inside this view (see {@link ViewKeys.link}). */
   protected async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
-    const key = await this.core.resolveParent(this.view.keyOf(path, argName, syscall), this.view.root);
-    if (!this.view.contains(key)) throw fsError('EACCES', syscall, pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(await this.core.resolve(key), path, syscall, false);
-    return key;
+    return this.keys.link(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path));
   }
 
-  /**
-   * The backend key of `path`, every link resolved: kept inside this view (a link that leads out is
-   * `EACCES`, as at a backend's root), and a path spelled as a directory (`f/`) refused on a file as Node
-   * does: `ENOTDIR`, or `EISDIR` when the call would create a file (`creates`).
-   */
+  /** The key of `path`, every link resolved, kept inside this view (see {@link ViewKeys.real}). */
   protected async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
-    const key = await this.core.resolve(this.view.keyOf(path, argName, syscall));
-    if (this.view.root !== '') await confineToView(this.core.backend, key, this.view.root, syscall, pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(key, path, syscall, creates);
-    return key;
-  }
-
-  async #mustBeDirectory(key: string, path: PathLike, syscall: string, creates: boolean): Promise<void> {
-    if (creates) throw fsError('EISDIR', syscall, pathString(path));
-    if (this.core.store.lookup(key) >= 0) throw fsError('ENOTDIR', syscall, pathString(path));
-    let mode: number;
-    try {
-      mode = (await this.core.backend.stat(key)).mode;
-    } catch {
-      return; // missing: the call itself gives Node's answer
-    }
-    if (!isDirectoryMode(mode)) throw fsError('ENOTDIR', syscall, pathString(path));
+    return this.keys.real(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path), creates);
   }
 
   protected override async readText(path: PathLike): Promise<string> {
@@ -278,19 +232,7 @@ export class CacheFS extends MoreCalls {
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = pathString(path);
     const key = await this.realKey(path, 'scandir');
-    const names: string[] = [];
-    const entries: DirEntry[] = [];
-    const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
-      const list = await this.namespace.list(dirKey, dirKey === key ? shown : viewPath);
-      list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of list) {
-        names.push(prefix + e.name);
-        if (withTypes) entries.push(new DirEntry(e.name, e.type, viewPath));
-        if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
-      }
-    };
-    await walk(key, normalizePath(path, this.view.cwd), '');
-    return withTypes ? entries : names;
+    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive);
   }
 
   /** The target of a symbolic link. */
@@ -306,8 +248,7 @@ export class CacheFS extends MoreCalls {
     this.check('realpath');
     const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
     // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
-    if (this.view.root !== '') await confineToView(this.core.backend, real, this.view.root, 'realpath', pathString(path));
-    if (namesDirectory(path)) await this.#mustBeDirectory(real, path, 'realpath', false);
+    await this.keys.confine(real, pathString(path), 'realpath', namesDirectory(path));
     return this.view.viewOf(real) ?? real;
   }
 
@@ -319,16 +260,7 @@ export class CacheFS extends MoreCalls {
     const shown = pathString(path);
     const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
-    const uid = process.getuid?.() ?? -1;
-    const gid = process.getgid?.() ?? -1;
-    let bits: number;
-    if (uid === 0) {
-      // root may read and write anything; executing needs some x bit, as for the kernel.
-      bits = fsConstants.R_OK | fsConstants.W_OK | ((st.mode & 0o111) !== 0 ? fsConstants.X_OK : 0);
-    } else if (st.uid === uid) bits = (st.mode >> 6) & 7;
-    else if (st.gid === gid) bits = (st.mode >> 3) & 7;
-    else bits = st.mode & 7;
-    if ((mode & bits) !== mode) throw fsError('EACCES', 'access', shown);
+    if ((mode & accessBits(st)) !== mode) throw fsError('EACCES', 'access', shown);
   }
 
   // ------------------------------------------------------------------ writing

@@ -103,3 +103,14 @@ export class BigIntFileStats {
 export interface StatOptions {
   bigint?: boolean;
 }
+
+/** The R, W, X bits (`fs.constants.R_OK | W_OK | X_OK`) this process has on a file with stats `st`. */
+export function accessBits(st: BackendStats): number {
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  // root may read and write anything; executing needs some x bit, as for the kernel.
+  if (uid === 0) return constants.R_OK | constants.W_OK | ((st.mode & 0o111) !== 0 ? constants.X_OK : 0);
+  if (st.uid === uid) return (st.mode >> 6) & 7;
+  if (st.gid === gid) return (st.mode >> 3) & 7;
+  return st.mode & 7;
+}

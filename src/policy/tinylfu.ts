@@ -10,10 +10,24 @@ const PROTECTED = 2;
 const WINDOW_SHARE = 0.01;
 /** The protected segment's initial share of the main area. */
 const PROTECTED_SHARE = 0.8;
-/** Caffeine's hill climber: step (a share of the cache), restart threshold (hit rate), decay per period. */
-const CLIMB_STEP = 0.0625;
+/**
+ * The hill climber: step (a share of the cache), restart threshold (hit rate), decay per period. Restart
+ * and decay are Caffeine's; its step is 6.25%. With 10% steps, the first toward a larger window, a
+ * recency-biased trace reaches a large window within the few periods a short trace lasts (sprite, 134k
+ * requests, at 700 / 1400 entries: from 4.3 / 2.5 points below LRU to 1.2 / 0.9), and glimpse does not
+ * lose.
+ */
+const CLIMB_STEP = 0.1;
 const CLIMB_RESTART = 0.05;
 const CLIMB_DECAY = 0.98;
+/**
+ * The climber's sample period is 10 × maximum requests (Caffeine's) but at least this many. Over 1,000
+ * requests (a cache of 100) a hit rate of 30% has a standard error of 1.4 points, so the difference of two
+ * periods is mostly noise and the climber walks the window at random (Zipf over 100k keys at 100
+ * entries: 2.7 points below the same policy with its window fixed); 10,000 requests bring the error
+ * to 0.5 point.
+ */
+const CLIMB_MIN_PERIOD = 10_000;
 /**
  * A candidate at least this popular that only ties (or loses to) the victim is still admitted once in
  * 128 duels: Caffeine's defence against a victim whose estimate is inflated by hash collisions (or an
@@ -54,10 +68,11 @@ export interface TinyLfuOptions {
  * - The sketch counts each request once: `recordMiss` counts a miss and `access` a hit; `insert` counts
  *   the key too unless its miss was just recorded (a miss followed by loading the entry is one request,
  *   as in Caffeine); an insert with no miss before it (a write) counts once.
- * - The hill climber (Caffeine's): after every 10 × maximum requests (hits plus misses) it compares the
- *   period's hit rate with the previous period's and moves the window's size by a step, on in the same
- *   direction if the hit rate did not fall, back if it did. Steps start at 6.25% of the cache, shrink
- *   by 2% a period, and restart at 6.25% when the hit rate moves by 5 points. Growing the window takes
+ * - The hill climber (Caffeine's, with three departures): after every 10 × maximum requests (hits plus
+ *   misses), but at least 10,000, it compares the period's hit rate with the previous period's and moves
+ *   the window's size by a step, on in the same direction if the hit rate did not fall, back if it did.
+ *   Steps start at 10% of the cache (Caffeine: 6.25%), first toward a larger window (Caffeine: smaller),
+ *   shrink by 2% a period, and restart at 10% when the hit rate moves by 5 points. Growing the window takes
  *   the room from protected, so the window ranges from one slot to about 80% of the cache: a
  *   recency-biased workload drives it toward an LRU, a frequency-biased one or a loop shrinks it.
  *
@@ -91,8 +106,12 @@ export class TinyLfuPolicy implements EvictionPolicy {
   private shift = 0;
   private windowMax = 1;
   private protectedMax = 0;
-  /** The climber's next step, as a share of the maximum (Caffeine starts by shrinking the window). */
-  private step = -CLIMB_STEP;
+  /**
+   * The climber's next step, as a share of the maximum. Caffeine starts by shrinking the window; from 1%
+   * there is little to shrink, so the first step here grows it, and a frequency-biased trace turns it
+   * back after one period.
+   */
+  private step = CLIMB_STEP;
   private sampleHits = 0;
   private sampleMisses = 0;
   private previousHitRate = 0;
@@ -226,7 +245,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.shift = 0;
     this.windowMax = 1;
     this.protectedMax = 0;
-    this.step = -CLIMB_STEP;
+    this.step = CLIMB_STEP;
     this.sampleHits = 0;
     this.sampleMisses = 0;
     this.previousHitRate = 0;
@@ -265,7 +284,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
 
   private climb(): void {
     const requests = this.sampleHits + this.sampleMisses;
-    if (!this.adaptive || requests < this.sketch.sampleSize) return;
+    if (!this.adaptive || requests < Math.max(this.sketch.sampleSize, CLIMB_MIN_PERIOD)) return;
     const hitRate = this.sampleHits / requests;
     const change = hitRate - this.previousHitRate;
     const amount = change >= 0 ? this.step : -this.step;

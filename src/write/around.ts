@@ -5,6 +5,8 @@ import { WriteThrough } from './through.js';
  * rarely read does not push out what is read often. Write-back hands it the writes it cannot cache.
  */
 export class WriteAround extends WriteThrough {
+  override readonly keepsWrittenBytes: boolean = false;
+
   protected override async replaced(key: string): Promise<void> {
     this.dropCopy(key);
   }

@@ -7,6 +7,8 @@ import type { NamespaceOp, WholeWriteOptions, WriteContext, WriteMode } from './
  * Write-around (`around.ts`) differs only in that last step.
  */
 export class WriteThrough implements WriteMode {
+  readonly keepsWrittenBytes: boolean = true;
+
   constructor(protected readonly ctx: WriteContext) {}
 
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {

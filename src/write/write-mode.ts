@@ -18,6 +18,8 @@ export interface WholeWriteOptions {
  * asks which mode is in force.
  */
 export interface WriteMode {
+  /** True when the cache holds what was just written (write-through): it may be shared as it is. */
+  readonly keepsWrittenBytes: boolean;
   /** Replaces the whole content of real path `key` (writeFile). */
   writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void>;
   /** Writes `data` at `position` of real path `key` (a handle's write). */

@@ -5,8 +5,8 @@
 //
 // Textbook order on a miss with a full cache: the victim is chosen among the residents, then the newcomer
 // is inserted (SIEVE, NSDI'24: "the hand evicts, then the new object is inserted at the head"; LFU: the
-// least frequently used resident leaves). Where today's store inserts first and then asks the policy for
-// a victim (so that the newcomer can be its own victim); issue 16 made every policy decide before it admits.
+// least frequently used resident leaves). The store decides before it admits since issue 16, so every
+// test here is a real one.
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import { CacheFS, memoryBackend } from '../../src/index.js';

@@ -28,6 +28,8 @@ const noop = (): void => undefined;
  * It is also the cache's {@link DirtyData} port: the cache flushes through it before dropping dirty data.
  */
 export class WriteBack implements WriteMode, DirtyData {
+  /** The cache holds the written bytes, but dirty: they are not the backend's yet. */
+  readonly keepsWrittenBytes = false;
   private readonly cache: WritePort;
   private readonly backend: Backend;
   private readonly journal: Journal | undefined;
