@@ -18,7 +18,9 @@ export type { SftpBackendOptions } from './backend/remote/sftp.js';
 export { webdavBackend } from './backend/remote/webdav.js';
 export type { WebdavBackendOptions } from './backend/remote/webdav.js';
 export { FsError, CacheClosedError } from './errors.js';
-export { FileStats, DirEntry } from './fs/stats-object.js';
+export { FileStats, BigIntFileStats, DirEntry, type StatOptions } from './fs/stats-object.js';
+export { CacheDir, DirClosedError } from './fs/dir.js';
+export type { BigIntStatFs } from './fs/more-calls.js';
 export type { PathCacheStats } from './warm/batch.js';
 export type {
   WarmOptions, WarmSmartOptions, WarmProgress, WarmPriority, PrefetchOptions, PrefetchResult,

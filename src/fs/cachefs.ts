@@ -11,12 +11,12 @@ import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
-import { CacheControl } from './cache-control.js';
+import { MoreCalls } from './more-calls.js';
 import { engineFor } from './new-engine.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { listDirectory } from './list-directory.js';
-import { accessBits, DirEntry, FileStats } from './stats-object.js';
+import { accessBits, BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
 import { View } from './view.js';
 import { targetForBackend, targetForView } from './view-root.js';
 
@@ -50,7 +50,7 @@ interface SharedView {
  * `'watchError'` `{ error }` when the watcher failed (the cache revalidates every entry until
  * `'watchRestored'`), `'shed'` `{ entries, bytes, sample }` when memory pressure dropped clean entries.
  */
-export class CacheFS extends CacheControl {
+export class CacheFS extends MoreCalls {
   /** Node's `fs.constants`, for programs that read them off the fs object they are given. */
   readonly constants = fsConstants;
   private readonly namespace: Namespace;
@@ -74,12 +74,12 @@ export class CacheFS extends CacheControl {
   }
 
   /** The key of `path` with its parent's links resolved, kept inside this view (see {@link ViewKeys.link}). */
-  async #linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+  protected async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     return this.keys.link(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path));
   }
 
   /** The key of `path`, every link resolved, kept inside this view (see {@link ViewKeys.real}). */
-  async #realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+  protected async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     return this.keys.real(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path), creates);
   }
 
@@ -138,7 +138,7 @@ export class CacheFS extends CacheControl {
   private async readFileMiss(path: PathLike, options: ReadFileOptions | undefined): Promise<Buffer | string> {
     // In the whole tree, a path not resolved yet is resolved by the load itself (engine/cold.ts).
     const whole = this.view.root === '' && !namesDirectory(path);
-    const out = await (whole ? this.core.cold.readWhole(this.view.keyOf(path, undefined, 'open'), pathString(path)) : this.core.readWhole(await this.#realKey(path, 'open'), pathString(path)));
+    const out = await (whole ? this.core.cold.readWhole(this.view.keyOf(path, undefined, 'open'), pathString(path)) : this.core.readWhole(await this.realKey(path, 'open'), pathString(path)));
     const encoding = encodingOf(options);
     return encoding ? out.toString(encoding) : out;
   }
@@ -172,7 +172,7 @@ export class CacheFS extends CacheControl {
     this.check('open');
     const shown = pathString(path);
     const core = this.core;
-    const key = await this.#realKey(path, 'open', 'path', openMode.create);
+    const key = await this.realKey(path, 'open', 'path', openMode.create);
     let isDirectory = false;
     let openStats: BackendStats | undefined;
     if (openMode.create) {
@@ -194,7 +194,11 @@ export class CacheFS extends CacheControl {
    * Stats of a path, following links. A metadata-cache hit answers without an `await` and allocates the
    * result object and its promise only (its `Date` fields are made on first use).
    */
-  stat(path: PathLike): Promise<FileStats> {
+  stat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;
+  stat(path: PathLike, options: { bigint: true }): Promise<BigIntFileStats>;
+  stat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats>;
+  stat(path: PathLike, options?: StatOptions | null): Promise<FileStats | BigIntFileStats> {
+    if (options != null && options.bigint === true) return this.stat(path).then((s) => new BigIntFileStats(s));
     if (this.pending === undefined) {
       try {
         this.check('stat');
@@ -216,19 +220,11 @@ export class CacheFS extends CacheControl {
     if (this.pending) await this.pending;
     this.check('stat');
     if (this.view.root === '' && !namesDirectory(path)) return new FileStats(await this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path)));
-    return this.#statMiss(await this.#realKey(path, 'stat'), path, undefined);
+    return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
   }
 
   async #statMiss(key: string, path: PathLike, looked: BackendStats | null | undefined): Promise<FileStats> {
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
-  }
-
-  /** Stats of a path itself (a symbolic link is not followed). */
-  async lstat(path: PathLike): Promise<FileStats> {
-    if (this.pending) await this.pending;
-    this.check('lstat');
-    const key = await this.#linkKey(path, 'lstat');
-    return new FileStats(await this.core.statOf(key, false, 'lstat', pathString(path)));
   }
 
   /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
@@ -240,7 +236,7 @@ export class CacheFS extends CacheControl {
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const shown = pathString(path);
-    const key = await this.#realKey(path, 'scandir');
+    const key = await this.realKey(path, 'scandir');
     return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive);
   }
 
@@ -248,7 +244,7 @@ export class CacheFS extends CacheControl {
   async readlink(path: PathLike): Promise<string> {
     if (this.pending) await this.pending;
     this.check('readlink');
-    return targetForView(await this.namespace.readlink(await this.#linkKey(path, 'readlink'), pathString(path)), this.view.root);
+    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
   }
 
   /** The canonical path, every symbolic link resolved. */
@@ -267,7 +263,7 @@ export class CacheFS extends CacheControl {
     this.check('access');
     integerInRange(mode, 'mode', 0, 7);
     const shown = pathString(path);
-    const st = await this.core.statOf(await this.#realKey(path, 'access'), true, 'access', shown);
+    const st = await this.core.statOf(await this.realKey(path, 'access'), true, 'access', shown);
     if (mode === fsConstants.F_OK) return;
     if ((mode & accessBits(st)) !== mode) throw fsError('EACCES', 'access', shown);
   }
@@ -289,7 +285,7 @@ export class CacheFS extends CacheControl {
     this.check('writeFile');
     if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.#realKey(path, 'open', 'path', true);
+    const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.append) {
       if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
       await this.core.append(key, bytes, shown);
@@ -310,7 +306,7 @@ export class CacheFS extends CacheControl {
     this.check('appendFile');
     if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
-    const key = await this.#realKey(path, 'open', 'path', true);
+    const key = await this.realKey(path, 'open', 'path', true);
     if (parsed.exclusive) await this.core.createIfMissing(key, shown, true, false, mode ?? 0o666);
     await this.core.append(key, bytes, shown);
   }
@@ -332,7 +328,7 @@ export class CacheFS extends CacheControl {
     this.check('truncate');
     integerArg(len, 'len');
     const shown = pathString(path);
-    const key = await this.#realKey(path, 'open');
+    const key = await this.realKey(path, 'open');
     const st = await this.core.statOf(key, true, 'open', shown);
     if (isDirectoryMode(st.mode)) throw fsError('EISDIR', 'open', shown);
     await this.core.truncate(key, Math.max(0, len), shown);
@@ -345,8 +341,8 @@ export class CacheFS extends CacheControl {
   async copyFile(src: PathLike, dest: PathLike, mode = 0): Promise<void> {
     if (this.pending) await this.pending;
     this.check('copyFile');
-    const srcKey = await this.#realKey(src, 'copyfile', 'src');
-    const destKey = await this.#realKey(dest, 'copyfile', 'dest', true);
+    const srcKey = await this.realKey(src, 'copyfile', 'src');
+    const destKey = await this.realKey(dest, 'copyfile', 'dest', true);
     const exclusive = (integerInRange(mode, 'mode', 0, 7) & fsConstants.COPYFILE_EXCL) !== 0;
     await this.namespace.copyFile(srcKey, destKey, exclusive, pathString(src), pathString(dest));
   }
@@ -358,7 +354,7 @@ export class CacheFS extends CacheControl {
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
     const rawMode = typeof options === 'object' && options !== null ? options.mode : options ?? undefined;
     const mode = parseFileMode(rawMode, 'mode');
-    const key = await this.#realKey(path, 'mkdir');
+    const key = await this.realKey(path, 'mkdir');
     const first = await this.namespace.mkdir(key, recursive, mode, pathString(path), this.view.root);
     return first === undefined ? undefined : this.view.viewOf(first) ?? first;
   }
@@ -367,21 +363,21 @@ export class CacheFS extends CacheControl {
   async rmdir(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rmdir');
-    await this.namespace.rmdir(await this.#linkKey(path, 'rmdir'), pathString(path));
+    await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
   }
 
   /** Removes a file (or a symbolic link itself). Its dirty data, if any, is discarded. */
   async unlink(path: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('unlink');
-    await this.namespace.unlink(await this.#linkKey(path, 'unlink'), pathString(path));
+    await this.namespace.unlink(await this.linkKey(path, 'unlink'), pathString(path));
   }
 
   /** Removes a file, or a directory tree with `recursive`; `force` ignores a missing path. */
   async rm(path: PathLike, options?: { recursive?: boolean; force?: boolean } | null): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rm');
-    const key = await this.#linkKey(path, 'lstat');
+    const key = await this.linkKey(path, 'lstat');
     await this.namespace.rm(key, options?.recursive === true, options?.force === true, pathString(path));
   }
 
@@ -389,8 +385,8 @@ export class CacheFS extends CacheControl {
   async rename(oldPath: PathLike, newPath: PathLike): Promise<void> {
     if (this.pending) await this.pending;
     this.check('rename');
-    const from = await this.#linkKey(oldPath, 'rename', 'oldPath');
-    const to = await this.#linkKey(newPath, 'rename', 'newPath');
+    const from = await this.linkKey(oldPath, 'rename', 'oldPath');
+    const to = await this.linkKey(newPath, 'rename', 'newPath');
     if (namesDirectory(newPath)) {
       // `rename(file, 'x/')`: a name spelled as a directory cannot receive a file.
       const st = await this.core.statOf(from, false, 'rename', pathString(oldPath)).catch(() => undefined);
@@ -405,7 +401,7 @@ export class CacheFS extends CacheControl {
     this.check('symlink');
     const targetString = linkTarget(target);
     if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
-    const key = await this.#linkKey(path, 'symlink');
+    const key = await this.linkKey(path, 'symlink');
     await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
   }
 
@@ -414,20 +410,20 @@ export class CacheFS extends CacheControl {
     this.check('chmod');
     const m = parseFileMode(mode, 'mode');
     if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
-    await this.core.chmod(await this.#realKey(path, 'chmod'), m, pathString(path));
+    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
   }
 
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chown');
-    await this.namespace.chown(await this.#realKey(path, 'chown'), uid, gid, pathString(path));
+    await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
   }
 
   /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
   async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
     if (this.pending) await this.pending;
     this.check('utimes');
-    const key = await this.#realKey(path, 'utime');
+    const key = await this.realKey(path, 'utime');
     await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 

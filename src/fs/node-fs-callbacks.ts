@@ -60,6 +60,12 @@ export function callbackForms(ctx: NodeFsContext) {
     chmod: form('chmod', 1, nothing),
     chown: form('chown', 1, nothing),
     utimes: form('utimes', 1, nothing),
+    link: form('link', 2, nothing),
+    lchown: form('lchown', 1, nothing),
+    lutimes: form('lutimes', 1, nothing),
+    statfs: form('statfs', 1),
+    opendir: form('opendir', 1),
+    cp: form('cp', 2, nothing),
     /** Node's deprecated `exists`: the callback gets one boolean, never an error. */
     exists(path: PathLike, cb: unknown): void {
       checkCallback(cb);

@@ -58,6 +58,52 @@ export class DirEntry {
   isSocket(): boolean { return false; }
 }
 
+/** Whole nanoseconds from a backend's millisecond time (the backend keeps no finer grain than a double). */
+function nanoseconds(ms: number): bigint {
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.min(999_999, Math.round((ms - whole) * 1e6)));
+}
+
+/**
+ * What `stat(p, { bigint: true })` returns: the fields and methods of Node's `fs.BigIntStats`. The
+ * nanosecond fields carry what the backend reports, which for a disk is the double Node's own numeric
+ * stats hold: exact to the millisecond, close below it.
+ */
+export class BigIntFileStats {
+  dev: bigint; ino: bigint; mode: bigint; nlink: bigint; uid: bigint; gid: bigint; rdev: bigint;
+  size: bigint; blksize: bigint; blocks: bigint;
+  atimeMs: bigint; mtimeMs: bigint; ctimeMs: bigint; birthtimeMs: bigint;
+  atimeNs: bigint; mtimeNs: bigint; ctimeNs: bigint; birthtimeNs: bigint;
+
+  constructor(s: BackendStats) {
+    this.dev = BigInt(s.dev); this.ino = BigInt(s.ino); this.mode = BigInt(s.mode); this.nlink = BigInt(s.nlink);
+    this.uid = BigInt(s.uid); this.gid = BigInt(s.gid); this.rdev = BigInt(s.rdev); this.size = BigInt(s.size);
+    this.blksize = BigInt(s.blksize); this.blocks = BigInt(s.blocks);
+    this.atimeNs = nanoseconds(s.atimeMs); this.mtimeNs = nanoseconds(s.mtimeMs);
+    this.ctimeNs = nanoseconds(s.ctimeMs); this.birthtimeNs = nanoseconds(s.birthtimeMs);
+    this.atimeMs = this.atimeNs / 1_000_000n; this.mtimeMs = this.mtimeNs / 1_000_000n;
+    this.ctimeMs = this.ctimeNs / 1_000_000n; this.birthtimeMs = this.birthtimeNs / 1_000_000n;
+  }
+
+  get atime(): Date { return new Date(Number(this.atimeMs)); }
+  get mtime(): Date { return new Date(Number(this.mtimeMs)); }
+  get ctime(): Date { return new Date(Number(this.ctimeMs)); }
+  get birthtime(): Date { return new Date(Number(this.birthtimeMs)); }
+
+  isFile(): boolean { return (Number(this.mode) & S_IFMT) === S_IFREG; }
+  isDirectory(): boolean { return (Number(this.mode) & S_IFMT) === S_IFDIR; }
+  isSymbolicLink(): boolean { return (Number(this.mode) & S_IFMT) === S_IFLNK; }
+  isBlockDevice(): boolean { return (Number(this.mode) & S_IFMT) === S_IFBLK; }
+  isCharacterDevice(): boolean { return (Number(this.mode) & S_IFMT) === S_IFCHR; }
+  isFIFO(): boolean { return (Number(this.mode) & S_IFMT) === S_IFIFO; }
+  isSocket(): boolean { return (Number(this.mode) & S_IFMT) === S_IFSOCK; }
+}
+
+/** The options of `stat` and `lstat`: `bigint` asks for {@link BigIntFileStats}. */
+export interface StatOptions {
+  bigint?: boolean;
+}
+
 /** The R, W, X bits (`fs.constants.R_OK | W_OK | X_OK`) this process has on a file with stats `st`. */
 export function accessBits(st: BackendStats): number {
   const uid = process.getuid?.() ?? -1;
