@@ -15,7 +15,7 @@
 import { Registry } from 'prom-client';
 import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, DEFAULT_HARNESS_OPTIONS, measureAll, type BenchCase, type HarnessOptions, type Row } from './harness.js';
-import type { Suite, SuiteOptions } from './suites.js';
+import type { Suite, SuiteOptions } from './suite.js';
 
 const PATHS = Array.from({ length: 100 }, (_, i) => `/batch/file${i}`);
 

@@ -22,7 +22,7 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, nodeBackend } from '../src/index.js';
-import type { ReportRow, Suite, SuiteOptions } from './suites.js';
+import type { ReportRow, Suite, SuiteOptions } from './suite.js';
 
 /** A row of the cold suite: cachefs and Node's call, in the row's unit, and their ratio. */
 export interface ColdRow extends ReportRow {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatHitRatioTable, renderHitRatioSvg, runHitRatio, summarizeHitRatio, type HitRatioRow } from './hit-ratio.js';
-import type { Suite } from './suites.js';
+import type { Suite } from './suite.js';
 
 /** Where the chart goes: the source tree's bench/results, also when run from dist/bench. */
 export function chartPath(): string {

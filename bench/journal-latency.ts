@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { CacheFS } from '../src/fs/cachefs.js';
 import { nodeBackend } from '../src/backend/node.js';
 import type { CacheFSOptions } from '../src/options.js';
-import type { Suite } from './suites.js';
+import type { Suite } from './suite.js';
 
 /** One measured case, in the benchmark suite's row shape. */
 export interface JournalLatencyRow {

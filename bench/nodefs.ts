@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { CacheFS, nodeBackend, toNodeFs } from '../src/index.js';
-import type { ReportRow, Suite, SuiteOptions } from './suites.js';
+import type { ReportRow, Suite, SuiteOptions } from './suite.js';
 
 const require = createRequire(import.meta.url);
 // enhanced-resolve is CommonJS with `export =`; requiring it keeps its own typings.

@@ -32,7 +32,7 @@ import { LRUCache } from 'lru-cache';
 import { memfs } from 'memfs';
 import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, measureAll, type BenchCase, type Row } from './harness.js';
-import type { Suite, SuiteOptions } from './suites.js';
+import type { Suite, SuiteOptions } from './suite.js';
 import { formatPeersTable } from './table.js';
 
 // enhanced-resolve is CommonJS with `export =`; requiring it keeps its own typings.

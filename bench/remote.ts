@@ -25,7 +25,7 @@ import { createClient } from 'webdav';
 import { CacheFS, createCacheServer, sftpBackend, webdavBackend, type Backend } from '../src/index.js';
 import { startRelay } from '../test/remote/relay.js';
 import { startApache, startSshd, type DavServer, type SshServer } from '../test/remote/servers.js';
-import type { ReportRow, Suite } from './suites.js';
+import type { ReportRow, Suite } from './suite.js';
 
 export interface RemoteRow extends ReportRow {
   /** Milliseconds cachefs took for the whole piece of work. */

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend, type Backend, type CacheFSOptions } from '../src/index.js';
 import { caseKey, DEFAULT_HARNESS_OPTIONS, measureGroup, type BenchCase, type HarnessOptions, type Row } from './harness.js';
-import type { Suite, SuiteOptions } from './suites.js';
+import type { Suite, SuiteOptions } from './suite.js';
 
 const FILE = '/bench.txt';
 const DATA = new TextEncoder().encode('benchmark test data'); // 19 bytes, as the seed's ReadHit

@@ -21,7 +21,7 @@
  */
 import { CacheFS, memoryBackend } from '../src/index.js';
 import { caseKey, measureAll, type AsyncBody, type BenchCase, type Row } from './harness.js';
-import type { Suite, SuiteOptions } from './suites.js';
+import type { Suite, SuiteOptions } from './suite.js';
 import { formatSeedTable } from './table.js';
 import { formatAgainstGo, limitCases, storeOnlyCases } from './seed-go.js';
 

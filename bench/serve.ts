@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import type { Suite } from './suites.js';
+import type { Suite } from './suite.js';
 
 export const SERVE_VARIANTS = ['cachefs', 'cachefs-miss', 'sirv', 'limit'] as const;
 export type ServeVariant = (typeof SERVE_VARIANTS)[number];

@@ -6,7 +6,7 @@
  * the bottom of this file. Suites are registered here rather than by side effects of imports so that the
  * order of the default run is written down in one place.
  */
-import type { HarnessOptions, Row } from './harness.js';
+import type { ReportRow, Suite } from './suite.js';
 import { seedSuite } from './seed.js';
 import { peersSuite } from './peers.js';
 import { batchSuite } from './batch.js';
@@ -19,34 +19,7 @@ import { remoteSuite } from './remote.js';
 import { tierSuite } from './tier.js';
 import { nodefsSuite } from './nodefs.js';
 
-/** What a suite receives from the command line. */
-export interface SuiteOptions extends HarnessOptions {
-  /** Only cases whose `suite/name/variant` matches run (`--filter`). */
-  filter?: RegExp;
-  /** Positional words after the suite's name, for suites that take arguments. */
-  args: readonly string[];
-}
-
-/** What every row of every suite has; timed suites add ns/op and bytes/op, others their own figures. */
-export interface ReportRow {
-  suite: string;
-  name: string;
-  variant: string;
-}
-
-/** A named group of benchmarks. */
-export interface Suite<R extends ReportRow = Row> {
-  /** The word that selects it on the command line, and the `suite` of its rows. */
-  readonly name: string;
-  /** One line for `--help`. */
-  readonly description: string;
-  /** Whether a run without a suite name includes it. */
-  readonly inDefaultRun: boolean;
-  /** Measures; rows not matching `opts.filter` are skipped before anything is built. */
-  run(opts: SuiteOptions): Promise<R[]>;
-  /** Renders this suite's rows for the terminal (Markdown); a generic table is used when absent. */
-  format?(rows: readonly R[]): string;
-}
+export type { ReportRow, Suite, SuiteOptions } from './suite.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- suites differ in their row type
 const registry = new Map<string, Suite<any>>();

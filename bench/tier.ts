@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { Suite } from './suites.js';
+import type { Suite } from './suite.js';
 import { fileName, type TierChildInit } from './tier-child.js';
 import { prng, ZipfSampler } from './traces.js';
 
