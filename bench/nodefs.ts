@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { CacheFS, nodeBackend, toNodeFs } from '../src/index.js';
+import { routeLookups } from '../test/nodefs/compiler-host.js';
 import type { ReportRow, Suite, SuiteOptions } from './suite.js';
 
 const require = createRequire(import.meta.url);
@@ -123,18 +124,7 @@ function typecheck(fileSystem: typeof nodeFs | undefined): number {
         return undefined;
       }
     };
-    // As TypeScript's own sys does: any error (ENOENT, ENOTDIR under a file) means "no".
-    const stat = (p: string) => {
-      try {
-        return fileSystem.statSync(p);
-      } catch {
-        return undefined;
-      }
-    };
-    host.fileExists = (p) => stat(p)?.isFile() ?? false;
-    host.directoryExists = (p) => stat(p)?.isDirectory() ?? false;
-    host.realpath = (p) => fileSystem.realpathSync(p);
-    host.getDirectories = (p) => fileSystem.readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    routeLookups(host, fileSystem);
     host.getSourceFile = (name, languageVersion) => {
       const text = host.readFile(name);
       return text === undefined ? undefined : ts.createSourceFile(name, text, languageVersion);

@@ -12,6 +12,7 @@ import git from 'isomorphic-git';
 import ts from 'typescript';
 import { toNodeFs, type WriteMode } from '../../src/index.js';
 import { tempDirs } from '../support.js';
+import { routeLookups } from './compiler-host.js';
 import { smallCache, WRITE_MODES, writeTree } from './trees.js';
 
 const { CachedInputFileSystem, ResolverFactory } = enhancedResolve;
@@ -60,18 +61,7 @@ function typescriptDiagnosticsAndEmit(root: string, fileSystem: typeof nodeFs | 
   const host = ts.createCompilerHost(options);
   if (fileSystem) {
     host.readFile = (p) => (fileSystem.existsSync(p) ? fileSystem.readFileSync(p, 'utf8') : undefined);
-    // As TypeScript's own sys does: any error (ENOENT, ENOTDIR under a file) means "no".
-    const stat = (p: string) => {
-      try {
-        return fileSystem.statSync(p);
-      } catch {
-        return undefined;
-      }
-    };
-    host.fileExists = (p) => stat(p)?.isFile() ?? false;
-    host.directoryExists = (p) => stat(p)?.isDirectory() ?? false;
-    host.realpath = (p) => fileSystem.realpathSync(p);
-    host.getDirectories = (p) => fileSystem.readdirSync(p, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    routeLookups(host, fileSystem);
     const original = host.getSourceFile;
     host.getSourceFile = (name, languageVersion, onError) => {
       const text = host.readFile(name);
