@@ -268,7 +268,11 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
    * (lstat and readlink, as the kernel would): ENOENT, ENOTDIR, ELOOP or EACCES for a link out. Used only
    * on failures, so its round trips cost nothing on the common path.
    */
-  const diagnose = async (s: SftpSession, syscall: string, path: string, parts: string[], followLast: boolean, cause: SftpStatus): Promise<FsError> => {
+  const diagnose = async (s: SftpSession, syscall: string, path: string, parts: string[], followLast: boolean, cause: SftpStatus): Promise<FsError> =>
+    (await walkTrouble(s, syscall, path, parts, followLast)) ?? statusError(cause, syscall, path);
+
+  /** The walk of {@link diagnose}: what stops it (ENOENT, ENOTDIR, ELOOP, EACCES), or undefined when nothing does. */
+  const walkTrouble = async (s: SftpSession, syscall: string, path: string, parts: string[], followLast: boolean): Promise<FsError | undefined> => {
     let current = rootReal!;
     const pending = [...parts].reverse();
     let links = 0;
@@ -305,7 +309,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       if (!last && (attrs.mode & S_IFMT) !== S_IFDIR) return new FsError('ENOTDIR', syscall, path);
       current = next;
     }
-    return statusError(cause, syscall, path);
+    return undefined;
   };
 
   /** Maps a status the server answered a call with, looking at the paths when the status is vague. */
@@ -354,11 +358,12 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
     const fromParts = normal('rename', from);
     const toParts = normal('rename', to);
     const type = await what(from);
+    // The kernel walks the source's parents, then the target's, and only then looks the source's own
+    // name up: a missing source renamed below a file is ENOTDIR.
     if (type === undefined) {
-      const e = await diagnose(s, 'rename', from, fromParts, false, err);
-      return new FsError(e.code, 'rename', from, to);
+      const e = await walkTrouble(s, 'rename', from, fromParts, false);
+      if (e) return new FsError(e.code, 'rename', from, to);
     }
-    // The kernel looks both parents up before it compares them: a missing one is ENOENT/ENOTDIR first.
     try {
       const parent = await resolveDir(s, 'rename', to, toParts.slice(0, -1));
       if (((await s.stat(parent)).mode & S_IFMT) !== S_IFDIR) return new FsError('ENOTDIR', 'rename', from, to);
@@ -371,6 +376,7 @@ export function sftpBackend(options: SftpBackendOptions): Backend {
       }
       throw e;
     }
+    if (type === undefined) return statusError(err, 'rename', from, to);
     if (type === S_IFDIR && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return new FsError('EINVAL', 'rename', from, to);
     }

@@ -152,14 +152,18 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
    * What rename(2)/open(2) would say about a missing `path`: ENOTDIR when a component above it is a
    * file, else ENOENT. Only on failures, so the walk costs nothing on the common path.
    */
-  const missing = async (path: string, syscall: string, signal: AbortSignal, shown = path, dest?: string): Promise<FsError> => {
+  const missing = async (path: string, syscall: string, signal: AbortSignal, shown = path, dest?: string): Promise<FsError> =>
+    (await troubleAbove(path, syscall, signal, shown, dest)) ?? new FsError('ENOENT', syscall, shown, dest);
+
+  /** What stops a walk to the directory holding `path` (ENOENT, ENOTDIR), or undefined when nothing does. */
+  const troubleAbove = async (path: string, syscall: string, signal: AbortSignal, shown = path, dest?: string): Promise<FsError | undefined> => {
     const parts = path.split('/').filter(Boolean);
     for (let i = 1; i < parts.length; i++) {
       const st = await propfind('/' + parts.slice(0, i).join('/'), signal);
-      if (!st) break;
+      if (!st) return new FsError('ENOENT', syscall, shown, dest);
       if (st.type !== 'directory') return new FsError('ENOTDIR', syscall, shown, dest);
     }
-    return new FsError('ENOENT', syscall, shown, dest);
+    return undefined;
   };
 
   const existing = async (path: string, syscall: string, signal: AbortSignal, shown = path): Promise<FileStat> => {
@@ -312,10 +316,15 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
         if (src === '/' || dst === '/') throw new FsError('EBUSY', 'rename', from, to);
         const parent = dst.slice(0, dst.lastIndexOf('/')) || '/';
         const [a, b, up] = await Promise.all([propfind(src, signal), propfind(dst, signal), propfind(parent, signal)]);
-        if (!a) throw await missing(src, 'rename', signal, from, to);
-        // As the kernel: both parents are looked up before they are compared.
+        // As the kernel: the source's parents, then the target's, are walked before the source's own
+        // name is looked up (a missing source renamed below a file is ENOTDIR).
+        if (!a) {
+          const above = await troubleAbove(src, 'rename', signal, from, to);
+          if (above) throw above;
+        }
         if (!up) throw await missing(dst, 'rename', signal, from, to);
         if (up.type !== 'directory') throw new FsError('ENOTDIR', 'rename', from, to);
+        if (!a) throw new FsError('ENOENT', 'rename', from, to);
         if (a.type === 'directory' && dst.startsWith(src + '/')) throw new FsError('EINVAL', 'rename', from, to);
         // Linux refuses a target that is an ancestor of the source with ENOTEMPTY, before the types.
         if (src.startsWith(dst + '/')) throw new FsError('ENOTEMPTY', 'rename', from, to);
