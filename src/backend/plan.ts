@@ -18,7 +18,7 @@ type Op = keyof typeof syncOps;
 function noop(): void {}
 
 /** Where the kernel says an open descriptor leads, or undefined without procfs (or for an odd name). */
-function procPath(fd: number): string | undefined {
+export function procPath(fd: number): string | undefined {
   try {
     return fs.readlinkSync(`/proc/self/fd/${fd}`);
   } catch {
@@ -89,7 +89,9 @@ export function sharedRealpath(path: string): Promise<string> {
   return pending;
 }
 
-const asyncOps: { [K in Op]: (...args: Parameters<(typeof syncOps)[K]>) => unknown } = {
+type OpTable = { [K in Op]: (...args: Parameters<(typeof syncOps)[K]>) => unknown };
+
+const asyncOps: OpTable = {
   lstat: promised<[string], fs.Stats>(fs.lstat),
   realpath: sharedRealpath,
   readlink: promised<[string], string>(fs.readlink),
@@ -131,40 +133,49 @@ export const io = Object.fromEntries(
   ]),
 ) as unknown as { [K in Op]: (...args: Parameters<(typeof syncOps)[K]>) => Plan<ReturnType<(typeof syncOps)[K]>> };
 
+type Step<T> = IteratorResult<Call, T>;
+
+/**
+ * Walks `plan` with the answers of `ops` for as long as they are at hand, and stops at its end or at the
+ * first answer still to come (a promise, for {@link runAsync} to await). The one loop both drivers share:
+ * the sync table never answers with a promise, and the async one answers at once where it can (`release`,
+ * `procPath`), so those steps cost no turn of the event loop.
+ */
+function walk<T>(plan: Plan<T>, ops: OpTable, step: Step<T>): { done: true; value: T } | { done: false; value: Promise<unknown> } {
+  while (!step.done) {
+    const { op, args } = step.value;
+    let answer: unknown;
+    try {
+      answer = (ops[op] as (...a: unknown[]) => unknown)(...args);
+    } catch (err) {
+      step = plan.throw(err);
+      continue;
+    }
+    if (answer instanceof Promise) return { done: false, value: answer };
+    step = plan.next(answer);
+  }
+  return step;
+}
+
 /** Runs a plan with synchronous calls. */
 export function runSync<T>(plan: Plan<T>): T {
-  let input: unknown;
-  let error: unknown;
-  let failed = false;
-  for (;;) {
-    const step = failed ? plan.throw(error) : plan.next(input);
-    if (step.done) return step.value;
-    const { op, args } = step.value;
-    try {
-      input = (syncOps[op] as (...a: unknown[]) => unknown)(...args);
-      failed = false;
-    } catch (err) {
-      error = err;
-      failed = true;
-    }
-  }
+  // Every answer of syncOps is at hand, so the walk ends with the plan.
+  return walk(plan, syncOps, plan.next()).value as T;
 }
 
 /** Runs a plan with asynchronous calls, one at a time. */
 export async function runAsync<T>(plan: Plan<T>): Promise<T> {
-  let input: unknown;
-  let error: unknown;
-  let failed = false;
+  let step = plan.next();
   for (;;) {
-    const step = failed ? plan.throw(error) : plan.next(input);
-    if (step.done) return step.value;
-    const { op, args } = step.value;
+    const reached = walk(plan, asyncOps, step);
+    if (reached.done) return reached.value;
+    let answer: unknown;
     try {
-      input = await (asyncOps[op] as (...a: unknown[]) => unknown)(...args);
-      failed = false;
+      answer = await reached.value;
     } catch (err) {
-      error = err;
-      failed = true;
+      step = plan.throw(err);
+      continue;
     }
+    step = plan.next(answer);
   }
 }

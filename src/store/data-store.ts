@@ -1,13 +1,8 @@
 import type { EvictionPolicy } from '../policy/policy.js';
 import { hashKey } from '../policy/policy.js';
 import type { ByteStore } from './byte-store.js';
+import { DIRTY, PARKED, PINNED, SlotColumns } from './slot-columns.js';
 
-/** Entry flag bits (one byte per slot). */
-export const DIRTY = 1;
-/** Pinned entries are outside the policy: never evicted until invalidated. */
-export const PINNED = 2;
-/** A dirty entry taken out of the policy while its eviction flush runs. */
-export const PARKED = 4;
 /** Internal: a parked victim counted as leaving until the next {@link DataStore.enforceLimits}. */
 const LEAVING = 8;
 
@@ -20,32 +15,12 @@ export type DirtyVictimHandler = (slot: number) => Promise<void>;
 const NO_SLOT = -1;
 
 /**
- * The data cache: resident entries in struct-of-arrays slots (the lru-cache layout), keys in a `Map`
+ * The data cache: resident entries in struct-of-arrays slots ({@link SlotColumns}), keys in a `Map`
  * to slot numbers, bytes from a {@link ByteStore}, and an {@link EvictionPolicy} that picks victims.
  * Nothing here awaits: the facade owns concurrency, the store owns memory and limits.
  */
-export class DataStore {
+export class DataStore extends SlotColumns {
   private readonly index = new Map<string, number>();
-  private capacity = 0;
-  private keys: (string | undefined)[] = [];
-  private buffers: (Buffer | null)[] = [];
-  /** Exact-length views of `buffers` (pooling: a hit copies a whole view, which allocates nothing). */
-  private views: (Buffer | null)[] = [];
-  private sizes = new Float64Array(0);
-  private footprints = new Float64Array(0);
-  private expires = new Float64Array(0);
-  private validated = new Float64Array(0);
-  private mtimes = new Float64Array(0);
-  private accessCounts = new Float64Array(0);
-  private writeSeqs = new Float64Array(0);
-  private flagBits = new Uint8Array(0);
-  // The backend's identity of the file when it was loaded (coherence): NaN mtime = unknown.
-  private idSizes = new Float64Array(0);
-  private idMtimes = new Float64Array(0);
-  private idCtimes = new Float64Array(0);
-  private idInos = new Float64Array(0);
-  private freeSlots = new Int32Array(0);
-  private freeTop = 0;
 
   /** Bytes charged against `maxBytes` by resident entries. */
   bytesUsed = 0;
@@ -76,6 +51,7 @@ export class DataStore {
     public maxBytes: number,
     public maxEntries: number,
   ) {
+    super();
     this.grow(64);
   }
 
@@ -99,79 +75,6 @@ export class DataStore {
   /** Records a miss on `key` (frequency-based admission learns from it). */
   recordMiss(key: string): void {
     this.policy.recordMiss(hashKey(key));
-  }
-
-  key(slot: number): string {
-    return this.keys[slot]!;
-  }
-  size(slot: number): number {
-    return this.sizes[slot]!;
-  }
-  /** The bytes of `slot`: valid from 0 to `size(slot)`; the buffer may be longer. */
-  buffer(slot: number): Buffer {
-    return this.buffers[slot]!;
-  }
-  /**
-   * The bytes of `slot`, exactly `size(slot)` long. Node's `Buffer#copy` allocates a view when it copies
-   * part of its source, and a pool chunk is usually longer than its entry: copying a whole view is free.
-   */
-  view(slot: number): Buffer {
-    return this.views[slot]!;
-  }
-  expiresAt(slot: number): number {
-    return this.expires[slot]!;
-  }
-  validatedAt(slot: number): number {
-    return this.validated[slot]!;
-  }
-  setValidatedAt(slot: number, at: number): void {
-    this.validated[slot] = at;
-  }
-  mtimeMs(slot: number): number {
-    return this.mtimes[slot]!;
-  }
-  setMtimeMs(slot: number, ms: number): void {
-    this.mtimes[slot] = ms;
-  }
-  accessCount(slot: number): number {
-    return this.accessCounts[slot]!;
-  }
-  /** Bumped by every change of a slot's bytes: a flush compares it to know whether it wrote the latest. */
-  writeSeq(slot: number): number {
-    return this.writeSeqs[slot]!;
-  }
-  isDirty(slot: number): boolean {
-    return (this.flagBits[slot]! & DIRTY) !== 0;
-  }
-
-  // ---------------------------------------------------------------- identity (coherence)
-
-  /** Records the backend's identity of the file behind `slot` (captured before its bytes were read). */
-  setIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): void {
-    this.idSizes[slot] = size;
-    this.idMtimes[slot] = mtimeMs;
-    this.idCtimes[slot] = ctimeMs;
-    this.idInos[slot] = ino;
-  }
-
-  /** Forgets the identity of `slot`: the next revalidation cannot vouch for it and reloads. */
-  clearIdentity(slot: number): void {
-    this.idMtimes[slot] = NaN;
-  }
-
-  /** True when `slot`'s identity is known (see {@link setIdentity}). */
-  hasIdentity(slot: number): boolean {
-    return this.idMtimes[slot] === this.idMtimes[slot];
-  }
-
-  /** True when the identity of `slot` is known and equals the given one. */
-  sameIdentity(slot: number, size: number, mtimeMs: number, ctimeMs: number, ino: number): boolean {
-    return (
-      this.idMtimes[slot] === mtimeMs &&
-      this.idSizes[slot] === size &&
-      this.idCtimes[slot] === ctimeMs &&
-      this.idInos[slot] === ino
-    );
   }
 
   /** Every resident key (a snapshot array: callers may remove while iterating it). */
@@ -227,7 +130,7 @@ export class DataStore {
     this.accessCounts[slot] = 0;
     this.writeSeqs[slot] = 0;
     this.flagBits[slot] = 0;
-    this.idMtimes[slot] = NaN;
+    this.clearIdentity(slot);
     this.index.set(key, slot);
     this.policy.insert(slot, hashKey(key), size, expiresAt, now);
     if (keepPinned) this.pin(slot);
@@ -294,10 +197,6 @@ export class DataStore {
     }
   }
 
-  isParked(slot: number): boolean {
-    return (this.flagBits[slot]! & PARKED) !== 0;
-  }
-
   /** Pins `slot`: it leaves the policy and is never evicted until removed. */
   pin(slot: number): void {
     if ((this.flagBits[slot]! & PINNED) !== 0) return;
@@ -325,10 +224,6 @@ export class DataStore {
       (this.maxBytes === 0 || this.pinnedBytes + cost <= this.maxBytes) &&
       (this.maxEntries === 0 || this.pinnedEntries + 1 <= this.maxEntries)
     );
-  }
-
-  isPinned(slot: number): boolean {
-    return (this.flagBits[slot]! & PINNED) !== 0;
   }
 
   /** Removes a resident entry (its bytes go back to the byte store). */
@@ -404,13 +299,6 @@ export class DataStore {
     for (const slot of [...this.index.values()]) this.removeSlot(slot, reason);
   }
 
-  /** Made when an entry's bytes or size change (a miss or a write), never on a hit. */
-  private refreshView(slot: number): void {
-    const buf = this.buffers[slot]!;
-    const size = Math.min(this.sizes[slot]!, buf.length);
-    this.views[slot] = buf.length === size ? buf : buf.subarray(0, size);
-  }
-
   private setSize(slot: number, size: number): void {
     this.writeSeqs[slot]! += 1;
     this.sizes[slot] = size;
@@ -447,7 +335,10 @@ export class DataStore {
     this.stopLeaving(slot);
     const key = this.keys[slot]!;
     this.index.delete(key);
-    this.releaseSlot(slot, reason);
+    const size = this.sizes[slot]!;
+    this.bytes.release(this.buffers[slot]!);
+    this.freeSlot(slot);
+    this.onRemove?.(key, reason, size);
     this.policy.remove(slot);
     this.bytesUsed -= this.footprints[slot]!;
     if ((this.flagBits[slot]! & DIRTY) !== 0) this.dirtyCount--;
@@ -458,50 +349,9 @@ export class DataStore {
     this.flagBits[slot] = 0;
   }
 
-  private releaseSlot(slot: number, reason: RemovalReason): void {
-    const key = this.keys[slot]!;
-    const size = this.sizes[slot]!;
-    this.bytes.release(this.buffers[slot]!);
-    this.buffers[slot] = null;
-    this.views[slot] = null;
-    this.keys[slot] = undefined;
-    this.freeSlots[this.freeTop++] = slot;
-    this.onRemove?.(key, reason, size);
-  }
-
-  private allocateSlot(): number {
-    if (this.freeTop === 0) this.grow(this.capacity * 2);
-    return this.freeSlots[--this.freeTop]!;
-  }
-
-  private grow(capacity: number): void {
-    const old = this.capacity;
-    const widen = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity);
-      b.set(a);
-      return b;
-    };
-    this.sizes = widen(this.sizes, (n) => new Float64Array(n));
-    this.footprints = widen(this.footprints, (n) => new Float64Array(n));
-    this.expires = widen(this.expires, (n) => new Float64Array(n));
-    this.validated = widen(this.validated, (n) => new Float64Array(n));
-    this.mtimes = widen(this.mtimes, (n) => new Float64Array(n));
-    this.accessCounts = widen(this.accessCounts, (n) => new Float64Array(n));
-    this.writeSeqs = widen(this.writeSeqs, (n) => new Float64Array(n));
-    this.flagBits = widen(this.flagBits, (n) => new Uint8Array(n));
-    this.idSizes = widen(this.idSizes, (n) => new Float64Array(n));
-    this.idMtimes = widen(this.idMtimes, (n) => new Float64Array(n));
-    this.idCtimes = widen(this.idCtimes, (n) => new Float64Array(n));
-    this.idInos = widen(this.idInos, (n) => new Float64Array(n));
-    const free = new Int32Array(capacity);
-    free.set(this.freeSlots.subarray(0, this.freeTop));
-    // Push new slots so that the lowest number is handed out first.
-    for (let s = capacity - 1; s >= old; s--) free[this.freeTop++] = s;
-    this.freeSlots = free;
-    this.keys.length = capacity;
-    this.buffers.length = capacity;
-    this.views.length = capacity;
-    this.capacity = capacity;
+  /** The policy keeps its own arrays by slot: they grow with the columns. */
+  protected override grow(capacity: number): void {
+    super.grow(capacity);
     this.policy.grow(capacity);
   }
 }
