@@ -12,14 +12,17 @@
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheFS, memoryBackend, nodeBackend } from '../src/index.js';
 import type { CacheFSOptions } from '../src/options.js';
 import type { Backend } from '../src/backend/backend.js';
 import { assertProperty } from './seeds.js';
+import {
+  anyData, anyPath, apply, applyCacheOnly, asFs, assertLimits, COMMON_OPS, COMMON_OPTIONS, outcome, rooted, SEED, seededDir, snapshot,
+  type Op,
+} from './fs-model.js';
 
 const PATHS = ['/a', '/b', '/d', '/d/a', '/d/b', '/d/e', '/d/e/f', '/x'];
 const DIRS = ['/d', '/d/e', '/x', '/a'];
@@ -29,246 +32,26 @@ const BACKEND_ARB =
 const RUNS = Number(process.env.MODEL_RUNS ?? (process.env.CI ? 600 : 200));
 if (process.env.MODEL_SEED && !process.env.FC_SEED) process.env.FC_SEED = process.env.MODEL_SEED;
 
-type Op =
-  | { op: 'readFile'; path: string }
-  | { op: 'writeFile'; path: string; data: string }
-  | { op: 'appendFile'; path: string; data: string }
-  | { op: 'writeAt'; path: string; data: string; position: number }
-  | { op: 'readAt'; path: string; position: number; length: number }
-  | { op: 'truncate'; path: string; len: number }
-  | { op: 'rename'; from: string; to: string }
-  | { op: 'unlink'; path: string }
-  | { op: 'mkdir'; path: string }
-  | { op: 'rmdir'; path: string }
-  | { op: 'rmrf'; path: string }
-  | { op: 'stat'; path: string }
-  | { op: 'readdir'; path: string }
-  | { op: 'copyFile'; from: string; to: string }
-  | { op: 'renameOver'; from: string; to: string }
-  | { op: 'copyOver'; from: string; to: string }
-  | { op: 'chmod'; path: string; mode: number }
-  | { op: 'advance'; ms: number }
-  | { op: 'external'; path: string; data: string }
-  | { op: 'invalidate'; path: string }
-  | { op: 'invalidatePrefix'; path: string }
-  | { op: 'invalidatePattern'; pattern: string }
-  | { op: 'clear' }
-  | { op: 'flush' };
-
-const path = fc.constantFrom(...PATHS);
-const dir = fc.constantFrom(...DIRS);
-const data = fc.string({ maxLength: 40 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('readFile' as const), path }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('writeFile' as const), path, data }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('appendFile' as const), path, data }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('writeAt' as const), path, data, position: fc.nat(60) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('readAt' as const), path, position: fc.nat(60), length: fc.nat(30) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('truncate' as const), path, len: fc.nat(50) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('rename' as const), from: path, to: path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), path }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('mkdir' as const), path: dir }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('rmdir' as const), path: dir }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('rmrf' as const), path: dir }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('stat' as const), path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('readdir' as const), path: fc.constantFrom('/', '/d', '/d/e', '/x') }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyFile' as const), from: path, to: path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidate' as const), path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidatePrefix' as const), path: fc.constantFrom('/', '/d', '/d/e') }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidatePattern' as const), pattern: fc.constantFrom('/*', '/d/**', '/[ab]', '/?') }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
+  ...COMMON_OPS,
   // stat both ends (so their metadata is cached), then rename or copy one over the other.
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('renameOver' as const), from: path, to: path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyOver' as const), from: path, to: path }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('renameOver' as const), from: anyPath, to: anyPath }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyOver' as const), from: anyPath, to: anyPath }) },
   // Owner rwx always: the memory backend checks permissions (as a non-root user would), the disk as root does not.
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('chmod' as const), path, mode: fc.constantFrom(0o700, 0o750, 0o755) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('chmod' as const), path: anyPath, mode: fc.constantFrom(0o700, 0o750, 0o755) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(1, 20, 60, 150, 1200) }) },
   // A change made behind the cache, straight to the backend (and the reference); see 'external' below.
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('external' as const), path, data }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('external' as const), path: anyPath, data: anyData }) },
 );
 
 const optionsArb: fc.Arbitrary<CacheFSOptions> = fc.record({
-  writeMode: fc.constantFrom('write-through', 'write-back', 'write-around'),
-  eviction: fc.constantFrom('lru', 'lfu', 'ttl', 'hybrid', 'tinylfu', 'sieve'),
-  maxBytes: fc.constantFrom(0, 16, 64, 200),
-  maxEntries: fc.constantFrom(0, 1, 3),
-  metadataCache: fc.boolean(),
-  pool: fc.boolean(),
+  ...COMMON_OPTIONS,
   // In write-back mode, background flushes fire when an 'advance' step passes the interval.
   flushInterval: fc.constantFrom(0, 1, 5, 100),
   ttl: fc.constantFrom(0, 50, 1000),
   ttlRules: fc.constantFrom([], [{ pattern: '/d/**', ttl: 20 }], [{ pattern: '/[ab]', ttl: 0 }, { pattern: '**', ttl: 100 }]),
   revalidate: fc.constantFrom('never' as const, 'always' as const, 0, 50, 1000),
 });
-
-/** The outcome of one operation: a value to compare, or the error code. */
-type Outcome = { ok: unknown } | { code: string };
-
-async function outcome(run: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    return { ok: await run() };
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (typeof code !== 'string') throw err;
-    return { code };
-  }
-}
-
-/** Node's fs.promises surface, as both the cache and the reference offer it. */
-interface FsLike {
-  readFile(p: string): Promise<Buffer | string | Uint8Array>;
-  writeFile(p: string, d: string): Promise<void>;
-  appendFile(p: string, d: string): Promise<void>;
-  open(p: string, flags: string): Promise<{
-    write(d: Buffer, o: number, l: number, p: number): Promise<unknown>;
-    read(b: Buffer, o: number, l: number, p: number): Promise<{ bytesRead: number }>;
-    close(): Promise<void>;
-  }>;
-  truncate(p: string, len: number): Promise<void>;
-  rename(a: string, b: string): Promise<void>;
-  unlink(p: string): Promise<void>;
-  mkdir(p: string): Promise<unknown>;
-  rmdir(p: string): Promise<void>;
-  rm(p: string, o: { recursive: boolean; force: boolean }): Promise<void>;
-  stat(p: string): Promise<{ size: number; mode: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean }>;
-  readdir(p: string): Promise<unknown[]>;
-  copyFile(a: string, b: string): Promise<void>;
-  chmod(p: string, mode: number): Promise<void>;
-}
-
-async function apply(fs: FsLike, op: Op): Promise<Outcome | undefined> {
-  switch (op.op) {
-    case 'readFile':
-      return outcome(async () => Buffer.from(await fs.readFile(op.path)).toString('latin1'));
-    case 'writeFile':
-      return outcome(() => fs.writeFile(op.path, op.data));
-    case 'appendFile':
-      return outcome(() => fs.appendFile(op.path, op.data));
-    case 'writeAt':
-      return outcome(async () => {
-        const h = await fs.open(op.path, 'r+');
-        try {
-          const bytes = Buffer.from(op.data);
-          await h.write(bytes, 0, bytes.length, op.position);
-        } finally {
-          await h.close();
-        }
-      });
-    case 'readAt':
-      return outcome(async () => {
-        const h = await fs.open(op.path, 'r');
-        try {
-          const buf = Buffer.alloc(op.length);
-          const { bytesRead } = await h.read(buf, 0, op.length, op.position);
-          return buf.subarray(0, bytesRead).toString('latin1');
-        } finally {
-          await h.close();
-        }
-      });
-    case 'truncate':
-      return outcome(() => fs.truncate(op.path, op.len));
-    case 'rename':
-      return outcome(() => fs.rename(op.from, op.to));
-    case 'unlink':
-      return outcome(() => fs.unlink(op.path));
-    case 'mkdir':
-      return outcome(async () => void (await fs.mkdir(op.path)));
-    case 'rmdir':
-      return outcome(() => fs.rmdir(op.path));
-    case 'rmrf':
-      return outcome(() => fs.rm(op.path, { recursive: true, force: true }));
-    case 'stat':
-      return outcome(async () => {
-        const s = await fs.stat(op.path);
-        return { size: s.isFile() ? s.size : -1, file: s.isFile(), dir: s.isDirectory(), mode: s.mode };
-      });
-    case 'readdir':
-      return outcome(async () => (await fs.readdir(op.path)).map(String).sort());
-    case 'copyFile':
-      // libuv truncates and then unlinks the destination when the source is a directory; cachefs
-      // leaves the destination alone. Both fail with EISDIR; only that platform artifact is skipped.
-      if (await fs.stat(op.from).then((s) => s.isDirectory(), () => false)) return { code: 'EISDIR' };
-      return outcome(() => fs.copyFile(op.from, op.to));
-    case 'renameOver':
-    case 'copyOver': {
-      const stats = [await apply(fs, { op: 'stat', path: op.from }), await apply(fs, { op: 'stat', path: op.to })];
-      const moved = await apply(fs, { op: op.op === 'renameOver' ? 'rename' : 'copyFile', from: op.from, to: op.to });
-      return { ok: [stats, moved] };
-    }
-    case 'chmod':
-      return outcome(() => fs.chmod(op.path, op.mode));
-    default:
-      return undefined; // cache-only operations: no counterpart in the reference
-  }
-}
-
-async function applyCacheOnly(cfs: CacheFS, op: Op): Promise<void> {
-  switch (op.op) {
-    case 'invalidate':
-      await cfs.invalidate(op.path);
-      break;
-    case 'invalidatePrefix':
-      await cfs.invalidatePrefix(op.path);
-      break;
-    case 'invalidatePattern':
-      await cfs.invalidatePattern(op.pattern);
-      break;
-    case 'clear':
-      await cfs.clear();
-      break;
-    case 'flush':
-      await cfs.flush();
-      break;
-    default:
-      break;
-  }
-}
-
-async function seededDir(files: Record<string, string>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'cachefs-model-'));
-  for (const [p, content] of Object.entries(files)) {
-    await mkdir(join(root, p, '..'), { recursive: true });
-    await writeFile(join(root, p), content);
-  }
-  return root;
-}
-
-/** Node's fs.promises with every path taken below `root` (the reference file system). */
-function rooted(root: string): FsLike {
-  const at = (p: string): string => join(root, p);
-  return {
-    readFile: (p) => nodeFs.readFile(at(p)),
-    writeFile: (p, d) => nodeFs.writeFile(at(p), d),
-    appendFile: (p, d) => nodeFs.appendFile(at(p), d),
-    open: (p, flags) => nodeFs.open(at(p), flags),
-    truncate: (p, len) => nodeFs.truncate(at(p), len),
-    rename: (a, b) => nodeFs.rename(at(a), at(b)),
-    unlink: (p) => nodeFs.unlink(at(p)),
-    mkdir: (p) => nodeFs.mkdir(at(p)),
-    rmdir: (p) => nodeFs.rmdir(at(p)),
-    rm: (p, o) => nodeFs.rm(at(p), o),
-    stat: (p) => nodeFs.stat(at(p)),
-    readdir: (p) => nodeFs.readdir(at(p)),
-    copyFile: (a, b) => nodeFs.copyFile(at(a), at(b)),
-    chmod: (p, mode) => nodeFs.chmod(at(p), mode),
-  };
-}
-
-/** Every file's bytes and every directory under `/`, read through `fs`. */
-async function snapshot(fs: FsLike, dir = '/', into: Record<string, string> = {}): Promise<Record<string, string>> {
-  for (const name of (await fs.readdir(dir)).map(String).sort()) {
-    const p = dir === '/' ? `/${name}` : `${dir}/${name}`;
-    const st = await fs.stat(p);
-    if (st.isDirectory()) {
-      into[p] = '<dir>';
-      await snapshot(fs, p, into);
-    } else {
-      into[p] = Buffer.from(await fs.readFile(p)).toString('latin1');
-    }
-  }
-  return into;
-}
 
 /** The outcome with `mode` left out of every stat result in it (see `copiedMode` below). */
 function withoutModes(o: unknown): unknown {
@@ -344,15 +127,14 @@ async function metadataMatchesBackend(cfs: CacheFS, backend: Backend, p: string,
 test(`cachefs behaves like the bare backend over ${RUNS} random operation sequences`, async () => {
   await assertProperty(
     fc.asyncProperty(optionsArb, BACKEND_ARB, fc.array(opArb, { minLength: 1, maxLength: 40 }), async (options, onDisk, ops) => {
-      const seed = { '/a': 'alpha', '/d/a': 'delta-a' };
-      const refRoot = await seededDir(seed);
-      const diskRoot = onDisk ? await seededDir(seed) : undefined;
-      const backend = diskRoot ? nodeBackend(diskRoot) : memoryBackend(seed);
+      const refRoot = await seededDir(SEED);
+      const diskRoot = onDisk ? await seededDir(SEED) : undefined;
+      const backend = diskRoot ? nodeBackend(diskRoot) : memoryBackend(SEED);
       // The clock starts at the real time (so the disk's real mtimes are not in the cache's future).
       mock.timers.enable({ apis: ['Date', 'setTimeout', 'setInterval'], now: Date.now() });
       const cfs = new CacheFS(backend, options);
       const reference = rooted(refRoot);
-      const cached = cfs as unknown as FsLike;
+      const cached = asFs(cfs);
       const shown = JSON.stringify(options);
       // Paths whose mode came from a copyFile: Node gives the copy the source's mode, cachefs does not yet
       // (a todo test in regressions.test.ts); their mode is not compared with the reference.
@@ -396,9 +178,7 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
           if (op.op === 'rename' || op.op === 'renameOver' || op.op === 'copyFile' || op.op === 'copyOver') {
             await metadataMatchesBackend(cfs, backend, op.to, what);
           }
-          const limits = cfs.stats();
-          if (options.maxEntries && cfs.detailedStats().dirtyEntries === 0) assert.ok(limits.entries <= options.maxEntries, 'maxEntries holds');
-          if (options.maxBytes && cfs.detailedStats().dirtyEntries === 0) assert.ok(limits.bytesUsed <= options.maxBytes, 'maxBytes holds');
+          assertLimits(cfs, options);
         }
         // Everything read back through the cache, then (after close flushed) the backend itself.
         assert.deepEqual(await snapshot(cached), await snapshot(reference), 'whole tree through the cache');
@@ -411,7 +191,7 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
           }
         }
         await cfs.close();
-        const fresh = new CacheFS(backend, { maxBytes: 0 }) as unknown as FsLike;
+        const fresh = asFs(new CacheFS(backend, { maxBytes: 0 }));
         assert.deepEqual(await snapshot(fresh), await snapshot(reference), 'whole backend after close');
       } finally {
         mock.timers.reset();
@@ -432,17 +212,17 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
 
 const bigData = fc.string({ minLength: 0, maxLength: 90 });
 const blockOpArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('readFile' as const), path }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('writeFile' as const), path, data: bigData }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('appendFile' as const), path, data: bigData }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('writeAt' as const), path, data, position: fc.nat(100) }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('readAt' as const), path, position: fc.nat(100), length: fc.nat(40) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), path, len: fc.nat(100) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('rename' as const), from: path, to: path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), path }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('stat' as const), path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyFile' as const), from: path, to: path }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidate' as const), path }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('readFile' as const), path: anyPath }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('writeFile' as const), path: anyPath, data: bigData }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('appendFile' as const), path: anyPath, data: bigData }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('writeAt' as const), path: anyPath, data: anyData, position: fc.nat(100) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('readAt' as const), path: anyPath, position: fc.nat(100), length: fc.nat(40) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), path: anyPath, len: fc.nat(100) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('rename' as const), from: anyPath, to: anyPath }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unlink' as const), path: anyPath }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('stat' as const), path: anyPath }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('copyFile' as const), from: anyPath, to: anyPath }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidate' as const), path: anyPath }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('invalidatePattern' as const), pattern: fc.constantFrom('/*', '/d/**') }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('flush' as const) }) },
@@ -468,7 +248,7 @@ test(`block-cached files behave like the bare backend over ${RUNS} random operat
       blocks.threshold = 24;
       blocks.blockSize = 8;
       const reference = rooted(refRoot);
-      const cached = cfs as unknown as FsLike;
+      const cached = asFs(cfs);
       try {
         for (const [i, op] of ops.entries()) {
           const expected = await apply(reference, op);
@@ -478,11 +258,11 @@ test(`block-cached files behave like the bare backend over ${RUNS} random operat
           }
           const actual = await apply(cached, op);
           assert.deepEqual(actual, expected, `step ${i}: ${JSON.stringify(op)} with ${JSON.stringify(options)}`);
-          if (options.maxBytes && cfs.detailedStats().dirtyEntries === 0) assert.ok(cfs.stats().bytesUsed <= options.maxBytes, 'maxBytes holds');
+          assertLimits(cfs, options);
         }
         assert.deepEqual(await snapshot(cached), await snapshot(reference), 'whole tree through the cache');
         await cfs.close();
-        const fresh = new CacheFS(backend, { maxBytes: 0 }) as unknown as FsLike;
+        const fresh = asFs(new CacheFS(backend, { maxBytes: 0 }));
         assert.deepEqual(await snapshot(fresh), await snapshot(reference), 'whole backend after close');
       } finally {
         await rm(refRoot, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { Attributes, ConnectConfig, FileEntry, OpenMode, SFTPWrapper } from 'ssh2';
 import { FsError } from '../../errors.js';
 import { asNetworkFailure, NetworkFailure, type Attempt } from './calls.js';
+import { SftpStatus } from './sftp-protocol.js';
 
 type Ssh2 = typeof import('ssh2');
 let ssh2Loading: Promise<Ssh2> | undefined;
@@ -20,16 +21,6 @@ function loadSsh2(): Promise<Ssh2> {
       });
     },
   ));
-}
-
-/** SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks). */
-export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, OP_UNSUPPORTED: 8 } as const;
-
-/** A status the server answered with: a file system outcome, to be mapped to a Node code by the caller. */
-export class SftpStatus extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
 }
 
 /**
