@@ -21,7 +21,9 @@ function collect(dir) {
 
 const filter = process.argv.slice(2);
 let files = collect(testRoot);
-if (filter.length > 0) files = files.filter((f) => filter.some((part) => f.includes(part)));
+// The filter matches the path under dist/test, so a checkout whose own path holds the word (a worktree named
+// `remote`) does not match every file.
+if (filter.length > 0) files = files.filter((f) => filter.some((part) => relative(testRoot, f).includes(part)));
 if (files.length === 0) {
   console.error('run-tests: no test files found under dist/test');
   process.exit(1);
