@@ -137,4 +137,39 @@ describe('Redis killed and restarted mid-run', { skip }, () => {
     }
   });
 
+  it("'strict': a process's own change never names bytes another process's older change left in its cache", async () => {
+    // The other process's change of /p runs in Redis first, but its message reaches this process only
+    // after this process's own change installed its bytes and before Redis answered it: the pushed
+    // (older) bytes replace this process's, and must not be tagged with the newer version.
+    const relay = await CuttableRelay.start(redis.port);
+    const backend = memoryBackend({ '/p': 'p0' });
+    const namespace = `ownchange${process.pid}`;
+    const self = new CacheFS(backend, { tier: { redis: relay.url, namespace, consistency: 'strict', timeout: 10_000 } });
+    const other = new CacheFS(backend, { tier: { redis: redis.url, namespace, consistency: 'strict' } });
+    const holds: AnswerHold[] = [];
+    try {
+      await until(() => self.core.tierLink!.port.available() && other.core.tierLink!.port.available(), 'both tiers up');
+      assert.equal(String(await self.readFile('/p')), 'p0');
+      const messages = relay.holdAnswers('subscribe', true);
+      holds.push(messages);
+      await messages.reached;
+      await other.writeFile('/p', 'older, from the other process');
+      const answer = relay.holdAnswers(BUMP_PATH.sha);
+      holds.push(answer);
+      const writing = self.writeFile('/p', 'newer');
+      await answer.reached;
+      messages.release();
+      await until(() => self.batchStats(['/p']).get('/p')!.size !== 'newer'.length, "the other process's bytes were pushed here");
+      answer.release();
+      await writing;
+      // Redis ran this process's change last, and the backend holds its bytes.
+      assert.equal(String(await backend.readFile('/p')), 'newer');
+      assert.equal(String(await self.readFile('/p')), 'newer');
+      assert.equal(String(await other.readFile('/p')), 'newer');
+    } finally {
+      for (const hold of holds) hold.release();
+      await Promise.all([self.close(), other.close()]);
+      await relay.close();
+    }
+  });
 });
