@@ -22,10 +22,14 @@ const PUSH_MAX_BYTES = 64 * 1024;
 
 /**
  * Reconnect quickly (the tier must be back within 5 s of Redis), and never queue a command while the
- * connection is down: a call fails at once and the cache goes on with the backend.
+ * connection is down: a call fails at once and the cache goes on with the backend. Nor resend, after a
+ * reconnect, a command the lost connection left unanswered: the call already counted as failed and the
+ * tier publishes that change again itself, while a change that carried its bytes, run again late, would
+ * put them back in Redis over a newer write from another process.
  */
 const OWN_CLIENT: RedisOptions = {
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 1000,
   retryStrategy: (attempt: number) => Math.min(attempt * 100, 500),
