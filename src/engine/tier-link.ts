@@ -51,6 +51,8 @@ export class TierLink {
   private refill: string | undefined;
   /** Reads of a path in flight in this process, so that concurrent misses ask Redis once. */
   private readonly flights = new Map<string, { ticket: number; promise: Promise<Fetched> }>();
+  /** Paths whose change is being published here: how many publications, and removals of their entry since. */
+  private readonly publishing = new Map<string, { count: number; removals: number }>();
 
   constructor(
     private readonly host: TierHost,
@@ -61,6 +63,8 @@ export class TierLink {
     // Any removal or replacement of an entry ends the version it was tagged with.
     store.onRemove = (key, reason, size) => {
       this.versions.delete(key);
+      const publishing = this.publishing.get(key);
+      if (publishing !== undefined) publishing.removals++;
       previous?.(key, reason, size);
     };
     port.attach({
@@ -201,11 +205,26 @@ export class TierLink {
    */
   async published(scope: TierScope, content?: Uint8Array): Promise<void> {
     this.forgetVersions(scope);
-    const version = await this.port.published(scope, content);
-    if (scope.kind === 'path' && version !== undefined) {
+    if (scope.kind !== 'path') {
+      await this.port.published(scope, content);
+      return;
+    }
+    const path = scope.path;
+    let publishing = this.publishing.get(path);
+    if (publishing === undefined) this.publishing.set(path, (publishing = { count: 0, removals: 0 }));
+    publishing.count++;
+    const removals = publishing.removals;
+    try {
+      const version = await this.port.published(scope, content);
+      // The new version names the bytes this change left here. If the entry left or was replaced while
+      // Redis answered (another process's change arrived first and pushed its bytes, say), what is
+      // resident now is not those bytes, and tagging it would let 'strict' confirm them as current.
+      if (version === undefined || publishing.removals !== removals) return;
       const store = this.host.store;
-      const slot = store.lookup(scope.path);
-      if (slot >= 0 && !store.isDirty(slot)) this.versions.set(scope.path, version);
+      const slot = store.lookup(path);
+      if (slot >= 0 && !store.isDirty(slot)) this.versions.set(path, version);
+    } finally {
+      if (--publishing.count === 0) this.publishing.delete(path);
     }
   }
 

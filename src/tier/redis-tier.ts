@@ -22,10 +22,14 @@ const PUSH_MAX_BYTES = 64 * 1024;
 
 /**
  * Reconnect quickly (the tier must be back within 5 s of Redis), and never queue a command while the
- * connection is down: a call fails at once and the cache goes on with the backend.
+ * connection is down: a call fails at once and the cache goes on with the backend. Nor resend, after a
+ * reconnect, a command the lost connection left unanswered: the call already counted as failed and the
+ * tier publishes that change again itself, while a change that carried its bytes, run again late, would
+ * put them back in Redis over a newer write from another process.
  */
 const OWN_CLIENT: RedisOptions = {
   enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 1000,
   retryStrategy: (attempt: number) => Math.min(attempt * 100, 500),
@@ -179,19 +183,35 @@ export class RedisTier implements TierPort {
     this.pending.set(scope.kind === 'path' ? `p${scope.path}` : `r${scope.prefix}`, scope);
   }
 
-  /** Publishes what changed while Redis was away; false if Redis failed again meanwhile. */
+  /**
+   * Publishes what changed while Redis was away, until nothing is queued; false if Redis failed again
+   * meanwhile (what was not published stays queued). Changes keep arriving while it awaits Redis (the
+   * circuit is still open, so they are queued): each change leaves the queue before its bump is sent,
+   * so one queued again meanwhile stays queued, and the loop runs until the queue is empty.
+   */
   private async publishPending(): Promise<boolean> {
-    if (this.pendingAll) {
-      if ((await this.call(() => this.bump({ kind: 'all' }), true)) === FAILED) return false;
-      this.pendingAll = false;
-      this.pending.clear();
-      return true;
-    }
-    for (const [id, scope] of [...this.pending]) {
-      if ((await this.call(() => this.bump(scope), true)) === FAILED) return false;
+    while (this.hasPending()) {
+      if (this.pendingAll) {
+        this.pendingAll = false;
+        this.pending.clear();
+        if ((await this.call(() => this.bump({ kind: 'all' }), true)) === FAILED) {
+          this.queue({ kind: 'all' });
+          return false;
+        }
+        continue;
+      }
+      const [id, scope] = this.pending.entries().next().value as [string, TierScope];
       this.pending.delete(id);
+      if ((await this.call(() => this.bump(scope), true)) === FAILED) {
+        this.queue(scope);
+        return false;
+      }
     }
     return true;
+  }
+
+  private hasPending(): boolean {
+    return this.pendingAll || this.pending.size > 0;
   }
 
   // ---------------------------------------------------------------- the cross-process load lock
@@ -362,8 +382,13 @@ export class RedisTier implements TierPort {
           this.channelLost = false;
           this.listener?.invalidated({ kind: 'all' });
         }
-        if (!(await this.publishPending())) return;
-        if (this.closed || this.client.status !== 'ready' || this.subscriber.status !== 'ready') return;
+        // The circuit closes in the same tick as the queue is found empty: a change queued after the
+        // last look would otherwise stay unpublished until the next outage, while the other processes,
+        // even in 'strict', keep confirming their older copies.
+        do {
+          if (!(await this.publishPending())) return;
+          if (this.closed || this.client.status !== 'ready' || this.subscriber.status !== 'ready') return;
+        } while (this.hasPending());
         this.up = true;
         this.downReported = false;
         this.timeoutsInARow = 0;
@@ -380,7 +405,7 @@ export class RedisTier implements TierPort {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.up && (this.pending.size > 0 || this.pendingAll)) await this.publishPending();
+    if (this.up && this.hasPending()) await this.publishPending();
     this.closed = true;
     this.up = false;
     if (this.probeTimer) clearInterval(this.probeTimer);

@@ -89,12 +89,40 @@ export class RedisServer {
   }
 }
 
+/** Redis's answers held back on one relayed connection until {@link AnswerHold.release}. */
+export interface AnswerHold {
+  /** Resolves once a connection matched (the command that matched went through to Redis). */
+  readonly reached: Promise<void>;
+  /** Lets the held answers through and stops holding. */
+  release(): void;
+}
+
+interface RelayedConnection {
+  /** What the client sent so far (the first 64 KiB), for holds that pick a connection by its past. */
+  sent: Buffer;
+  tail: Buffer;
+  held: Buffer[] | undefined;
+  toClient(chunk: Buffer): void;
+}
+
+interface PendingHold {
+  marker: Buffer;
+  matched(connection: RelayedConnection): void;
+}
+
+const SENT_KEPT = 64 * 1024;
+const MARKER_MAX = 256;
+
 /**
  * A TCP relay to a Redis server that the test can cut (every connection through it dropped, new ones
- * refused) and heal: one process loses Redis while the others keep it.
+ * refused) and heal: one process loses Redis while the others keep it. It can also hold Redis's answers
+ * on one connection (Redis still runs what it receives), pinning a client between "Redis ran it" and
+ * "the client heard so" for as long as a test needs.
  */
 export class CuttableRelay {
   private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly connections = new Set<RelayedConnection>();
+  private readonly holds = new Set<PendingHold>();
   private cut = false;
   private constructor(
     private readonly server: import('node:net').Server,
@@ -109,15 +137,36 @@ export class CuttableRelay {
         return;
       }
       const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+      const connection: RelayedConnection = {
+        sent: Buffer.alloc(0),
+        tail: Buffer.alloc(0),
+        held: undefined,
+        toClient: (chunk) => void client.write(chunk),
+      };
+      relay.connections.add(connection);
       for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
         relay.sockets.add(a);
         a.on('error', () => b.destroy());
         a.on('close', () => {
           relay.sockets.delete(a);
+          relay.connections.delete(connection);
           b.destroy();
         });
-        a.pipe(b);
       }
+      client.on('data', (chunk: Buffer) => {
+        // The end of what came before too, in case a marker straddles two chunks.
+        const window = Buffer.concat([connection.tail, chunk]);
+        connection.tail = window.subarray(Math.max(0, window.length - MARKER_MAX));
+        if (connection.sent.length < SENT_KEPT) connection.sent = Buffer.concat([connection.sent, chunk]).subarray(0, SENT_KEPT);
+        for (const hold of relay.holds) {
+          if (connection.held === undefined && window.includes(hold.marker)) hold.matched(connection);
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (connection.held !== undefined) connection.held.push(chunk);
+        else connection.toClient(chunk);
+      });
     });
     const port = await new Promise<number>((resolve) => {
       server.listen(0, '127.0.0.1', () => {
@@ -140,6 +189,41 @@ export class CuttableRelay {
 
   heal(): void {
     this.cut = false;
+  }
+
+  /**
+   * Holds Redis's answers on the connection that next sends a command containing `marker` (from that
+   * command on), or with `alreadySent`, on an open connection that sent it before (at once).
+   */
+  holdAnswers(marker: string, alreadySent = false): AnswerHold {
+    if (marker.length > MARKER_MAX) throw new Error(`a marker is at most ${MARKER_MAX} bytes`);
+    let held: RelayedConnection | undefined;
+    let reached!: () => void;
+    const hold: PendingHold = {
+      marker: Buffer.from(marker),
+      matched: (connection) => {
+        this.holds.delete(hold);
+        held = connection;
+        connection.held = [];
+        reached();
+      },
+    };
+    const promise = new Promise<void>((resolve) => (reached = resolve));
+    const already = alreadySent ? [...this.connections].find((c) => c.held === undefined && c.sent.includes(hold.marker)) : undefined;
+    if (already !== undefined) hold.matched(already);
+    else this.holds.add(hold);
+    return {
+      reached: promise,
+      release: () => {
+        this.holds.delete(hold);
+        const connection = held;
+        held = undefined;
+        if (connection?.held === undefined) return;
+        const chunks = connection.held;
+        connection.held = undefined;
+        for (const chunk of chunks) connection.toClient(chunk);
+      },
+    };
   }
 
   close(): Promise<void> {

@@ -75,6 +75,13 @@ interface Write {
   /** From when every process can see it: its end, or for a change published late, the writer's next tierUp. */
   visible: number;
   value: string;
+  worker: number;
+}
+
+/** A write as a failure message shows it: who, what, and when (µs). */
+function describeWrite(w: Write): string {
+  if (w.start === -Infinity) return `initial '${w.value}'`;
+  return `worker ${w.worker} '${w.value}' [${w.start}..${w.end}${w.visible !== w.end ? `, visible ${w.visible}` : ''}]`;
 }
 
 /**
@@ -86,14 +93,14 @@ interface Write {
 export function staleReads(results: RunResult[], initial: string[], paths: number): string[] {
   const problems: string[] = [];
   for (let p = 0; p < paths; p++) {
-    const writes: Write[] = [{ start: -Infinity, end: -Infinity, visible: -Infinity, value: initial[p]! }];
+    const writes: Write[] = [{ start: -Infinity, end: -Infinity, visible: -Infinity, value: initial[p]!, worker: -1 }];
     const reads: { start: number; end: number; value: string; worker: number }[] = [];
     results.forEach((r, worker) => {
       for (const [kind, path, start, end, value, late] of r.log) {
         if (path !== p) continue;
         if (kind === 'w') {
           const up = late ? r.ups.find((t) => t >= end) ?? Infinity : end;
-          writes.push({ start, end, visible: Math.max(end, up), value });
+          writes.push({ start, end, visible: Math.max(end, up), value, worker });
         } else {
           reads.push({ start, end, value, worker });
         }
@@ -101,17 +108,22 @@ export function staleReads(results: RunResult[], initial: string[], paths: numbe
     });
     for (const read of reads) {
       // The latest start among writes visible before the read began: a write ending before it is superseded.
-      let latestStart = -Infinity;
-      for (const w of writes) if (w.visible < read.start && w.start > latestStart) latestStart = w.start;
+      let latest: Write | undefined;
+      for (const w of writes) if (w.visible < read.start && (latest === undefined || w.start > latest.start)) latest = w;
+      const latestStart = latest?.start ?? -Infinity;
       // The backend writes a file by truncating it and then writing (as Node's writeFile does): a read
       // that meets a write half-way sees it empty or cut short, as Node's own readFile would. Such a
-      // read is explained only by a write that overlaps it.
-      const torn = (w: Write): boolean => w.value !== 'ENOENT' && w.value.startsWith(read.value) && w.end > read.start;
+      // read is explained only by a write that overlaps it. For the other processes a write published
+      // late is under way until it is visible: what a backend read caught half-way through it may be
+      // served until then, as its older bytes may (API 1.3: 'strict' holds while the writer reaches Redis).
+      const torn = (w: Write): boolean => w.value !== 'ENOENT' && w.value.startsWith(read.value) && w.visible > read.start;
       const candidates = writes.filter((w) => (w.value === read.value || torn(w)) && w.start < read.end);
+      const at = `path ${p}: worker ${read.worker} read '${read.value}' [${read.start}..${read.end}]`;
+      const around = writes.filter((w) => w.start < read.end && w.visible > read.start - 50_000).map(describeWrite);
       if (candidates.length === 0) {
-        problems.push(`path ${p}: worker ${read.worker} read '${read.value}', which no write had begun to write`);
+        problems.push(`${at}, which no write had begun to write; writes then: ${around.join('; ')}`);
       } else if (!candidates.some((w) => w.end >= latestStart)) {
-        problems.push(`path ${p}: worker ${read.worker} read '${read.value}' at ${read.start}, superseded by a write begun at ${latestStart}`);
+        problems.push(`${at}, superseded by ${describeWrite(latest!)}; written by ${candidates.map(describeWrite).join('; ')}`);
       }
     }
   }
