@@ -428,7 +428,8 @@ test(`cachefs behaves like the bare backend over ${RUNS} random operation sequen
 // Block-cached files (issue 12, coldpath). The same comparison with the block threshold lowered to 24
 // bytes and 8-byte blocks (internal knobs of the cache's BlockCache), so that files cross the threshold
 // both ways, positional writes straddle block boundaries, and truncation cuts into a block, in every
-// write mode. Replays with FC_SEED / FC_PATH like the test above.
+// write mode. maxEntries counts files, however many blocks each has. Replays with FC_SEED / FC_PATH like
+// the test above.
 
 const bigData = fc.string({ minLength: 0, maxLength: 90 });
 const blockOpArb: fc.Arbitrary<Op> = fc.oneof(
@@ -451,6 +452,7 @@ const blockOptionsArb: fc.Arbitrary<CacheFSOptions> = fc.record({
   writeMode: fc.constantFrom('write-through', 'write-back', 'write-around'),
   eviction: fc.constantFrom('lru', 'lfu', 'ttl', 'hybrid', 'tinylfu', 'sieve'),
   maxBytes: fc.constantFrom(0, 64, 200, 4096),
+  maxEntries: fc.constantFrom(0, 1, 3),
   pool: fc.boolean(),
   flushInterval: fc.constantFrom(0, 1),
 });
@@ -478,7 +480,9 @@ test(`block-cached files behave like the bare backend over ${RUNS} random operat
           }
           const actual = await apply(cached, op);
           assert.deepEqual(actual, expected, `step ${i}: ${JSON.stringify(op)} with ${JSON.stringify(options)}`);
-          if (options.maxBytes && cfs.detailedStats().dirtyEntries === 0) assert.ok(cfs.stats().bytesUsed <= options.maxBytes, 'maxBytes holds');
+          const { bytesUsed, entries } = cfs.stats();
+          if (options.maxBytes && cfs.detailedStats().dirtyEntries === 0) assert.ok(bytesUsed <= options.maxBytes, 'maxBytes holds');
+          if (options.maxEntries && cfs.detailedStats().dirtyEntries === 0) assert.ok(entries <= options.maxEntries, `maxEntries holds (${entries} files)`);
         }
         assert.deepEqual(await snapshot(cached), await snapshot(reference), 'whole tree through the cache');
         await cfs.close();

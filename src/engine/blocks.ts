@@ -73,7 +73,13 @@ export class BlockCache implements BlockIndex {
     if (f.slots.delete(index)) {
       this.blockEntries--;
       if (f.slots.size === 0) this.filesWithBlocks--;
+      this.#recount();
     }
+  }
+
+  /** `maxEntries` counts files (API.md): a file's blocks beyond its first are outside the store's budget. */
+  #recount(): void {
+    this.host.cache.store.uncountedEntries = this.blockEntries - this.filesWithBlocks;
   }
 
   /** Drops every block of `key` and what is known of it. True if a block was resident. */
@@ -88,6 +94,7 @@ export class BlockCache implements BlockIndex {
     this.blockEntries -= f.slots.size;
     if (f.slots.size > 0) this.filesWithBlocks--;
     f.slots.clear();
+    this.#recount();
     return had;
   }
 
@@ -321,7 +328,7 @@ export class BlockCache implements BlockIndex {
     for (let b = 0; b * B < data.length; b++) {
       if (f.slots.has(b)) continue;
       const part = data.subarray(b * B, Math.min(data.length, (b + 1) * B));
-      this.adopt(f, key, b, store.install(key + MARK + b, part, part.length, expires, now));
+      this.adopt(f, b, store.install(key + MARK + b, part, part.length, expires, now, false, f.slots.size === 0));
     }
     await core.enforceLimits();
   }
@@ -368,11 +375,11 @@ export class BlockCache implements BlockIndex {
     return f;
   }
 
-  private adopt(f: BlockedFile, key: string, b: number, slot: number): void {
-    void key;
+  private adopt(f: BlockedFile, b: number, slot: number): void {
     if (f.slots.size === 0) this.filesWithBlocks++;
     if (!f.slots.has(b)) this.blockEntries++;
     f.slots.set(b, slot);
+    this.#recount();
   }
 
   /**
@@ -417,8 +424,8 @@ export class BlockCache implements BlockIndex {
       setImmediate(() => bytes.unhold(buf));
       if (n === len && this.files.get(key) === f && core.clock.mayInstall(key, ticket) && !core.closed && store.lookup(key) < 0) {
         const now = Date.now();
-        const slot = store.install(bk, buf, n, core.expiryFor(key, now), now, true);
-        this.adopt(f, key, b, slot);
+        const slot = store.install(bk, buf, n, core.expiryFor(key, now), now, true, f.slots.size === 0);
+        this.adopt(f, b, slot);
         await core.enforceLimits();
       } else {
         bytes.release(buf);
