@@ -270,9 +270,9 @@ export function asFs(cfs: CacheFS): FsLike {
 }
 
 /** The limits hold whenever nothing is dirty (dirty data may exceed them until it is flushed). */
-export function assertLimits(cfs: CacheFS, options: CacheFSOptions): void {
+export function assertLimits(cfs: CacheFS, options: CacheFSOptions, what = ''): void {
   if (cfs.detailedStats().dirtyEntries > 0) return;
   const limits = cfs.stats();
-  if (options.maxEntries) assert.ok(limits.entries <= options.maxEntries, 'maxEntries holds');
-  if (options.maxBytes) assert.ok(limits.bytesUsed <= options.maxBytes, 'maxBytes holds');
+  if (options.maxEntries) assert.ok(limits.entries <= options.maxEntries, `${what}: maxEntries holds (${limits.entries} files)`);
+  if (options.maxBytes) assert.ok(limits.bytesUsed <= options.maxBytes, `${what}: maxBytes holds`);
 }

@@ -12,12 +12,23 @@ export function virtualError(err: unknown, syscall: string, path: string, dest?:
 /** One descriptor of {@link Backend.open} on the disk; errors name the virtual path it was opened at. */
 export class NodeFile implements BackendFile {
   private closed = false;
+  /**
+   * Calls in flight. `close` waits for them, as Node's FileHandle does: a read still running when the
+   * descriptor closed could land on the same number reused by the next open, and read another file.
+   */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
   constructor(private readonly fd: number, private readonly path: string, readonly realPath?: string) {}
 
   private call<T>(syscall: string, start: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
     if (this.closed) return Promise.reject(new FsError('EBADF', syscall, this.path));
+    this.inFlight++;
     return new Promise<T>((resolve, reject) =>
-      start((err, value) => (err ? reject(virtualError(err, syscall, this.path)) : resolve(value as T))),
+      start((err, value) => {
+        if (--this.inFlight === 0) this.drained?.();
+        if (err) reject(virtualError(err, syscall, this.path));
+        else resolve(value as T);
+      }),
     );
   }
 
@@ -36,10 +47,11 @@ export class NodeFile implements BackendFile {
   sync(): Promise<void> {
     return this.call('fdatasync', (done) => fs.fdatasync(this.fd, done));
   }
-  close(): Promise<void> {
-    const closing = this.call<void>('close', (done) => fs.close(this.fd, done));
+  async close(): Promise<void> {
+    if (this.closed) throw new FsError('EBADF', 'close', this.path);
     this.closed = true;
-    return closing;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await new Promise<void>((resolve, reject) => fs.close(this.fd, (err) => (err ? reject(virtualError(err, 'close', this.path)) : resolve())));
   }
 }
 

@@ -3,23 +3,22 @@ import { BLOCK_MARK, type BlockIndex } from '../cache/block-keys.js';
 import type { Cache } from '../cache/cache.js';
 import type { InstallSource } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
+import { BlockAdmission } from './blocks-admission.js';
 import { SCAN_DIVISOR, WholeReads } from './blocks-whole.js';
 import { isGone, newBlockedFile, sameIdentity, type BlockedFile, type ReadSource } from './block-file.js';
 
 export type { ReadSource } from './block-file.js';
 
 /**
- * Block size, chosen by `npm run bench -- cold` on this machine (see docs/blocks.md): 64 KiB costs an
- * uncached 4 KiB read about what 16 KiB does (the thread-pool round trip dominates, not the copy) and
- * warms a hot region four times faster.
+ * Block size, chosen by measurement (see docs/cold-path.md): locally a 64 KiB read costs about what a
+ * 16 KiB one does (the thread-pool round trip dominates, not the copy) and warms a hot region four times
+ * faster; over a network 16 KiB blocks left a 4 MiB hot region at 81.5% hits where 64 KiB reach 87%.
  */
 export const DEFAULT_BLOCK_SIZE = 64 * 1024;
 /** Files larger than this are cached in blocks; smaller ones whole, as before. */
 export const DEFAULT_BLOCK_THRESHOLD = 1024 * 1024;
 /** Blocks read ahead of a sequential reader. */
 const READ_AHEAD_BLOCKS = 4;
-/** Blocks remembered per file as touched once (the doorkeeper), before the memory is started over. */
-const MAX_SEEN = 1 << 16;
 
 const MARK = BLOCK_MARK;
 
@@ -46,6 +45,8 @@ export class BlockCache implements BlockIndex {
   blockSize = DEFAULT_BLOCK_SIZE;
   /** Files larger than this are cached in blocks. */
   threshold = DEFAULT_BLOCK_THRESHOLD;
+  /** Which blocks random reads admit, from what blocks and reads cost on this backend. */
+  readonly admission = new BlockAdmission();
   readonly files = new Map<string, BlockedFile>();
   /** Resident block entries (the store counts each; `entries` counts files). */
   blockEntries = 0;
@@ -73,7 +74,13 @@ export class BlockCache implements BlockIndex {
     if (f.slots.delete(index)) {
       this.blockEntries--;
       if (f.slots.size === 0) this.filesWithBlocks--;
+      this.#recount();
     }
+  }
+
+  /** `maxEntries` counts files (API.md): a file's blocks beyond its first are outside the store's budget. */
+  #recount(): void {
+    this.host.cache.store.uncountedEntries = this.blockEntries - this.filesWithBlocks;
   }
 
   /** Drops every block of `key` and what is known of it. True if a block was resident. */
@@ -88,6 +95,7 @@ export class BlockCache implements BlockIndex {
     this.blockEntries -= f.slots.size;
     if (f.slots.size > 0) this.filesWithBlocks--;
     f.slots.clear();
+    this.#recount();
     return had;
   }
 
@@ -211,10 +219,12 @@ export class BlockCache implements BlockIndex {
   }
 
   /**
-   * A miss (already counted) of a file cached in blocks: loads the blocks the range touches (sharing
-   * loads in flight), copies from them, and reads ahead when the access is sequential. `st` is the
-   * backend's stat taken (at `statStartedAt`) before any byte was read, or undefined when the record
-   * already knows the size.
+   * A miss (already counted) of a file cached in blocks. A random read within one block that is neither
+   * resident nor loading goes as {@link BlockAdmission} plans: its range alone from the backend (the
+   * miss costs the backend's read of what was asked), with the block filled beside it or not yet, or
+   * the block loaded. Any other read loads the blocks it touches (sharing loads in flight), copies from
+   * them, and reads ahead when sequential. `st` is the backend's stat taken (at `statStartedAt`) before
+   * any byte was read, or undefined when the record already knows the size.
    */
   loadAt(
     key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
@@ -224,35 +234,57 @@ export class BlockCache implements BlockIndex {
       throw asCallError(err, 'read', userPath);
     };
     const f = this.files.get(key);
-    const size = st !== undefined ? st.size : knownSize;
-    if (f !== undefined && f.size === size && this.firstTouch(key, f, position, length)) {
-      // A random read's first touch of a block reads just its range: a block is admitted on its second
-      // touch, so reads spread over a file much larger than the cache cost what the backend's read costs
-      // and flush nothing, while a hot region is cached from its second pass (a doorkeeper, as TinyLFU's).
-      const b = Math.floor(position / this.blockSize);
-      if (f.seen.size >= MAX_SEEN) f.seen.clear();
-      f.seen.add(b);
-      f.accessCount++;
-      const end = Math.min(size, position + length);
-      return this.direct(into, offset, end - position, position, source).then((n) => {
-        f.nextSequential = position + n;
-        return n;
-      }, fail);
+    if (f !== undefined && f.size === (st !== undefined ? st.size : knownSize)) {
+      const b = this.#randomBlock(key, f, position, length);
+      const read = b < 0 ? undefined : this.#randomRead(key, f, b, into, offset, length, position, source);
+      if (read !== undefined) return read.catch(fail);
     }
     return this.loadRange(key, st, statStartedAt, into, offset, length, position, source, knownSize).catch(fail);
   }
 
-  /** True when a read of `[position, position + length)` is a random first touch of one block. */
-  private firstTouch(key: string, f: BlockedFile, position: number, length: number): boolean {
+  /**
+   * A random read of block `b` as {@link BlockAdmission} plans it: the range alone (the block filled
+   * beside it, or not yet admitted), or undefined when the caller is to load the block.
+   */
+  #randomRead(key: string, f: BlockedFile, b: number, into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> | undefined {
     const B = this.blockSize;
+    const store = this.host.cache.store;
+    const room = store.fits(Math.min(B, f.size - b * B), f.slots.size === 0);
+    const nearResident = this.#near(key, f, b - 1) || this.#near(key, f, b + 1);
+    const plan = this.admission.decide(f, b, { room, nearResident, capacity: Math.ceil(store.maxBytes / B) });
+    if (plan === 'block') {
+      // Read-around (as the kernel's for a mapped file's fault): where blocks cost what reads do (the
+      // only case planned 'block'), the neighbours come along while there is room, so a hot region fills
+      // in a few misses.
+      if (room) for (const nb of [b - 1, b + 1]) if (nb >= 0 && nb * B < f.size && !this.#near(key, f, nb)) this.loadBlock(key, f, nb, source).catch(() => undefined);
+      return undefined;
+    }
+    if (plan === 'range+fill') {
+      f.source = source;
+      this.admission.fillStarted(this.loadBlock(key, f, b, source));
+    }
+    f.accessCount++;
     const end = Math.min(f.size, position + length);
-    if (position >= end || position === f.nextSequential) return false;
-    const first = Math.floor(position / B);
-    return first === Math.floor((end - 1) / B) && !f.slots.has(first) && !f.seen.has(first) && !this.pending.has(key + MARK + first) &&
-      this.host.cache.store.admissible(Math.min(B, f.size));
+    return this.direct(into, offset, end - position, position, source).then((n) => {
+      f.nextSequential = position + n;
+      return n;
+    });
   }
 
+  /** True when block `b` of `f` is resident or loading. */
+  #near(key: string, f: BlockedFile, b: number): boolean {
+    return f.slots.has(b) || this.pending.has(key + MARK + b);
+  }
 
+  /** The block a random read of `[position, position + length)` falls in when it is one block, neither resident nor loading; else -1. */
+  #randomBlock(key: string, f: BlockedFile, position: number, length: number): number {
+    const B = this.blockSize;
+    const end = Math.min(f.size, position + length);
+    if (position >= end || position === f.nextSequential) return -1;
+    const b = Math.floor(position / B);
+    if (b !== Math.floor((end - 1) / B) || f.slots.has(b) || this.pending.has(key + MARK + b)) return -1;
+    return this.host.cache.store.admissible(Math.min(B, f.size - b * B)) ? b : -1;
+  }
 
   private async loadRange(
     key: string, st: BackendStats | undefined, statStartedAt: number, into: Uint8Array, offset: number, length: number,
@@ -321,7 +353,7 @@ export class BlockCache implements BlockIndex {
     for (let b = 0; b * B < data.length; b++) {
       if (f.slots.has(b)) continue;
       const part = data.subarray(b * B, Math.min(data.length, (b + 1) * B));
-      this.adopt(f, key, b, store.install(key + MARK + b, part, part.length, expires, now));
+      this.adopt(f, b, store.install(key + MARK + b, part, part.length, expires, now, false, f.slots.size === 0));
     }
     await core.enforceLimits();
   }
@@ -368,11 +400,11 @@ export class BlockCache implements BlockIndex {
     return f;
   }
 
-  private adopt(f: BlockedFile, key: string, b: number, slot: number): void {
-    void key;
+  private adopt(f: BlockedFile, b: number, slot: number): void {
     if (f.slots.size === 0) this.filesWithBlocks++;
     if (!f.slots.has(b)) this.blockEntries++;
     f.slots.set(b, slot);
+    this.#recount();
   }
 
   /**
@@ -413,12 +445,13 @@ export class BlockCache implements BlockIndex {
       }
       core.counters.backendReads++;
       this.host.loader.recordRead(key, started, n);
+      this.admission.blockLoaded(performance.now() - started);
       bytes.hold(buf);
       setImmediate(() => bytes.unhold(buf));
       if (n === len && this.files.get(key) === f && core.clock.mayInstall(key, ticket) && !core.closed && store.lookup(key) < 0) {
         const now = Date.now();
-        const slot = store.install(bk, buf, n, core.expiryFor(key, now), now, true);
-        this.adopt(f, key, b, slot);
+        const slot = store.install(bk, buf, n, core.expiryFor(key, now), now, true, f.slots.size === 0);
+        this.adopt(f, b, slot);
         await core.enforceLimits();
       } else {
         bytes.release(buf);
@@ -433,7 +466,11 @@ export class BlockCache implements BlockIndex {
   /** Reads a range straight from the source (nothing cached): a cache smaller than one block. */
   private direct(into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> {
     this.host.cache.counters.backendReads++;
-    return source(into, offset, length, position);
+    const started = performance.now();
+    return source(into, offset, length, position).then((n) => {
+      this.admission.rangeRead(performance.now() - started);
+      return n;
+    });
   }
 
   /** Bounded read-ahead for a reader that continues where it stopped. */

@@ -36,6 +36,8 @@ export class DataStore extends SlotColumns {
   private parkedEntries = 0;
   /** Resident entries that are dirty. */
   dirtyCount = 0;
+  /** Resident entries outside `maxEntries`, which counts files: blocks beyond a file's first (the block cache's). */
+  uncountedEntries = 0;
   /** Bytes charged by pinned entries (warming with priority `'high'` keeps them within `maxBytes`). */
   pinnedBytes = 0;
   /** Resident entries that are pinned. */
@@ -82,12 +84,12 @@ export class DataStore extends SlotColumns {
     return [...this.index.keys()];
   }
 
-  /** True when an entry of `size` bytes fits without evicting anything. */
-  fits(size: number): boolean {
+  /** True when an entry of `size` bytes fits without evicting anything (`addsEntry`: it counts as one). */
+  fits(size: number, addsEntry = true): boolean {
     const cost = this.bytes.footprint(size);
     return (
       (this.maxBytes === 0 || this.bytesUsed + cost <= this.maxBytes) &&
-      (this.maxEntries === 0 || this.index.size + 1 <= this.maxEntries)
+      (this.maxEntries === 0 || this.index.size - this.uncountedEntries + (addsEntry ? 1 : 0) <= this.maxEntries)
     );
   }
 
@@ -97,18 +99,18 @@ export class DataStore extends SlotColumns {
   }
 
   /**
-   * Makes `key` resident with a copy of `data[0..size)` (or, when `adopt` is set, with `data` itself,
-   * which must have come from `bytes.allocate`). Replaces an existing entry of the same key.
-   * Returns the slot. The caller then calls {@link enforceLimits}.
+   * Makes `key` resident with a copy of `data[0..size)` (or, when `adopt` is set, with `data` itself, which
+   * must have come from `bytes.allocate`), replacing an entry of the same key; `addsEntry` false: outside
+   * `maxEntries` (a further block of a file). Returns the slot. The caller then calls {@link enforceLimits}.
    */
-  install(key: string, data: Uint8Array, size: number, expiresAt: number, now: number, adopt = false): number {
+  install(key: string, data: Uint8Array, size: number, expiresAt: number, now: number, adopt = false, addsEntry = true): number {
     const existing = this.index.get(key);
     // A pin belongs to the path, not to one version of its bytes: a rewrite keeps it.
     const keepPinned = existing !== undefined && (this.flagBits[existing]! & PINNED) !== 0;
     if (existing !== undefined) this.removeSlot(existing, 'replaced');
     // Admission is decided before insertion: the policy picks its victims among the entries already
     // resident, and only then does the new one take a slot.
-    this.makeRoom(this.bytes.footprint(adopt ? data.length : size), now);
+    this.makeRoom(this.bytes.footprint(adopt ? data.length : size), addsEntry ? 1 : 0, now);
     const slot = this.allocateSlot();
     let buf: Buffer;
     if (adopt) {
@@ -262,9 +264,9 @@ export class DataStore extends SlotColumns {
    * Evicts until one more entry of `cost` bytes fits (dirty victims are parked and their flushes kept
    * for the next {@link enforceLimits}, which the caller of {@link install} runs).
    */
-  private makeRoom(cost: number, now: number): void {
-    // Over the limits once the newcomer (cost bytes, one entry) is in, not counting what is leaving.
-    while (this.overLimit(this.parkedBytes - cost, this.parkedEntries - 1) && this.evictOne(now)) {}
+  private makeRoom(cost: number, entries: number, now: number): void {
+    // Over the limits once the newcomer (cost bytes, `entries` entries) is in, not counting what is leaving.
+    while (this.overLimit(this.parkedBytes - cost, this.parkedEntries - entries) && this.evictOne(now)) {}
   }
 
   /** Asks the policy for a victim and removes (or, when dirty, parks) it; false when it has none. */
@@ -290,7 +292,7 @@ export class DataStore extends SlotColumns {
   overLimit(leavingBytes = 0, leavingEntries = 0): boolean {
     return (
       (this.maxBytes !== 0 && this.bytesUsed - leavingBytes > this.maxBytes) ||
-      (this.maxEntries !== 0 && this.index.size - leavingEntries > this.maxEntries)
+      (this.maxEntries !== 0 && this.index.size - this.uncountedEntries - leavingEntries > this.maxEntries)
     );
   }
 

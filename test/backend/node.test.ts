@@ -413,3 +413,29 @@ describe('nodeBackend', () => {
     });
   });
 });
+
+describe('nodeBackend open files', () => {
+  it('close waits for the reads in flight, so that none lands on a descriptor number reused by another open', async () => {
+    const root = await freshDir('close-in-flight');
+    const data = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 0xff;
+    await fsp.writeFile(path.join(root, 'f'), data);
+    const file = await nodeBackend(root).open!('/f', 'r');
+    const order: string[] = [];
+    const reads = Array.from({ length: 64 }, (_, i) => {
+      const into = Buffer.alloc(4096);
+      return file.read(into, 0, 4096, i * 4096).then((n) => {
+        order.push('read');
+        return { n, into, at: i * 4096 };
+      });
+    });
+    await file.close().then(() => order.push('close'));
+    assert.equal(order.indexOf('close'), 64, 'close resolved after every read that was in flight');
+    for (const { n, into, at } of await Promise.all(reads)) {
+      assert.equal(n, 4096);
+      assert.deepEqual(into, data.subarray(at, at + 4096), `bytes at ${at}`);
+    }
+    await rejectsWith(file.read(Buffer.alloc(1), 0, 1, 0), 'EBADF');
+    await rejectsWith(file.close(), 'EBADF');
+  });
+});
