@@ -1,6 +1,7 @@
 import type { EvictionPolicy } from '../policy/policy.js';
 import { hashKey } from '../policy/policy.js';
 import type { ByteStore } from './byte-store.js';
+import { ChurnMap } from '../util/churn-map.js';
 
 /** Entry flag bits (one byte per slot). */
 export const DIRTY = 1;
@@ -25,7 +26,7 @@ const NO_SLOT = -1;
  * Nothing here awaits: the facade owns concurrency, the store owns memory and limits.
  */
 export class DataStore {
-  private readonly index = new Map<string, number>();
+  private readonly index = new ChurnMap<string, number>();
   private capacity = 0;
   private keys: (string | undefined)[] = [];
   private buffers: (Buffer | null)[] = [];
