@@ -14,6 +14,7 @@ import type {
 } from './ports.js';
 import { Resolutions } from './resolutions.js';
 import { fileKeyOf, isBlockKey, type BlockIndex } from './block-keys.js';
+import { ChurnMap } from '../util/churn-map.js';
 
 /**
  * The cache proper, shared by a `CacheFS` and its `sub()` views: entries (data store), metadata, the
@@ -26,6 +27,9 @@ import { fileKeyOf, isBlockKey, type BlockIndex } from './block-keys.js';
  */
 /** The `'evict'` event's reason for each store removal that is one (API 1.3 §6). */
 const EVICT_REASONS: Partial<Record<RemovalReason, EvictReason>> = { evicted: 'policy', expired: 'expired', shed: 'pressure' };
+const RESOLVED: Promise<void> = Promise.resolve();
+const NO_SOURCE: InstallSource = {};
+function noop(): void {}
 
 export class Cache implements CoherencePort, WritePort {
   readonly store: DataStore;
@@ -35,7 +39,7 @@ export class Cache implements CoherencePort, WritePort {
   readonly resolutions = new Resolutions();
   counters: Counters = newCounters();
   /** Loads in flight, so that concurrent misses of one path share one backend read. */
-  readonly loading = new Map<string, Promise<Buffer>>();
+  readonly loading = new ChurnMap<string, Promise<Buffer>>();
   /** The revalidation age in force (-1 never, 0 always, else ms): the option, or 0 while a watcher is down. */
   revalidateAfter: number;
   closed = false;
@@ -138,44 +142,63 @@ export class Cache implements CoherencePort, WritePort {
    * or the hooks refuse, then restores the limits. An adopted buffer that is not installed goes back to
    * the byte store.
    */
-  async install(key: string, data: Uint8Array, size: number, source: InstallSource = {}): Promise<void> {
-    const store = this.store;
-    const { hooks, identity, statStartedAt } = source;
-    const blocks = this.blocks;
-    if (blocks !== undefined) {
-      if (hooks === undefined && blocks.wants(size) && store.lookup(key) < 0) {
+  install(key: string, data: Uint8Array, size: number, source: InstallSource = NO_SOURCE): Promise<void> {
+    try {
+      const store = this.store;
+      const { hooks, identity, statStartedAt } = source;
+      const blocks = this.blocks;
+      if (blocks !== undefined) {
         // A large file read whole is cached in blocks (or, a scan, not at all).
-        await blocks.installWhole(key, data, size, source);
-        if (source.adopted) store.bytes.release(data as Buffer);
-        return;
+        if (hooks === undefined && blocks.wants(size) && store.lookup(key) < 0) return this.installInBlocks(blocks, key, data, size, source);
+        if (blocks.files.size !== 0) blocks.dropFile(key); // a whole entry and blocks never coexist
       }
-      if (blocks.files.size !== 0) blocks.dropFile(key); // a whole entry and blocks never coexist
+      const existing = store.lookup(key);
+      const admissible = store.admissible(size);
+      // A dirty copy is newer than any backend read.
+      if (!admissible || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
+        if (source.adopted) store.bytes.release(data as Buffer);
+        if (!admissible && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
+        return RESOLVED;
+      }
+      const now = Date.now();
+      const slot = store.install(key, data, size, this.expiryFor(key, now), now, source.adopted === true);
+      if (identity !== undefined && statStartedAt !== undefined) {
+        store.setValidatedAt(slot, statStartedAt);
+        captureIdentity(store, slot, identity, statStartedAt);
+      }
+      hooks?.installed?.(slot);
+      return this.enforceLimits();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const existing = store.lookup(key);
-    const admissible = store.admissible(size);
-    // A dirty copy is newer than any backend read.
-    if (!admissible || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
-      if (source.adopted) store.bytes.release(data as Buffer);
-      if (!admissible && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
-      return;
-    }
-    const now = Date.now();
-    const slot = store.install(key, data, size, this.expiryFor(key, now), now, source.adopted === true);
-    if (identity !== undefined && statStartedAt !== undefined) {
-      store.setValidatedAt(slot, statStartedAt);
-      captureIdentity(store, slot, identity, statStartedAt);
-    }
-    hooks?.installed?.(slot);
-    await this.enforceLimits();
   }
 
-  /** Evicts until the limits hold, waiting for the flushes of dirty victims. */
-  async enforceLimits(): Promise<void> {
+  private async installInBlocks(blocks: BlockIndex, key: string, data: Uint8Array, size: number, source: InstallSource): Promise<void> {
+    await blocks.installWhole(key, data, size, source);
+    if (source.adopted) this.store.bytes.release(data as Buffer);
+  }
+
+  /** Evicts until the limits hold, waiting for the flushes of dirty victims (resolved at once when none). */
+  enforceLimits(): Promise<void> {
     const pending = this.store.enforceLimits(Date.now());
-    if (pending !== undefined) await Promise.all(pending);
+    return pending === undefined ? RESOLVED : Promise.all(pending).then(noop);
   }
 
   // ---------------------------------------------------------------- forgetting
+
+  /** Drops every entry whose TTL has passed (dirty ones are flushed first); returns how many. */
+  async cleanExpired(): Promise<number> {
+    const now = Date.now();
+    const store = this.store;
+    const expired = new Set<string>();
+    for (const key of store.allKeys()) {
+      const slot = store.lookup(key);
+      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.add(fileKeyOf(key));
+    }
+    let n = 0;
+    for (const key of expired) n += await this.invalidate({ path: key }, 'flush', { reason: 'expired' });
+    return n;
+  }
 
   /**
    * Forgets what is cached in `scope` (data, metadata, loads in flight), treating dirty data by `dirty`;

@@ -1,3 +1,5 @@
+import { ChurnMap } from '../util/churn-map.js';
+
 /**
  * What the cache knows of symbolic links: paths already resolved to their real path, and paths known
  * to be real already, so that resolving them costs no backend call. Asking the backend is the engine's
@@ -9,7 +11,7 @@ export class Resolutions {
   /** Paths known to be canonical. */
   private readonly canonical = new Set<string>();
   /** Resolutions being asked of the backend now, shared by the callers that arrive meanwhile. */
-  readonly inFlight = new Map<string, Promise<string>>();
+  readonly inFlight = new ChurnMap<string, Promise<string>>();
 
   /** The real path of `key` if it is already known, else `key` itself (the hot path: no link, no lookup). */
   knownKey(key: string): string {
@@ -19,7 +21,11 @@ export class Resolutions {
 
   /** The real path of `key` when known: itself when known canonical, undefined when not known. */
   lookup(key: string): string | undefined {
-    return this.aliasOf.get(key) ?? (this.canonical.has(key) ? key : undefined);
+    if (this.aliasOf.size !== 0) {
+      const alias = this.aliasOf.get(key);
+      if (alias !== undefined) return alias;
+    }
+    return this.canonical.has(key) ? key : undefined;
   }
 
   /** Records the backend's answer for `key`. */

@@ -2,6 +2,7 @@ import type { Backend, BackendStats } from '../backend/backend.js';
 import type { CoherencePort } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
 import { identityMatches, isGone } from '../cache/identity.js';
+import { ChurnMap } from '../util/churn-map.js';
 
 /** Returned by the engine's `hitSlot` for a resident entry that must be checked against the backend first. */
 export const REVALIDATE = -2;
@@ -36,7 +37,7 @@ export interface ConflictEvent {
  * Cached metadata obeys the same age rule: a `stat` result older than `revalidate` is fetched again.
  */
 export class Revalidator {
-  private readonly pending = new Map<string, PendingStat>();
+  private readonly pending = new ChurnMap<string, PendingStat>();
   /** When each cached `stat` result was fetched (its start), so that metadata ages like data. */
   private readonly fetchedAt = new WeakMap<BackendStats, number>();
 
@@ -54,8 +55,11 @@ export class Revalidator {
 
   /**
    * The backend's `stat` (or `lstat`) of `key`, shared with callers already waiting for one that
-   * started after the last change of `key`. Every result remembers when it was asked for. A stat made
-   * to check something already cached (`revalidation`) counts in `revalidations`, once per backend call.
+   * started after the last change of `key`. While metadata is revalidated, every result remembers when
+   * it was asked for; otherwise none does (the WeakMap store costs as much as the rest of the call), and
+   * should revalidation start later (a watcher down) such a result counts as stale, the safe side. A
+   * stat made to check something already cached (`revalidation`) counts in `revalidations`, once per
+   * backend call.
    */
   stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> {
     const clock = this.core.clock;
@@ -64,14 +68,13 @@ export class Revalidator {
     if (running !== undefined && clock.mayInstall(key, running.ticket)) return running.promise;
     if (revalidation) this.core.counters.revalidations++;
     const ticket = clock.begin();
-    const startedAt = Date.now();
     const backend = this.backend;
-    const promise = (follow ? backend.stat(key) : backend.lstat(key)).then(
-      (st) => {
-        this.fetchedAt.set(st, startedAt);
-        return st;
-      },
-    );
+    const startedAt = this.core.revalidateAfter < 0 ? -1 : Date.now();
+    const asked = follow ? backend.stat(key) : backend.lstat(key);
+    const promise = startedAt < 0 ? asked : asked.then((st) => {
+      this.fetchedAt.set(st, startedAt);
+      return st;
+    });
     const entry: PendingStat = { promise, ticket };
     this.pending.set(id, entry);
     const done = (): void => {

@@ -1,5 +1,4 @@
 import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
-import { fileKeyOf } from '../cache/block-keys.js';
 import { Cache } from '../cache/cache.js';
 import type { Counters } from '../cache/counters.js';
 import type { InstallHooks } from '../cache/ports.js';
@@ -25,6 +24,7 @@ import { Readiness } from './readiness.js';
 import { Resolver } from './resolver.js';
 import { TierLink } from './tier-link.js';
 import { Writer } from './writer.js';
+import { SlotSet } from '../util/churn-map.js';
 
 /**
  * What every view of one cache shares (a `CacheFS` and the views made by `sub()`), and the one place a
@@ -52,7 +52,7 @@ export class Engine implements WriteContext {
   /** `readFile` and `stat` of paths not resolved yet, at the backend call's own price (cold.ts). */
   readonly cold: ColdMisses;
   /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
-  readonly openFiles = new Set<BackendFile>();
+  readonly openFiles = new SlotSet<BackendFile>();
   readonly locks = new PathLocks();
   readonly write: WriteMode;
   readonly revalidator: Revalidator;
@@ -346,35 +346,40 @@ export class Engine implements WriteContext {
 
   // ---------------------------------------------------------------- metadata
 
-  /** Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime. */
-  async statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
-    const meta = this.cache.meta;
-    // `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts once.
-    let stats = looked === undefined ? meta.get(key, follow) : looked ?? undefined;
+  /**
+   * Stats of a path, from the metadata cache or the backend; dirty data overrides size and mtime.
+   * `looked`: what the caller already found in the metadata cache (null: nothing), so the lookup counts
+   * once. Not `async`: a fresh cached answer costs no extra turn.
+   */
+  statOf(key: string, follow: boolean, syscall: string, userPath: string, looked?: BackendStats | null): Promise<BackendStats> {
+    const stats = looked === undefined ? this.cache.meta.get(key, follow) : looked ?? undefined;
     const stale = stats !== undefined && this.cache.revalidateAfter >= 0 && !this.revalidator.metadataFresh(stats);
-    if (stats === undefined || stale) {
-      try {
-        stats = await this.revalidator.stat(key, follow, stale);
-      } catch (err) {
-        if (stale) meta.delete(key);
-        throw asCallError(err, syscall, userPath);
-      }
-      if (this.opts.metadataCache) meta.set(key, follow, stats);
+    return stats === undefined || stale ? this.statFromBackend(key, follow, syscall, userPath, stale) : this.withDirtyData(key, follow, stats);
+  }
+
+  private async statFromBackend(key: string, follow: boolean, syscall: string, userPath: string, stale: boolean): Promise<BackendStats> {
+    let stats: BackendStats;
+    try {
+      stats = await this.revalidator.stat(key, follow, stale);
+    } catch (err) {
+      if (stale) this.cache.meta.delete(key);
+      throw asCallError(err, syscall, userPath);
     }
-    return this.withDirtyData(key, follow, stats);
+    if (this.opts.metadataCache) this.cache.meta.set(key, follow, stats);
+    return this.cache.store.dirtyCount > 0 ? this.withDirtyData(key, follow, stats) : stats;
   }
 
   /** `stats` of `key` as the program sees them: dirty data overrides size and times. */
-  async withDirtyData(key: string, follow: boolean, stats: BackendStats): Promise<BackendStats> {
+  withDirtyData(key: string, follow: boolean, stats: BackendStats): Promise<BackendStats> {
+    if (this.cache.store.dirtyCount === 0 || isDirectoryMode(stats.mode)) return Promise.resolve(stats);
+    return this.overDirtyData(follow ? this.resolve(key) : Promise.resolve(key), stats);
+  }
+
+  private async overDirtyData(real: Promise<string>, stats: BackendStats): Promise<BackendStats> {
     const store = this.cache.store;
-    if (store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
-      const real = follow ? await this.resolve(key) : key;
-      const slot = store.lookup(real);
-      if (slot >= 0 && store.isDirty(slot)) {
-        return { ...stats, size: store.size(slot), mtimeMs: store.mtimeMs(slot), ctimeMs: store.mtimeMs(slot), blocks: Math.ceil(store.size(slot) / 512) };
-      }
-    }
-    return stats;
+    const slot = store.lookup(await real);
+    if (slot < 0 || !store.isDirty(slot)) return stats;
+    return { ...stats, size: store.size(slot), mtimeMs: store.mtimeMs(slot), ctimeMs: store.mtimeMs(slot), blocks: Math.ceil(store.size(slot) / 512) };
   }
 
   /**
@@ -452,20 +457,6 @@ export class Engine implements WriteContext {
 
   // ---------------------------------------------------------------- lifetime
 
-  /** Drops every entry whose TTL has passed (dirty ones are flushed first); returns how many. */
-  async cleanExpired(): Promise<number> {
-    const now = Date.now();
-    const store = this.cache.store;
-    const expired = new Set<string>();
-    for (const key of store.allKeys()) {
-      const slot = store.lookup(key);
-      if (store.expiresAt(slot) <= now && !store.isPinned(slot)) expired.add(fileKeyOf(key));
-    }
-    let n = 0;
-    for (const key of expired) n += await this.cache.invalidate({ path: key }, 'flush', { reason: 'expired' });
-    return n;
-  }
-
   /** Stops background work, flushes, releases. */
   async close(): Promise<void> {
     const cache = this.cache;
@@ -475,7 +466,7 @@ export class Engine implements WriteContext {
     this.watcher?.close();
     this.memoryPressure?.close();
     cache.closed = true;
-    for (const file of [...this.openFiles]) await file.close().catch(() => undefined);
+    for (const file of this.openFiles.values()) await file.close().catch(() => undefined);
     this.openFiles.clear();
     cache.store.removeAll('invalidated');
     cache.store.bytes.trim();

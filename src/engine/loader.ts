@@ -40,7 +40,8 @@ export class Loader {
 
   /**
    * The whole content of real path `key`, from the backend, installed in the cache when allowed. A
-   * `knownSize` (a stat's answer) lets a large file be read straight into the store.
+   * `knownSize` (the answer of a stat whose kind the caller checked: a regular file) lets a large file
+   * be read straight into the store, and spares the stat that tells a special file.
    */
   load(key: string, syscallPath: string, hooks?: InstallHooks, knownSize = -1): Promise<Buffer> {
     return this.share(key, (ticket) => this.loadWhole(key, ticket, syscallPath, hooks, knownSize));
@@ -55,18 +56,15 @@ export class Loader {
     const cache = this.cache;
     const pending = cache.loading.get(key);
     if (pending !== undefined) return pending;
-    const promise = this.settle(key, start(cache.clock.begin()));
+    const promise = start(cache.clock.begin());
     cache.loading.set(key, promise);
+    // Registered first, so it runs before any caller's continuation: they see the load settled.
+    const settled = (): void => {
+      if (cache.loading.get(key) === promise) cache.loading.delete(key);
+      cache.clock.end();
+    };
+    promise.then(settled, settled);
     return promise;
-  }
-
-  private async settle(key: string, running: Promise<Buffer>): Promise<Buffer> {
-    try {
-      return await running;
-    } finally {
-      this.cache.loading.delete(key);
-      this.cache.clock.end();
-    }
   }
 
   private async loadWhole(key: string, ticket: number, syscallPath: string, hooks: InstallHooks | undefined, size: number): Promise<Buffer> {
@@ -84,9 +82,10 @@ export class Loader {
         identity = await backend.stat(key);
         size = identity.size;
       }
-      // What kind of file this is, asked beside the read (no added latency) when the identity did not
-      // tell: a FIFO, socket or device is read through and never cached (API 1.3 §7).
-      const kind = identity !== undefined || intoStore ? undefined : backend.stat(key).catch(() => undefined);
+      // What kind of file this is, asked beside the read (no added latency) when neither the identity
+      // nor the caller's stat (a known size) told: a FIFO, socket or device is read through and never
+      // cached (API 1.3 §7). A caller that knows the size checked the kind on the same stat.
+      const kind = identity !== undefined || intoStore || size >= 0 ? undefined : backend.stat(key).catch(() => undefined);
       const started = performance.now();
       if (intoStore && !(identity !== undefined && isSpecialMode(identity.mode))) {
         // Read `size` bytes straight into a buffer of the byte store, which the entry then adopts: no
@@ -117,7 +116,7 @@ export class Loader {
       this.recordRead(key, started, data.length);
       const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       hooks?.read?.(buf.length);
-      const mode = (identity ?? (await kind))?.mode;
+      const mode = (identity ?? (kind === undefined ? undefined : await kind))?.mode;
       if (mode !== undefined && isSpecialMode(mode)) return buf;
       if (cache.mayInstall(key, ticket)) await cache.install(key, buf, buf.length, { hooks, identity, statStartedAt });
       return buf;

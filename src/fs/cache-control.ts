@@ -62,7 +62,32 @@ export abstract class CacheControl {
   // ------------------------------------------------------------------ cache control
 
   /** Drops the data and metadata of one path (dirty data is flushed first). True if anything was cached. */
-  async invalidate(path: PathLike): Promise<boolean> {
+  invalidate(path: PathLike): Promise<boolean> {
+    const core = this.core;
+    // No dirty data to flush first and no tier to tell: the path is dropped without an `await`.
+    if (this.pending === undefined && core.tierLink === undefined) {
+      try {
+        this.check('invalidate');
+        const key = this.view.keyOf(path);
+        const real = core.knownKey(key);
+        const store = core.store;
+        const slot = store.lookup(real);
+        const other = real === key ? -1 : store.lookup(key);
+        if ((slot < 0 || !store.isDirty(slot)) && (other < 0 || !store.isDirty(other))) {
+          core.counters.invalidateOps++;
+          let dropped = core.cache.invalidate({ path: real }, 'keep') > 0;
+          if (real !== key) dropped = core.cache.invalidate({ path: key }, 'keep') > 0 || dropped;
+          if (dropped) emitInvalidate(core, this.view.viewOf(real) ?? real, 'path', 1);
+          return Promise.resolve(dropped);
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#invalidateFlushing(path);
+  }
+
+  async #invalidateFlushing(path: PathLike): Promise<boolean> {
     if (this.pending) await this.pending;
     this.check('invalidate');
     const key = this.view.keyOf(path);
@@ -128,7 +153,7 @@ export abstract class CacheControl {
   async cleanExpired(): Promise<number> {
     if (this.pending) await this.pending;
     this.check('cleanExpired');
-    return this.core.cleanExpired();
+    return this.core.cache.cleanExpired();
   }
 
   /** Writes every dirty entry to the backend; rejects with an `AggregateError` naming those that failed. */
@@ -318,6 +343,7 @@ export abstract class CacheControl {
 
 /** Reports an invalidation call that dropped something (API 1.3 §6), in the caller's view. */
 function emitInvalidate(core: Engine, path: string, scope: InvalidateScope, count: number): void {
+  if (core.events.listenerCount('invalidate') === 0) return;
   const event: InvalidateEvent = { path, scope, count };
   core.events.emit('invalidate', event);
 }

@@ -74,12 +74,12 @@ export class CacheFS extends MoreCalls {
   }
 
   /** The key of `path` with its parent's links resolved, kept inside this view (see {@link ViewKeys.link}). */
-  protected async linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
+  protected linkKey(path: PathLike, syscall: string, argName?: string): Promise<string> {
     return this.keys.link(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path));
   }
 
   /** The key of `path`, every link resolved, kept inside this view (see {@link ViewKeys.real}). */
-  protected async realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
+  protected realKey(path: PathLike, syscall: string, argName?: string, creates = false): Promise<string> {
     return this.keys.real(this.view.keyOf(path, argName, syscall), pathString(path), syscall, namesDirectory(path), creates);
   }
 
@@ -172,7 +172,8 @@ export class CacheFS extends MoreCalls {
     this.check('open');
     const shown = pathString(path);
     const core = this.core;
-    const key = await this.realKey(path, 'open', 'path', openMode.create);
+    // The whole tree and a path resolved before (the case once a file was seen): the key at no cost.
+    const key = (this.view.root === '' && !namesDirectory(path) ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined) ?? (await this.realKey(path, 'open', 'path', openMode.create));
     let isDirectory = false;
     let openStats: BackendStats | undefined;
     if (openMode.create) {

@@ -6,6 +6,7 @@ import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsErro
 import { toTimeMs } from './arguments.js';
 import type { OpenMode } from './flags.js';
 import { FileStats } from './stats-object.js';
+import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 
 /** Result of {@link CacheFileHandle.read}, as Node's `FileHandle.read` returns it. */
 export interface ReadResult<T extends NodeJS.ArrayBufferView = Buffer> {
@@ -62,6 +63,8 @@ export class CacheFileHandle {
    */
   private backendFile: BackendFile | undefined;
   private opening: Promise<void> | undefined;
+  /** Where {@link backendFile} is registered in the engine's `openFiles`. */
+  private openFilePlace = -1;
   /** What the read path may use of {@link backendFile}; built at the first miss (a hit never needs it). */
   private openFile: (OpenFileSource & { source: ReadSource | undefined }) | undefined;
 
@@ -106,7 +109,7 @@ export class CacheFileHandle {
           return;
         }
         this.backendFile = file;
-        this.core.openFiles.add(file);
+        this.openFilePlace = this.core.openFiles.add(file);
         this.fileSource().source = (into, offset, length, position) => file.read(into, offset, length, position);
       },
       () => undefined, // not there yet (a write-back creation) or not openable: read by path
@@ -167,8 +170,20 @@ export class CacheFileHandle {
     }
   }
 
+  /**
+   * True when the next miss loads the whole file by path, as the stat made at open says (a regular file
+   * small enough for one entry): the backend file would go unused, and opening and closing it would cost
+   * two backend calls. Large files, special files and later misses read through it.
+   */
+  private loadsWhole(): boolean {
+    const st = this.openStats;
+    if (st === undefined || isSpecialMode(st.mode) || isDirectoryMode(st.mode)) return false;
+    const core = this.core;
+    return !core.blocks.wants(st.size) && core.store.admissible(st.size);
+  }
+
   private async readMiss<T>(buffer: T, bytes: Uint8Array, offset: number, length: number, at: number, explicit: boolean, state: number): Promise<ReadResult<T & NodeJS.ArrayBufferView>> {
-    if (this.opening === undefined && this.core.backend.open !== undefined) await this.ensureBackendFile();
+    if (this.opening === undefined && this.core.backend.open !== undefined && !this.loadsWhole()) await this.ensureBackendFile();
     const n = await this.core.readAtMiss(this.key, bytes, offset, length, at, this.userPath, state, this.fileSource());
     if (!explicit) this.position = at + n;
     return { bytesRead: n, buffer: buffer as T & NodeJS.ArrayBufferView };
@@ -301,7 +316,7 @@ export class CacheFileHandle {
       if (file !== undefined) {
         this.backendFile = undefined;
         if (this.openFile !== undefined) this.openFile.source = undefined;
-        this.core.openFiles.delete(file);
+        this.core.openFiles.remove(this.openFilePlace, file);
         await file.close().catch(() => undefined);
       }
     }

@@ -8,9 +8,10 @@ const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK }
  * `Date` fields are computed on first access, so a metadata-cache hit allocates one small object.
  */
 export class FileStats {
-  dev: number; ino: number; mode: number; nlink: number; uid: number; gid: number; rdev: number;
-  size: number; blksize: number; blocks: number;
-  atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
+  // `declare`: the constructor's stores are the only initialization (no define-as-undefined first).
+  declare dev: number; declare ino: number; declare mode: number; declare nlink: number; declare uid: number;
+  declare gid: number; declare rdev: number; declare size: number; declare blksize: number; declare blocks: number;
+  declare atimeMs: number; declare mtimeMs: number; declare ctimeMs: number; declare birthtimeMs: number;
 
   constructor(s: BackendStats) {
     this.dev = s.dev; this.ino = s.ino; this.mode = s.mode; this.nlink = s.nlink;

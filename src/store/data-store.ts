@@ -2,6 +2,7 @@ import type { EvictionPolicy } from '../policy/policy.js';
 import { hashKey } from '../policy/policy.js';
 import type { ByteStore } from './byte-store.js';
 import { DIRTY, PARKED, PINNED, SlotColumns } from './slot-columns.js';
+import { ChurnMap } from '../util/churn-map.js';
 
 /** Internal: a parked victim counted as leaving until the next {@link DataStore.enforceLimits}. */
 const LEAVING = 8;
@@ -20,7 +21,7 @@ const NO_SLOT = -1;
  * Nothing here awaits: the facade owns concurrency, the store owns memory and limits.
  */
 export class DataStore extends SlotColumns {
-  private readonly index = new Map<string, number>();
+  private readonly index = new ChurnMap<string, number>();
 
   /** Bytes charged against `maxBytes` by resident entries. */
   bytesUsed = 0;

@@ -20,7 +20,7 @@ export class MutationClock {
 
   /** A load finished (installed or not). */
   end(): void {
-    if (--this.inFlight === 0) this.stamped.clear();
+    if (--this.inFlight === 0 && this.stamped.size !== 0) this.stamped.clear();
   }
 
   /** `key` changed: loads begun before now must not install it. */

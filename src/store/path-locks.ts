@@ -1,9 +1,11 @@
+import { ChurnMap } from '../util/churn-map.js';
+
 /**
  * One mutation at a time per path. Two concurrent writes to one file could otherwise reach the backend
  * in one order and the cache in the other; serializing them keeps the two equal. Reads never take it.
  */
 export class PathLocks {
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly tails = new ChurnMap<string, Promise<void>>();
 
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key);
