@@ -127,14 +127,21 @@ async function run(cmd: Command): Promise<unknown> {
         reading = false;
         if (last === final) finished();
       };
-      cache!.on('evict', (e: { path: string }) => {
+      // The drop of the path's copy is the moment this process learns of the change. Since API 1.3 §6
+      // an invalidation raises no 'evict' (and one from another process no event at all), so the store's
+      // own removal hook is watched; without it only the slow poll below would notice.
+      const store = cache!.core.cache.store;
+      const previous = store.onRemove;
+      store.onRemove = (key, reason, size) => {
+        previous?.(key, reason, size);
         // After the current message is handled: it may carry the new bytes, installed right after the drop.
-        if (e.path === cmd.path) queueMicrotask(() => void serve());
-      });
+        if (key === cmd.path && reason === 'invalidated') queueMicrotask(() => void serve());
+      };
       const poll = setInterval(() => void serve(), 20);
       const deadline = setTimeout(finished, 60_000);
       process.send?.({ type: 'following' });
       await done;
+      store.onRemove = previous;
       clearInterval(poll);
       clearTimeout(deadline);
       return { seen };
