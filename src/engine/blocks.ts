@@ -4,8 +4,9 @@ import type { Cache } from '../cache/cache.js';
 import type { InstallSource } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
 import { BlockAdmission } from './blocks-admission.js';
+import { revalidateBlocks } from './blocks-revalidate.js';
 import { SCAN_DIVISOR, WholeReads } from './blocks-whole.js';
-import { isGone, newBlockedFile, sameIdentity, type BlockedFile, type ReadSource } from './block-file.js';
+import { newBlockedFile, type BlockedFile, type ReadSource } from './block-file.js';
 
 export type { ReadSource } from './block-file.js';
 
@@ -145,9 +146,28 @@ export class BlockCache implements BlockIndex {
     const size = f.size;
     const end = Math.min(size, position + length);
     const B = this.blockSize;
+    const first = Math.floor(position / B);
+    if (position < end && end <= (first + 1) * B) {
+      // Within one block (a 4 KiB read, nearly always): one lookup, and the copy made without Buffer#copy's
+      // checks (its view of the source is the one allocation a hit makes).
+      const slot = f.slots.get(first);
+      if (slot === undefined) return -1;
+      const expires = store.expiresAt(slot);
+      if (expires !== Infinity && expires <= Date.now()) return -1;
+      const view = store.view(slot);
+      const from = position - first * B;
+      const n = Math.min(end - position, view.length - from);
+      into.set(new Uint8Array(view.buffer, view.byteOffset + from, n), offset);
+      store.touch(slot, 0);
+      f.accessCount++;
+      if (position !== f.nextSequential) f.nextSequential = end; // a random read: nothing to read ahead
+      else this.sequential(key, f, position, end);
+      core.counters.hits++;
+      return n;
+    }
     if (position < end) {
       let now = 0;
-      for (let b = Math.floor(position / B); b * B < end; b++) {
+      for (let b = first; b * B < end; b++) {
         const slot = f.slots.get(b);
         if (slot === undefined) return -1;
         if (store.expiresAt(slot) !== Infinity && store.expiresAt(slot) <= (now ||= Date.now())) return -1;
@@ -189,32 +209,12 @@ export class BlockCache implements BlockIndex {
   private async revalidateThenRead(
     key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource,
   ): Promise<number> {
-    const core = this.host.cache;
     const askedAt = Date.now();
-    let st: BackendStats;
-    try {
-      st = await this.host.revalidator.stat(key, true, true);
-    } catch (err) {
-      if (isGone(err)) {
-        core.counters.changesDetected++;
-        this.dropFile(key);
-        core.metadataChanged(key);
-      }
-      throw asCallError(err, 'read', userPath);
-    }
-    const now = this.files.get(key);
-    if (now !== f || !sameIdentity(f, st)) {
-      if (now === f) {
-        core.counters.changesDetected++;
-        this.dropFile(key);
-      }
-      core.counters.misses++;
-      return this.loadAt(key, st, askedAt, into, offset, length, position, source, userPath);
-    }
-    f.validatedAt = askedAt;
-    const n = this.copyResident(key, f, into, offset, length, position);
+    const changed = await revalidateBlocks(this, this.host, key, f, askedAt, userPath);
+    const n = changed === undefined ? this.copyResident(key, f, into, offset, length, position) : -1;
     if (n >= 0) return n;
-    core.counters.misses++;
+    this.host.cache.counters.misses++;
+    if (changed !== undefined) return this.loadAt(key, changed, askedAt, into, offset, length, position, source, userPath);
     return this.loadAt(key, undefined, 0, into, offset, length, position, source, userPath, f.size);
   }
 
