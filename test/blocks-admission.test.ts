@@ -43,16 +43,15 @@ function small(cfs: CacheFS, blockSize = 256): CacheFS {
 const resident = (cfs: CacheFS, path: string): number[] => [...(knobs(cfs).files.get(path)?.slots.keys() ?? [])].sort((a, b) => a - b);
 
 test('decide: unknown or local costs admit on the second touch and fill beside the read; the doorkeeper forgets by cost', () => {
-  const room = { room: true, nearResident: true, capacity: 100 };
   const a = new BlockAdmission();
   const f = newBlockedFile(1 << 20, undefined, 0);
-  assert.equal(a.decide(f, 7, room), 'range', 'first touch, costs unknown: the range only, even with room and a neighbour');
-  assert.equal(a.decide(f, 7, room), 'range+fill', 'second touch: admitted, filled beside the read');
+  assert.equal(a.decide(f, 7, false, 100), 'range', 'first touch, costs unknown: the range only');
+  assert.equal(a.decide(f, 7, false, 100), 'range+fill', 'second touch: admitted, filled beside the read');
   a.fillStarted(new Promise(() => undefined));
   a.fillStarted(new Promise(() => undefined));
-  a.decide(f, 8, room);
-  assert.equal(a.decide(f, 8, room), 'range', 'admitted, but both fills are busy');
-  assert.equal(a.decide(f, 8, room), 'range', 'still remembered while they are');
+  a.decide(f, 8, false, 100);
+  assert.equal(a.decide(f, 8, false, 100), 'range', 'admitted, but both fills are busy');
+  assert.equal(a.decide(f, 8, false, 100), 'range', 'still remembered while they are');
 
   // A local disk: a block costs ten range reads, so the doorkeeper remembers a tenth of the capacity.
   const local = new BlockAdmission();
@@ -60,22 +59,21 @@ test('decide: unknown or local costs admit on the second touch and fill beside t
   local.blockLoaded(0.5);
   assert.equal(local.cheapBlocks, false);
   const g = newBlockedFile(1 << 20, undefined, 0);
-  local.decide(g, 0, room);
-  for (let b = 1; b <= 10; b++) local.decide(g, b, room);
-  assert.equal(local.decide(g, 0, room), 'range', 'block 0 was forgotten after ten other first touches');
-  assert.equal(local.decide(g, 0, room), 'range+fill');
+  local.decide(g, 0, false, 100);
+  for (let b = 1; b <= 10; b++) local.decide(g, b, false, 100);
+  assert.equal(local.decide(g, 0, false, 100), 'range', 'block 0 was forgotten after ten other first touches');
+  assert.equal(local.decide(g, 0, false, 100), 'range+fill');
 });
 
-test('decide: where blocks cost what reads do, a neighbour of a resident block is admitted at its first touch while there is room', () => {
+test('decide: where blocks cost what reads do, the caller loads them; a block nearby is admitted at its first touch', () => {
   const network = new BlockAdmission();
   network.rangeRead(20);
   network.blockLoaded(24);
   assert.equal(network.cheapBlocks, true);
   const f = newBlockedFile(1 << 20, undefined, 0);
-  assert.equal(network.decide(f, 3, { room: true, nearResident: true, capacity: 100 }), 'block');
-  assert.equal(network.decide(f, 5, { room: true, nearResident: false, capacity: 100 }), 'range', 'no neighbour: the doorkeeper');
-  assert.equal(network.decide(f, 9, { room: false, nearResident: true, capacity: 100 }), 'range', 'full: the doorkeeper');
-  assert.equal(network.decide(f, 9, { room: false, nearResident: true, capacity: 100 }), 'block', 'second touch');
+  assert.equal(network.decide(f, 3, true, 100), 'block', 'next to a resident block, with room');
+  assert.equal(network.decide(f, 5, false, 100), 'range', 'otherwise the doorkeeper');
+  assert.equal(network.decide(f, 5, false, 100), 'block', 'second touch');
 
   const costly = new BlockAdmission();
   costly.rangeRead(20);

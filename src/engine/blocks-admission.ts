@@ -17,16 +17,6 @@ const SAMPLE_WEIGHT = 1 / 8;
 /** What a random read of one block that is neither resident nor loading does (see {@link BlockAdmission.decide}). */
 export type RandomReadPlan = 'range' | 'range+fill' | 'block';
 
-/** What {@link BlockAdmission.decide} is told of the block and the cache. */
-export interface BlockSituation {
-  /** The block fits without evicting anything. */
-  room: boolean;
-  /** A block next to it is resident or loading. */
-  nearResident: boolean;
-  /** Blocks the cache can hold (`maxBytes / blockSize`), 0 for no limit. */
-  capacity: number;
-}
-
 /**
  * Which blocks random reads admit, and how an admitted block is loaded. A block costs up to sixteen
  * times the bytes of the 4 KiB read that asked for part of it (and, in memory the process has not used
@@ -69,20 +59,22 @@ export class BlockAdmission {
   }
 
   /**
-   * The plan for a random read of block `b` of `f`, not resident and not loading. A `'range+fill'` plan
-   * must be followed by {@link fillStarted}; a `'block'` plan by the caller's load of the block.
+   * The plan for a random read of block `b` of `f`, not resident and not loading. `nearby`: blocks are
+   * cheap, one next to it is resident or loading, and it fits without evicting anything. `capacity`:
+   * blocks the cache can hold (`maxBytes / blockSize`), 0 for no limit. A `'range+fill'` plan must be
+   * followed by {@link fillStarted}; a `'block'` plan by the caller's load of the block.
    */
-  decide(f: BlockedFile, b: number, at: BlockSituation): RandomReadPlan {
+  decide(f: BlockedFile, b: number, nearby: boolean, capacity: number): RandomReadPlan {
     const seen = f.seen.has(b);
-    const cheap = this.cheapBlocks;
-    if (seen || (cheap && at.room && at.nearResident)) {
+    if (seen || nearby) {
+      const cheap = this.cheapBlocks;
       if (cheap || this.#fills < this.maxFills) {
         f.seen.delete(b);
         return cheap ? 'block' : 'range+fill';
       }
       return 'range'; // admitted, but every fill is busy: still remembered, its next touch fills it
     }
-    if (f.seen.size >= this.#doorkeeperSize(at.capacity)) f.seen.clear();
+    if (f.seen.size >= this.#doorkeeperSize(capacity)) f.seen.clear();
     f.seen.add(b);
     return 'range';
   }

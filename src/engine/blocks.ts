@@ -4,8 +4,9 @@ import type { Cache } from '../cache/cache.js';
 import type { InstallSource } from '../cache/ports.js';
 import { asCallError } from '../errors.js';
 import { BlockAdmission } from './blocks-admission.js';
+import { revalidateBlocks } from './blocks-revalidate.js';
 import { SCAN_DIVISOR, WholeReads } from './blocks-whole.js';
-import { isGone, newBlockedFile, sameIdentity, type BlockedFile, type ReadSource } from './block-file.js';
+import { newBlockedFile, type BlockedFile, type ReadSource } from './block-file.js';
 
 export type { ReadSource } from './block-file.js';
 
@@ -145,9 +146,28 @@ export class BlockCache implements BlockIndex {
     const size = f.size;
     const end = Math.min(size, position + length);
     const B = this.blockSize;
+    const first = Math.floor(position / B);
+    if (position < end && end <= (first + 1) * B) {
+      // Within one block (a 4 KiB read, nearly always): one lookup, and the copy made without Buffer#copy's
+      // checks (its view of the source is the one allocation a hit makes).
+      const slot = f.slots.get(first);
+      if (slot === undefined) return -1;
+      const expires = store.expiresAt(slot);
+      if (expires !== Infinity && expires <= Date.now()) return -1;
+      const view = store.view(slot);
+      const from = position - first * B;
+      const n = Math.min(end - position, view.length - from);
+      into.set(new Uint8Array(view.buffer, view.byteOffset + from, n), offset);
+      store.touch(slot, 0);
+      f.accessCount++;
+      if (position !== f.nextSequential) f.nextSequential = end; // a random read: nothing to read ahead
+      else this.sequential(key, f, position, end);
+      core.counters.hits++;
+      return n;
+    }
     if (position < end) {
       let now = 0;
-      for (let b = Math.floor(position / B); b * B < end; b++) {
+      for (let b = first; b * B < end; b++) {
         const slot = f.slots.get(b);
         if (slot === undefined) return -1;
         if (store.expiresAt(slot) !== Infinity && store.expiresAt(slot) <= (now ||= Date.now())) return -1;
@@ -189,32 +209,12 @@ export class BlockCache implements BlockIndex {
   private async revalidateThenRead(
     key: string, f: BlockedFile, into: Uint8Array, offset: number, length: number, position: number, userPath: string, source: ReadSource,
   ): Promise<number> {
-    const core = this.host.cache;
     const askedAt = Date.now();
-    let st: BackendStats;
-    try {
-      st = await this.host.revalidator.stat(key, true, true);
-    } catch (err) {
-      if (isGone(err)) {
-        core.counters.changesDetected++;
-        this.dropFile(key);
-        core.metadataChanged(key);
-      }
-      throw asCallError(err, 'read', userPath);
-    }
-    const now = this.files.get(key);
-    if (now !== f || !sameIdentity(f, st)) {
-      if (now === f) {
-        core.counters.changesDetected++;
-        this.dropFile(key);
-      }
-      core.counters.misses++;
-      return this.loadAt(key, st, askedAt, into, offset, length, position, source, userPath);
-    }
-    f.validatedAt = askedAt;
-    const n = this.copyResident(key, f, into, offset, length, position);
+    const changed = await revalidateBlocks(this, this.host, key, f, askedAt, userPath);
+    const n = changed === undefined ? this.copyResident(key, f, into, offset, length, position) : -1;
     if (n >= 0) return n;
-    core.counters.misses++;
+    this.host.cache.counters.misses++;
+    if (changed !== undefined) return this.loadAt(key, changed, askedAt, into, offset, length, position, source, userPath);
     return this.loadAt(key, undefined, 0, into, offset, length, position, source, userPath, f.size);
   }
 
@@ -236,8 +236,8 @@ export class BlockCache implements BlockIndex {
     const f = this.files.get(key);
     if (f !== undefined && f.size === (st !== undefined ? st.size : knownSize)) {
       const b = this.#randomBlock(key, f, position, length);
-      const read = b < 0 ? undefined : this.#randomRead(key, f, b, into, offset, length, position, source);
-      if (read !== undefined) return read.catch(fail);
+      const read = b < 0 ? undefined : this.#randomRead(key, f, b, into, offset, length, position, source, fail);
+      if (read !== undefined) return read;
     }
     return this.loadRange(key, st, statStartedAt, into, offset, length, position, source, knownSize).catch(fail);
   }
@@ -246,17 +246,21 @@ export class BlockCache implements BlockIndex {
    * A random read of block `b` as {@link BlockAdmission} plans it: the range alone (the block filled
    * beside it, or not yet admitted), or undefined when the caller is to load the block.
    */
-  #randomRead(key: string, f: BlockedFile, b: number, into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> | undefined {
+  #randomRead(
+    key: string, f: BlockedFile, b: number, into: Uint8Array, offset: number, length: number, position: number, source: ReadSource,
+    fail: (err: unknown) => never,
+  ): Promise<number> | undefined {
     const B = this.blockSize;
     const store = this.host.cache.store;
-    const room = store.fits(Math.min(B, f.size - b * B), f.slots.size === 0);
-    const nearResident = this.#near(key, f, b - 1) || this.#near(key, f, b + 1);
-    const plan = this.admission.decide(f, b, { room, nearResident, capacity: Math.ceil(store.maxBytes / B) });
+    const room = (): boolean => store.fits(Math.min(B, f.size - b * B), f.slots.size === 0);
+    // Asked only where blocks are cheap: a local miss pays for none of it.
+    const nearby = this.admission.cheapBlocks && (this.#near(key, f, b - 1) || this.#near(key, f, b + 1)) && room();
+    const plan = this.admission.decide(f, b, nearby, Math.ceil(store.maxBytes / B));
     if (plan === 'block') {
       // Read-around (as the kernel's for a mapped file's fault): where blocks cost what reads do (the
       // only case planned 'block'), the neighbours come along while there is room, so a hot region fills
       // in a few misses.
-      if (room) for (const nb of [b - 1, b + 1]) if (nb >= 0 && nb * B < f.size && !this.#near(key, f, nb)) this.loadBlock(key, f, nb, source).catch(() => undefined);
+      if (room()) for (const nb of [b - 1, b + 1]) if (nb >= 0 && nb * B < f.size && !this.#near(key, f, nb)) this.loadBlock(key, f, nb, source).catch(() => undefined);
       return undefined;
     }
     if (plan === 'range+fill') {
@@ -265,15 +269,18 @@ export class BlockCache implements BlockIndex {
     }
     f.accessCount++;
     const end = Math.min(f.size, position + length);
-    return this.direct(into, offset, end - position, position, source).then((n) => {
+    this.host.cache.counters.backendReads++;
+    const started = performance.now();
+    return source(into, offset, end - position, position).then((n) => {
+      this.admission.rangeRead(performance.now() - started);
       f.nextSequential = position + n;
       return n;
-    });
+    }, fail);
   }
 
   /** True when block `b` of `f` is resident or loading. */
   #near(key: string, f: BlockedFile, b: number): boolean {
-    return f.slots.has(b) || this.pending.has(key + MARK + b);
+    return f.slots.has(b) || (this.pending.size !== 0 && this.pending.has(key + MARK + b));
   }
 
   /** The block a random read of `[position, position + length)` falls in when it is one block, neither resident nor loading; else -1. */
@@ -282,7 +289,7 @@ export class BlockCache implements BlockIndex {
     const end = Math.min(f.size, position + length);
     if (position >= end || position === f.nextSequential) return -1;
     const b = Math.floor(position / B);
-    if (b !== Math.floor((end - 1) / B) || f.slots.has(b) || this.pending.has(key + MARK + b)) return -1;
+    if (b !== Math.floor((end - 1) / B) || this.#near(key, f, b)) return -1;
     return this.host.cache.store.admissible(Math.min(B, f.size - b * B)) ? b : -1;
   }
 
@@ -466,11 +473,7 @@ export class BlockCache implements BlockIndex {
   /** Reads a range straight from the source (nothing cached): a cache smaller than one block. */
   private direct(into: Uint8Array, offset: number, length: number, position: number, source: ReadSource): Promise<number> {
     this.host.cache.counters.backendReads++;
-    const started = performance.now();
-    return source(into, offset, length, position).then((n) => {
-      this.admission.rangeRead(performance.now() - started);
-      return n;
-    });
+    return source(into, offset, length, position);
   }
 
   /** Bounded read-ahead for a reader that continues where it stopped. */
