@@ -5,10 +5,11 @@ import type {
 } from './backend.js';
 import { toBackendStats } from './backend.js';
 import { FsError, InvalidArgError, hasCode } from '../errors.js';
-import { isNormalizedAbsolute, normalizePath, parentOf } from '../paths.js';
+import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
+import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
 import { NodeFile, NodeFileSync, virtualError } from './node-file.js';
-import { inspectAsync, io, runAsync, runSync, type Plan } from './plan.js';
+import { inspectAsync, io, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
 const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, COPYFILE_EXCL } = fs.constants;
 
@@ -42,8 +43,9 @@ const COPY_CHUNK = 64 * 1024;
  */
 export function nodeBackend(root: string): Backend {
   const given = nodePath.resolve(root);
-  const rootReal = fs.realpathSync(given);
-  if (!fs.statSync(rootReal).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
+  // As a key (exact bytes): a root reached through a link to a name that is not UTF-8 stays that directory.
+  const rootReal = exactName(fs.realpathSync(given), () => fs.realpathSync(given, 'buffer'));
+  if (!fs.statSync(syscallPath(rootReal)).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
   const c = new Confinement(rootReal, given);
   const plans = diskPlans(c);
   const watchers = new Set<fs.FSWatcher>();
@@ -98,6 +100,7 @@ export function nodeBackend(root: string): Backend {
 
   return {
     name: 'node',
+    byteNames: true,
     // stat and lstat, the calls made most, skip the plans (generators cost microseconds per call when
     // a thousand are in flight): one lstat in a checked directory; links and refusals take the plan.
     async stat(path) {
@@ -205,10 +208,10 @@ export function nodeBackend(root: string): Backend {
     watch(onChange, onError): BackendWatcher {
       let watcher: fs.FSWatcher;
       try {
-        watcher = fs.watch(rootReal, { recursive: true, persistent: false }, (event, filename) => {
+        watcher = fs.watch(syscallPath(rootReal), { recursive: true, persistent: false }, (event, filename) => {
           // A name appeared or went away behind the backend: a remembered resolution may cross it.
           if (event === 'rename') c.forgetAll();
-          onChange(filename == null ? null : normalizePath('/' + String(filename)));
+          onChange(filename == null ? null : watchedPath(String(filename)));
         });
       } catch (err) {
         throw hasCode(err) ? new FsError(err.code, 'watch', '/') : err;
@@ -274,13 +277,7 @@ function diskPlans(c: Confinement) {
       }
     },
     *readdir(path: string): Plan<BackendDirent[]> {
-      const entries = yield* io.readdir(yield* c.dir(path));
-      return entries.map(
-        (entry): BackendDirent => ({
-          name: entry.name,
-          type: entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : entry.isSymbolicLink() ? 'symlink' : 'other',
-        }),
-      );
+      return yield* io.readdir(yield* c.dir(path));
     },
     *mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Plan<void> {
       const mode = options?.mode ?? 0o777;
@@ -436,20 +433,14 @@ function diskPlans(c: Confinement) {
 
 function noop(): void {}
 
-function openAsync(disk: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(disk, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function procPath(fd: number): string | undefined {
-  try {
-    return fs.readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return undefined;
-  }
-}
-
-function lstatAsync(disk: string): Promise<fs.Stats> {
-  return new Promise((resolve, reject) => fs.lstat(disk, (err, stats) => (err ? reject(err) : resolve(stats))));
+/**
+ * The path a watch event names. Node's recursive watcher gives names as UTF-8 strings only (no Buffer
+ * encoding), so a name that lost bytes (a U+FFFD in it) is reported by the directory above it: that
+ * invalidates everything below, the real name included, where its lossy text would name another file.
+ */
+function watchedPath(name: string): string {
+  const lost = name.indexOf('\uFFFD');
+  return normalizeText('/' + (lost < 0 ? name : name.slice(0, Math.max(0, name.lastIndexOf('/', lost)))));
 }
 
 /** Fails as a lookup of `disk`'s parent directory would (ENOENT, ENOTDIR), or returns when it is one. */
