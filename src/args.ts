@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { InvalidArgError, InvalidArgTypeError, OutOfRangeError } from './errors.js';
+import { decodeBytePath, wellFormed } from './util/byte-path.js';
 
 const UINT32_MAX = 0xffff_ffff;
 const OCTAL = /^[0-7]+$/;
@@ -63,11 +64,14 @@ export function fileUrlPath(url: URL): string {
   return fileURLToPath(url);
 }
 
-/** The target of `symlink`: a string, a Buffer (its UTF-8 text) or a `file:` URL, as Node accepts. */
+/**
+ * The target of `symlink` in the form keys take: a string (made well-formed, as Node encodes it), a
+ * Buffer (its exact bytes, escaped where they are not UTF-8) or a `file:` URL, as Node accepts.
+ */
 export function linkTarget(target: unknown): string {
   let text: string;
-  if (typeof target === 'string') text = target;
-  else if (Buffer.isBuffer(target)) text = target.toString('utf8');
+  if (typeof target === 'string') text = wellFormed(target);
+  else if (Buffer.isBuffer(target)) text = decodeBytePath(target);
   else if (target instanceof URL) text = fileUrlPath(target);
   else throw new InvalidArgTypeError('target', 'of type string or an instance of Buffer or URL', target);
   if (text.includes('\u0000')) {

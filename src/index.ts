@@ -38,6 +38,8 @@ export type { ShedEvent, MemorySample } from './coherence/memory-pressure.js';
 // The HTTP server behind `cachefs serve`, for programs that embed it (src/server/serve.ts).
 export { createCacheServer } from './server/serve.js';
 export { toBackendStats } from './backend/backend.js';
+// For a backend that names files by bytes (`Backend.byteNames`): a key's bytes and back.
+export { decodeBytePath, encodeBytePath } from './util/byte-path.js';
 export type { CacheServer, CacheServerOptions } from './server/serve.js';
 export type { WarmOutcome } from './server/admin.js';
 export { JournalError } from './write/back/journal.js';

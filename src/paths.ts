@@ -1,5 +1,6 @@
 import { fileUrlPath } from './args.js';
 import { FsError, InvalidArgError, InvalidArgTypeError } from './errors.js';
+import { decodeBytePath, encodeBytePath, isWellFormed, wellFormed } from './util/byte-path.js';
 
 /** What cachefs accepts where Node accepts a path. */
 export type PathLike = string | Buffer | URL;
@@ -38,17 +39,29 @@ export function isNormalizedAbsolute(p: string): boolean {
  * `..` never climbs above `/`. As `node:fs` does: a non-path is `ERR_INVALID_ARG_TYPE`, a NUL byte
  * `ERR_INVALID_ARG_VALUE`, a URL of another scheme than `file:` `ERR_INVALID_URL_SCHEME`, and `''` fails
  * `syscall` with `ENOENT`. A string with lone surrogates names the file Node would (each one U+FFFD).
- * A Buffer names its exact bytes: bytes that are not UTF-8 would alias another name once decoded, so
- * they fail `syscall` with `EINVAL` (the backends key paths by their text).
+ * A Buffer names its exact bytes: bytes that are not UTF-8 are escaped (util/byte-path.ts), so that
+ * `/\xff` and `/\xfe` stay two names.
  */
 export function normalizePath(input: PathLike, cwd = '/', argName = 'path', syscall = 'open'): string {
-  let p: string;
-  if (typeof input === 'string') p = wellFormed(input);
-  else if (Buffer.isBuffer(input)) p = bufferPath(input, syscall);
-  else if (input instanceof URL) p = fileUrlPath(input);
-  else {
-    throw new InvalidArgTypeError(argName, 'of type string or an instance of Buffer or URL', input);
-  }
+  return normalizeText(pathText(input, argName), cwd, argName, syscall);
+}
+
+/**
+ * The text of a path argument before normalizing, in the form keys take: a string made well-formed, a
+ * Buffer decoded with its invalid bytes escaped, a `file:` URL's path.
+ */
+export function pathText(input: PathLike, argName = 'path'): string {
+  if (typeof input === 'string') return wellFormed(input);
+  if (Buffer.isBuffer(input)) return decodeBytePath(input);
+  if (input instanceof URL) return fileUrlPath(input);
+  throw new InvalidArgTypeError(argName, 'of type string or an instance of Buffer or URL', input);
+}
+
+/**
+ * {@link normalizePath} of text already in the form keys take (a key, a link target read from a
+ * backend, a path {@link pathText} gave): escaped bytes are kept, not made U+FFFD.
+ */
+export function normalizeText(p: string, cwd = '/', argName = 'path', syscall = 'open'): string {
   if (isNormalizedAbsolute(p)) return p;
   if (p.includes('\u0000')) {
     throw new InvalidArgError(argName, p, 'must be a string, Uint8Array, or URL without null bytes');
@@ -64,29 +77,12 @@ export function normalizePath(input: PathLike, cwd = '/', argName = 'path', sysc
   return '/' + out.join('/');
 }
 
-/** String methods of ES2024 that Node 20 has and the ES2023 lib does not declare. */
-interface WellFormedString {
-  isWellFormed(): boolean;
-  toWellFormed(): string;
-}
-
 /**
- * The name a string path has on disk, as text: Node encodes a path as UTF-8, which turns each lone
- * surrogate into U+FFFD, so `'/\uDCFF'` and `'/\uFFFD'` are one file. Keyed apart, they would be two
- * cache entries for one file, and a write through one would leave the other stale.
+ * A path in the form keys take as an argument that names the same file again: itself when it is plain
+ * text, its bytes when it carries escaped ones (a string with them would be made well-formed).
  */
-function wellFormed(input: string): string {
-  const s = input as unknown as WellFormedString;
-  return s.isWellFormed() ? input : s.toWellFormed();
-}
-
-function bufferPath(input: Buffer, syscall: string): string {
-  const text = input.toString('utf8');
-  // U+FFFD in the text is either a replaced invalid byte or a real U+FFFD: only then compare the bytes.
-  if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(input)) {
-    throw new FsError('EINVAL', syscall, text, undefined, 'invalid argument (the name is not valid UTF-8)');
-  }
-  return text;
+export function pathOfText(text: string): PathLike {
+  return isWellFormed(text) ? text : encodeBytePath(text);
 }
 
 /**

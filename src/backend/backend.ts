@@ -15,6 +15,14 @@ export interface Backend {
    * change behind the cache with no watcher (SFTP, WebDAV: 5000 ms) say so here. Absent: `'never'`.
    */
   readonly defaultRevalidate?: 'never' | 'always' | number;
+  /**
+   * True when the backend names files by bytes, as Linux does: a path may then carry bytes that are not
+   * UTF-8 (a Buffer path such as `/\xff`), each escaped in the path string as the lone surrogate
+   * U+DC00 + byte (`decodeBytePath`/`encodeBytePath`), and the backend must turn it back into those bytes
+   * (and list such names the same way). Without it, a path with such bytes fails with `EINVAL` before it
+   * reaches the backend, rather than being aliased to another name.
+   */
+  readonly byteNames?: boolean;
 
   /** Stats of the file or directory at `path`, following symbolic links. */
   stat(path: string): Promise<BackendStats>;

@@ -1,4 +1,5 @@
 import { FsError, InvalidArgError } from '../errors.js';
+import { bytePathLength } from '../util/byte-path.js';
 
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
@@ -215,9 +216,9 @@ function hasMore(pending: string[]): boolean {
 }
 
 function checkLength(path: string, syscall: string, reported: string, dest: string | undefined): void {
-  if (Buffer.byteLength(path) >= PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, reported, dest);
+  if (bytePathLength(path) >= PATH_MAX) throw new FsError('ENAMETOOLONG', syscall, reported, dest);
   for (const part of path.split('/')) {
-    if (part.length > NAME_MAX / 4 && Buffer.byteLength(part) > NAME_MAX) {
+    if (part.length > NAME_MAX / 4 && bytePathLength(part) > NAME_MAX) {
       throw new FsError('ENAMETOOLONG', syscall, reported, dest);
     }
   }

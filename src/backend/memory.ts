@@ -3,6 +3,7 @@ import type {
 } from './backend.js';
 import { FsError, InvalidArgError } from '../errors.js';
 import { normalizePath, parentOf } from '../paths.js';
+import { bytePathLength } from '../util/byte-path.js';
 import { Inode, InodeTable, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type Place } from './memory-table.js';
 
 const COPYFILE_EXCL = 1;
@@ -194,10 +195,10 @@ export class MemoryFs implements BackendSync {
     const place = this.table.lookup(path, false, 'symlink', target, path);
     if (place.node !== undefined || path === '/') throw fail('EEXIST');
     if (target === '') throw fail('ENOENT');
-    if (Buffer.byteLength(target) >= 4096) throw fail('ENAMETOOLONG');
+    if (bytePathLength(target) >= 4096) throw fail('ENAMETOOLONG');
     const link = this.create(place, S_IFLNK | 0o777, Date.now());
     link.target = target;
-    link.size = Buffer.byteLength(target);
+    link.size = bytePathLength(target);
   }
 
   readlink(path: string): string {
@@ -342,6 +343,8 @@ function asyncFace(memory: MemoryFs): Backend {
   const m = MemoryFs.prototype;
   return {
     name: 'memory',
+    // Names are kept as the keys' text, escapes included: bytes that are not UTF-8 stay distinct names.
+    byteNames: true,
     stat: wrap(m.stat),
     lstat: wrap(m.lstat),
     readFile: wrap(m.readFile),

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { FsError, InvalidArgError, hasCode } from '../errors.js';
 import { baseName, isNormalizedAbsolute, parentOf } from '../paths.js';
-import { io, sharedRealpath, type Plan } from './plan.js';
+import { io, procPath, sharedRealpath, type Plan } from './plan.js';
+import { syscallPath } from '../util/byte-path.js';
 
 const { O_NOFOLLOW } = fs.constants;
 
@@ -375,8 +376,8 @@ function segments(path: string): string[] {
 function procfsWorks(rootReal: string): boolean {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(rootReal, fs.constants.O_RDONLY);
-    return fs.readlinkSync(`/proc/self/fd/${fd}`) === rootReal;
+    fd = fs.openSync(syscallPath(rootReal), fs.constants.O_RDONLY);
+    return procPath(fd) === rootReal;
   } catch {
     return false;
   } finally {

@@ -47,13 +47,7 @@ export function diskPlans(c: Confinement) {
       }
     },
     *readdir(path: string): Plan<BackendDirent[]> {
-      const entries = yield* io.readdir(yield* c.dir(path));
-      return entries.map(
-        (entry): BackendDirent => ({
-          name: entry.name,
-          type: entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : entry.isSymbolicLink() ? 'symlink' : 'other',
-        }),
-      );
+      return yield* io.readdir(yield* c.dir(path));
     },
     *mkdir(path: string, options?: { recursive?: boolean; mode?: number }): Plan<void> {
       const mode = options?.mode ?? 0o777;

@@ -3,11 +3,12 @@ import * as nodePath from 'node:path';
 import type { Backend, BackendSync, BackendWatcher } from './backend.js';
 import { toBackendStats } from './backend.js';
 import { FsError, hasCode } from '../errors.js';
-import { isNormalizedAbsolute, normalizePath, parentOf } from '../paths.js';
+import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
+import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
 import { NodeFile, NodeFileSync, virtualError } from './node-file.js';
 import { diskPlans, readAll } from './node-plans.js';
-import { inspectAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
+import { inspectAsync, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
 const { O_RDONLY, O_RDWR, O_NOFOLLOW } = fs.constants;
 
@@ -39,8 +40,9 @@ const { O_RDONLY, O_RDWR, O_NOFOLLOW } = fs.constants;
  */
 export function nodeBackend(root: string): Backend {
   const given = nodePath.resolve(root);
-  const rootReal = fs.realpathSync(given);
-  if (!fs.statSync(rootReal).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
+  // As a key (exact bytes): a root reached through a link to a name that is not UTF-8 stays that directory.
+  const rootReal = exactName(fs.realpathSync(given), () => fs.realpathSync(given, 'buffer'));
+  if (!fs.statSync(syscallPath(rootReal)).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
   const c = new Confinement(rootReal, given);
   const plans = diskPlans(c);
   const watchers = new Set<fs.FSWatcher>();
@@ -95,6 +97,7 @@ export function nodeBackend(root: string): Backend {
 
   return {
     name: 'node',
+    byteNames: true,
     // stat and lstat, the calls made most, skip the plans (generators cost microseconds per call when
     // a thousand are in flight): one lstat in a checked directory; links and refusals take the plan.
     async stat(path) {
@@ -202,10 +205,10 @@ export function nodeBackend(root: string): Backend {
     watch(onChange, onError): BackendWatcher {
       let watcher: fs.FSWatcher;
       try {
-        watcher = fs.watch(rootReal, { recursive: true, persistent: false }, (event, filename) => {
+        watcher = fs.watch(syscallPath(rootReal), { recursive: true, persistent: false }, (event, filename) => {
           // A name appeared or went away behind the backend: a remembered resolution may cross it.
           if (event === 'rename') c.forgetAll();
-          onChange(filename == null ? null : normalizePath('/' + String(filename)));
+          onChange(filename == null ? null : watchedPath(String(filename)));
         });
       } catch (err) {
         throw hasCode(err) ? new FsError(err.code, 'watch', '/') : err;
@@ -237,10 +240,12 @@ export function nodeBackend(root: string): Backend {
 
 function noop(): void {}
 
-function openAsync(disk: string, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(disk, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function lstatAsync(disk: string): Promise<fs.Stats> {
-  return new Promise((resolve, reject) => fs.lstat(disk, (err, stats) => (err ? reject(err) : resolve(stats))));
+/**
+ * The path a watch event names. Node's recursive watcher gives names as UTF-8 strings only (no Buffer
+ * encoding), so a name that lost bytes (a U+FFFD in it) is reported by the directory above it: that
+ * invalidates everything below, the real name included, where its lossy text would name another file.
+ */
+function watchedPath(name: string): string {
+  const lost = name.indexOf('\uFFFD');
+  return normalizeText('/' + (lost < 0 ? name : name.slice(0, Math.max(0, name.lastIndexOf('/', lost)))));
 }

@@ -1,7 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { Resolutions } from '../cache/resolutions.js';
 import { hasCode } from '../errors.js';
-import { baseName, joinPath, normalizePath, parentOf } from '../paths.js';
+import { baseName, joinPath, normalizeText, parentOf } from '../paths.js';
 import { isSymlinkMode } from '../util/modes.js';
 
 /**
@@ -80,7 +80,7 @@ export class Resolver {
     } catch {
       return key;
     }
-    const dest = normalizePath(target.startsWith('/') ? target : joinPath(parentOf(key), target));
+    const dest = normalizeText(target.startsWith('/') ? target : joinPath(parentOf(key), target));
     return this.resolvedKey(dest) ?? this.fromBackend(dest, depth + 1);
   }
 }

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { fsError } from '../errors.js';
-import { isWithin, joinPath, normalizePath, parentOf } from '../paths.js';
+import { isWithin, joinPath, normalizeText, parentOf } from '../paths.js';
 import { isDirectoryMode, isSymlinkMode } from '../util/modes.js';
 import type { Engine } from './engine.js';
 
@@ -9,7 +9,7 @@ const MAX_HOPS = 40;
 
 /** The normalized form of `target`, a link's text, read relative to the link's directory `dir`. */
 function linkDestination(dir: string, target: string): string {
-  return normalizePath(target.startsWith('/') ? target : joinPath(dir, target));
+  return normalizeText(target.startsWith('/') ? target : joinPath(dir, target));
 }
 
 /**

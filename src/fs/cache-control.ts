@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { compileGlob } from '../util/glob.js';
+import { wellFormed } from '../util/byte-path.js';
 import type { Engine } from '../engine/engine.js';
 import { CacheClosedError, InvalidArgError } from '../errors.js';
 import { exportPrometheus, registerCacheMetrics } from '../metrics/prometheus.js';
@@ -123,7 +124,9 @@ export abstract class CacheControl {
     this.check('invalidatePattern');
     if (typeof pattern !== 'string') throw new InvalidArgError('pattern', pattern, 'must be a glob string');
     const cwd = this.view.cwd;
-    const absolute = pattern.startsWith('/') ? pattern : cwd === '/' ? `/${pattern}` : `${cwd}/${pattern}`;
+    // Made well-formed as a path string is, so that no text matches a name of bytes that are not UTF-8 by its escapes.
+    const text = wellFormed(pattern);
+    const absolute = text.startsWith('/') ? text : cwd === '/' ? `/${text}` : `${cwd}/${text}`;
     const match = compileGlob(absolute);
     this.core.counters.invalidateOps++;
     const view = this.view;

@@ -4,9 +4,10 @@ import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { ViewKeys } from '../engine/view-keys.js';
 import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
-import { FsError, fsError, hasCode, InvalidArgTypeError } from '../errors.js';
+import { FsError, fsError, InvalidArgTypeError } from '../errors.js';
 import type { CacheFSOptions } from '../options.js';
 import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
+import { nameAs } from '../util/byte-path.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
   encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
@@ -16,6 +17,7 @@ import { engineFor } from './new-engine.js';
 import { CacheFileHandle } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { listDirectory } from './list-directory.js';
+import { nameEncoding, type NameEncoding, type NameOptions } from './names.js';
 import { accessBits, BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
 import { View } from './view.js';
 import { targetForBackend, targetForView } from './view-root.js';
@@ -67,8 +69,8 @@ export class CacheFS extends MoreCalls {
    */
   constructor(backend: Backend, options?: CacheFSOptions) {
     const shared = (options as { [SHARED]?: SharedView } | undefined)?.[SHARED];
-    if (shared) super(shared.core, new View(shared.root));
-    else super(engineFor(backend, options), new View(''));
+    if (shared) super(shared.core, new View(shared.root, shared.core.backend.byteNames === true));
+    else super(engineFor(backend, options), new View('', backend.byteNames === true));
     this.namespace = new Namespace(this.core);
     this.keys = new ViewKeys(this.core, this.view.root);
   }
@@ -228,34 +230,45 @@ export class CacheFS extends MoreCalls {
     return new FileStats(await this.core.statOf(key, true, 'stat', pathString(path), looked));
   }
 
-  /** Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it. */
-  async readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: Encoding | null }): Promise<DirEntry[]>;
+  /**
+   * Lists a directory: names, or `DirEntry` objects with `withFileTypes`; `recursive` walks below it.
+   * Names are strings (U+FFFD where a name is not UTF-8), exact bytes with `encoding: 'buffer'`.
+   */
+  async readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: NameEncoding | null }): Promise<DirEntry[]>;
+  async readdir(path: PathLike, options: 'buffer' | { withFileTypes?: false; recursive?: boolean; encoding: 'buffer' }): Promise<Buffer[]>;
   async readdir(path: PathLike, options?: Encoding | { withFileTypes?: false; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[]>;
-  async readdir(path: PathLike, options?: Encoding | { withFileTypes?: boolean; recursive?: boolean; encoding?: Encoding | null } | null): Promise<string[] | DirEntry[]> {
+  async readdir(path: PathLike, options?: NameEncoding | { withFileTypes?: boolean; recursive?: boolean; encoding?: NameEncoding | null } | null): Promise<(string | Buffer)[] | DirEntry[]> {
     if (this.pending) await this.pending;
     this.check('readdir');
     const withTypes = typeof options === 'object' && options !== null && options.withFileTypes === true;
     const recursive = typeof options === 'object' && options !== null && options.recursive === true;
+    const encoding = nameEncoding(options);
     const shown = pathString(path);
     const key = await this.realKey(path, 'scandir');
-    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive);
+    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive, encoding);
   }
 
-  /** The target of a symbolic link. */
-  async readlink(path: PathLike): Promise<string> {
+  /** The target of a symbolic link (its exact bytes with `encoding: 'buffer'`). */
+  async readlink(path: PathLike, options: 'buffer' | { encoding: 'buffer' }): Promise<Buffer>;
+  async readlink(path: PathLike, options?: NameOptions): Promise<string>;
+  async readlink(path: PathLike, options?: NameOptions): Promise<string | Buffer> {
     if (this.pending) await this.pending;
     this.check('readlink');
-    return targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root);
+    const encoding = nameEncoding(options);
+    return nameAs(targetForView(await this.namespace.readlink(await this.linkKey(path, 'readlink'), pathString(path)), this.view.root), encoding);
   }
 
-  /** The canonical path, every symbolic link resolved. */
-  async realpath(path: PathLike): Promise<string> {
+  /** The canonical path, every symbolic link resolved (its exact bytes with `encoding: 'buffer'`). */
+  async realpath(path: PathLike, options: 'buffer' | { encoding: 'buffer' }): Promise<Buffer>;
+  async realpath(path: PathLike, options?: NameOptions): Promise<string>;
+  async realpath(path: PathLike, options?: NameOptions): Promise<string | Buffer> {
     if (this.pending) await this.pending;
     this.check('realpath');
+    const encoding = nameEncoding(options);
     const real = await this.namespace.realpath(this.view.keyOf(path, 'path', 'realpath'), pathString(path));
     // A view answers with its own paths only: a link that leads out of it is refused, as at a backend root.
     await this.keys.confine(real, pathString(path), 'realpath', namesDirectory(path));
-    return this.view.viewOf(real) ?? real;
+    return nameAs(this.view.viewOf(real) ?? real, encoding);
   }
 
   /** Checks that a path exists and, with `mode`, that its permission bits allow R, W or X. */
@@ -401,6 +414,7 @@ export class CacheFS extends MoreCalls {
     if (this.pending) await this.pending;
     this.check('symlink');
     const targetString = linkTarget(target);
+    this.view.representable(targetString, 'symlink', target, path);
     if (namesDirectory(path)) throw fsError('ENOENT', 'symlink', targetString, pathString(path));
     const key = await this.linkKey(path, 'symlink');
     await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
@@ -468,27 +482,6 @@ export class CacheFS extends MoreCalls {
   /** The directory for temporary files in this file system. */
   tempDir(): string {
     return '/tmp';
-  }
-
-  /** Creates a uniquely named directory `prefix` + six random characters, as Node's `mkdtemp`. */
-  async mkdtemp(prefix: string): Promise<string> {
-    if (this.pending) await this.pending;
-    this.check('mkdtemp');
-    if (typeof prefix !== 'string') throw new InvalidArgTypeError('prefix', 'of type string', prefix);
-    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-    for (let attempt = 0; ; attempt++) {
-      let suffix = '';
-      for (let i = 0; i < 6; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
-      const path = prefix + suffix;
-      try {
-        await this.mkdir(path, { mode: 0o700 });
-        return path;
-      } catch (err) {
-        if (!hasCode(err) || err.code !== 'EEXIST' || attempt > 100) {
-          throw err instanceof FsError ? new FsError(err.code, 'mkdtemp', `${prefix}XXXXXX`) : err;
-        }
-      }
-    }
   }
 
   /** A `CacheFS` whose `/` is `dir`, sharing this cache: a write through one is seen by the other. */

@@ -1,15 +1,22 @@
 import type { Namespace } from '../engine/namespace.js';
 import { joinPath } from '../paths.js';
+import { nameAs } from '../util/byte-path.js';
+import { namesAs, type NameEncoding } from './names.js';
 import { DirEntry } from './stats-object.js';
 
 /**
  * `readdir` of directory `key` (shown as `viewDir`): names, or `DirEntry` objects with `withTypes`,
  * sorted by name as Node's are on Linux; `recursive` walks below it, naming entries by their relative
- * paths. An error in the listed directory names `shown`, one below it the path in the view.
+ * paths. An error in the listed directory names `shown`, one below it the path in the view. Names are
+ * in `encoding` (see names.ts); an entry's `parentPath` is a Buffer with `'buffer'`, else UTF-8 text.
  */
 export async function listDirectory(
   namespace: Namespace, key: string, shown: string, viewDir: string, withTypes: boolean, recursive: boolean,
-): Promise<string[] | DirEntry[]> {
+  encoding: NameEncoding = 'utf8',
+): Promise<(string | Buffer)[] | DirEntry[]> {
+  // A Buffer where Node gives one (the type says string, as Node's own `Dirent` type does).
+  const entryName = (text: string) => nameAs(text, encoding) as string;
+  const parentName = (text: string) => nameAs(text, encoding === 'buffer' ? 'buffer' : 'utf8') as string;
   const names: string[] = [];
   const entries: DirEntry[] = [];
   const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
@@ -17,10 +24,10 @@ export async function listDirectory(
     list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of list) {
       names.push(prefix + e.name);
-      if (withTypes) entries.push(new DirEntry(e.name, e.type, viewPath));
+      if (withTypes) entries.push(new DirEntry(entryName(e.name), e.type, parentName(viewPath)));
       if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
     }
   };
   await walk(key, viewDir, '');
-  return withTypes ? entries : names;
+  return withTypes ? entries : namesAs(names, encoding);
 }

@@ -1,6 +1,8 @@
 import type { BackendStatFs } from '../backend/backend.js';
-import { asCallError, fsError, InvalidArgTypeError, OutOfRangeError } from '../errors.js';
-import { pathString, type PathLike } from '../paths.js';
+import { asCallError, FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { pathOfText, pathString, pathText, type PathLike } from '../paths.js';
+import { nameAs } from '../util/byte-path.js';
+import { nameEncoding, type NameEncoding, type NameOptions } from './names.js';
 import { isSymlinkMode } from '../util/modes.js';
 import { CacheControl } from './cache-control.js';
 import { toTimeMs } from './arguments.js';
@@ -22,7 +24,7 @@ export abstract class MoreCalls extends CacheControl {
   /** The backend key of `path` with every link resolved. */
   protected abstract realKey(path: PathLike, syscall: string, argName?: string, creates?: boolean): Promise<string>;
   /** Lists a directory with entry types (the facade's `readdir`). */
-  abstract readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean }): Promise<DirEntry[]>;
+  abstract readdir(path: PathLike, options: { withFileTypes: true; recursive?: boolean; encoding?: NameEncoding | null }): Promise<DirEntry[]>;
 
   abstract stat(path: PathLike): Promise<FileStats>;
   abstract mkdir(path: PathLike, options: { recursive?: boolean; mode?: number }): Promise<string | undefined>;
@@ -68,18 +70,46 @@ export abstract class MoreCalls extends CacheControl {
    * `close()` and async iteration, its entries those `readdir(path, { withFileTypes: true })` gives
    * (below it too with `recursive`). `bufferSize` is checked as Node does; the listing is read at once.
    */
-  async opendir(path: PathLike, options?: { bufferSize?: number; recursive?: boolean; encoding?: string | null } | null): Promise<CacheDir> {
+  async opendir(path: PathLike, options?: { bufferSize?: number; recursive?: boolean; encoding?: NameEncoding | null } | null): Promise<CacheDir> {
     const bufferSize = options?.bufferSize;
     if (bufferSize !== undefined) checkBufferSize(bufferSize);
     if (this.pending) await this.pending;
     this.check('opendir');
     let entries: DirEntry[];
     try {
-      entries = await this.readdir(path, { withFileTypes: true, recursive: options?.recursive === true });
+      entries = await this.readdir(path, { withFileTypes: true, recursive: options?.recursive === true, encoding: options?.encoding ?? null });
     } catch (err) {
       throw asCallError(err, 'opendir', pathString(path));
     }
     return new CacheDir(pathString(path), entries);
+  }
+
+  /**
+   * Creates a uniquely named directory `prefix` + six random characters, as Node's `mkdtemp`, and
+   * answers its path in `encoding` (a Buffer prefix may name bytes that are not UTF-8).
+   */
+  async mkdtemp(prefix: PathLike, options: 'buffer' | { encoding: 'buffer' }): Promise<Buffer>;
+  async mkdtemp(prefix: PathLike, options?: NameOptions): Promise<string>;
+  async mkdtemp(prefix: PathLike, options?: NameOptions): Promise<string | Buffer> {
+    if (this.pending) await this.pending;
+    this.check('mkdtemp');
+    const text = pathText(prefix, 'prefix');
+    if (text.includes('\u0000')) throw new InvalidArgError('prefix', prefix, 'must be a string, Uint8Array, or URL without null bytes');
+    const encoding = nameEncoding(options);
+    const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+    for (let attempt = 0; ; attempt++) {
+      let suffix = '';
+      for (let i = 0; i < 6; i++) suffix += chars[Math.floor(Math.random() * chars.length)];
+      const path = text + suffix;
+      try {
+        await this.mkdir(pathOfText(path), { mode: 0o700 });
+        return nameAs(path, encoding);
+      } catch (err) {
+        if (!hasCode(err) || err.code !== 'EEXIST' || attempt > 100) {
+          throw err instanceof FsError ? new FsError(err.code, 'mkdtemp', `${nameAs(text, 'utf8') as string}XXXXXX`) : err;
+        }
+      }
+    }
   }
 
   /**

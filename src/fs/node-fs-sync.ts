@@ -1,7 +1,10 @@
 import { constants } from 'node:fs';
 import type { BackendSync } from '../backend/backend.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
-import { joinPath, parentOf, type PathLike } from '../paths.js';
+import { linkTarget } from '../args.js';
+import { joinPath, parentOf, pathOfText, pathText, type PathLike } from '../paths.js';
+import { nameAs } from '../util/byte-path.js';
+import { nameEncoding, namesAs } from './names.js';
 import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
 import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
@@ -65,8 +68,9 @@ export function syncForms(ctx: NodeFsContext) {
     });
   }
 
-  function readdirSync(path: PathLike, options?: unknown): (string | DirEntry)[] {
+  function readdirSync(path: PathLike, options?: unknown): (string | Buffer | DirEntry)[] {
     const o = optionsObject<{ withFileTypes: boolean; recursive: boolean }>(options);
+    const encoding = nameEncoding(options);
     const p = pathArg(ctx, path);
     const real = port.resolve(p.key, 'readdir');
     const sync = port.face('readdir');
@@ -83,13 +87,13 @@ export function syncForms(ctx: NodeFsContext) {
       list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of list) {
         names.push(prefix + e.name);
-        if (o.withFileTypes) entries.push(new DirEntry(e.name, e.type, shownDir));
+        if (o.withFileTypes) entries.push(new DirEntry(nameAs(e.name, encoding) as string, e.type, shownDir));
         if (o.recursive && e.type === 'directory') walk(joinPath(dir, e.name), joinPath(shownDir, e.name), `${prefix}${e.name}/`);
       }
     };
     walk(real, o.withFileTypes && typeof path === 'string' && !o.recursive ? path : shownRoot, '');
     if (o.withFileTypes) return entries;
-    return (o.encoding as string) === 'buffer' ? names.map((n) => Buffer.from(n) as unknown as string) : names;
+    return namesAs(names, encoding);
   }
 
   function mkdirSync(path: PathLike, options?: number | string | { recursive?: boolean; mode?: number | string } | null): string | undefined {
@@ -183,7 +187,8 @@ export function syncForms(ctx: NodeFsContext) {
     if ((mode & bits) !== mode) throw fsError('EACCES', 'access', p.shown);
   }
 
-  function realpathSync(path: PathLike): string {
+  function realpathSync(path: PathLike, options?: unknown): string | Buffer {
+    const encoding = nameEncoding(options);
     const p = pathArg(ctx, path);
     const sync = port.face('realpath');
     let real: string;
@@ -196,7 +201,7 @@ export function syncForms(ctx: NodeFsContext) {
     } catch (err) {
       throw asCallError(err, 'realpath', p.shown);
     }
-    return view.viewOf(real) ?? real;
+    return nameAs(view.viewOf(real) ?? real, encoding);
   }
 
   return {
@@ -233,11 +238,12 @@ export function syncForms(ctx: NodeFsContext) {
     mkdirSync,
     rmSync,
     realpathSync: Object.assign(realpathSync, { native: realpathSync }),
-    readlinkSync(path: PathLike): string {
+    readlinkSync(path: PathLike, options?: unknown): string | Buffer {
+      const encoding = nameEncoding(options);
       const p = pathArg(ctx, path);
       const sync = port.face('readlink');
       try {
-        return sync.readlink(p.key);
+        return nameAs(sync.readlink(p.key), encoding);
       } catch (err) {
         throw asCallError(err, 'readlink', p.shown);
       }
@@ -259,8 +265,9 @@ export function syncForms(ctx: NodeFsContext) {
     }),
     chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => sync.chown?.(key, uid, gid)),
     symlinkSync(target: PathLike, path: PathLike): void {
+      const t = linkTarget(target); // as the async form: a string made well-formed, a Buffer's exact bytes
       const p = pathArg(ctx, path);
-      const t = String(target);
+      view.representable(t, 'symlink', target, path);
       port.mutate('symlink', [p.key], (sync) => {
         try {
           sync.symlink(t, p.key);
@@ -294,15 +301,17 @@ export function syncForms(ctx: NodeFsContext) {
         }
       });
     },
-    mkdtempSync(prefix: string): string {
+    mkdtempSync(prefix: PathLike, options?: unknown): string | Buffer {
+      const encoding = nameEncoding(options);
+      const text = pathText(prefix, 'prefix');
       for (;;) {
-        const candidate = prefix + Math.random().toString(36).slice(2, 8);
-        const p = pathArg(ctx, candidate, 'prefix');
+        const candidate = text + Math.random().toString(36).slice(2, 8);
+        const p = pathArg(ctx, pathOfText(candidate), 'prefix');
         try {
           port.mutate('mkdtemp', [p.key], (sync) => sync.mkdir(p.key, { mode: 0o700 }));
-          return candidate;
+          return nameAs(candidate, encoding);
         } catch (err) {
-          if (!hasCode(err) || err.code !== 'EEXIST') throw asCallError(err, 'mkdtemp', prefix + 'XXXXXX');
+          if (!hasCode(err) || err.code !== 'EEXIST') throw asCallError(err, 'mkdtemp', `${nameAs(text, 'utf8') as string}XXXXXX`);
         }
       }
     },

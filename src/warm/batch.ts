@@ -1,4 +1,5 @@
 import { pathString, type PathLike } from '../paths.js';
+import { decodeBytePath } from '../util/byte-path.js';
 import type { InvalidateEvent } from '../cache/ports.js';
 import { checkPaths } from './warm.js';
 import type { CacheView } from './view.js';
@@ -79,8 +80,9 @@ export function batchStats(view: CacheView, paths: Iterable<PathLike>): Map<stri
   const out = new Map<string, PathCacheStats>();
   let now = 0;
   for (const given of list) {
-    const path = typeof given === 'string' ? given : pathString(given);
-    const key = core.knownKey(view.keyOf(path));
+    // A Buffer is reported by its exact text (bytes that are not UTF-8 escaped), so two such names stay two.
+    const path = typeof given === 'string' ? given : Buffer.isBuffer(given) ? decodeBytePath(given) : pathString(given);
+    const key = core.knownKey(view.keyOf(given));
     const slot = store.lookup(key);
     const blocks = slot < 0 ? core.blocks.describe(key) : undefined;
     if (blocks !== undefined) {

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import type { Engine } from '../engine/engine.js';
 import { asCallError, hasCode } from '../errors.js';
-import { joinPath } from '../paths.js';
+import { joinPath, pathOfText } from '../paths.js';
 import type { WarmRun } from './runner.js';
 
 /**
@@ -69,7 +69,7 @@ export async function listTree(
     let key: string;
     let entries;
     try {
-      key = dirKey ?? (await core.resolve(view.keyOf(dirView, 'dir')));
+      key = dirKey ?? (await core.resolve(view.keyOf(pathOfText(dirView), 'dir')));
       entries = await core.backend.readdir(key);
     } catch (err) {
       if (depth === 0) {

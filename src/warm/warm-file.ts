@@ -1,6 +1,7 @@
 import type { InstallHooks } from '../cache/ports.js';
 import type { Engine } from '../engine/engine.js';
 import { asCallError, fsError } from '../errors.js';
+import { pathOfText } from '../paths.js';
 import type { DataStore } from '../store/data-store.js';
 import { NotRegularFileError, PinLimitError } from './errors.js';
 import { isSpecialMode } from '../util/modes.js';
@@ -54,7 +55,7 @@ export async function warmFile(
 ): Promise<string | undefined> {
   const core = view.core;
   const store = core.store;
-  const key = await core.resolve(view.keyOf(path));
+  const key = await core.resolve(view.keyOf(pathOfText(path)));
   if (stopped()) return undefined;
   // A link in a `sub` view that leads out of it: refused, as every other call of the view refuses it.
   if (view.viewOf(key) === undefined) throw fsError('EACCES', 'open', path);

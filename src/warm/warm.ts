@@ -1,6 +1,7 @@
 import { InvalidArgError, InvalidArgTypeError } from '../errors.js';
 import { compileGlob } from '../util/glob.js';
-import { normalizePath, pathString, type PathLike } from '../paths.js';
+import { normalizePath, pathText, type PathLike } from '../paths.js';
+import { wellFormed } from '../util/byte-path.js';
 import {
   countOption, resolveWarmOptions,
   type PrefetchOptions, type PrefetchResult, type WarmOptions, type WarmProgress, type WarmSmartOptions,
@@ -26,9 +27,12 @@ export function checkPaths(paths: unknown, argName = 'paths'): readonly PathLike
   return list as PathLike[];
 }
 
-/** The path arguments of a warm as strings, each once, in the order given. */
+/**
+ * The path arguments of a warm as text in the form keys take (a Buffer's bytes that are not UTF-8
+ * escaped, not made U+FFFD, so that two such names stay two), each once, in the order given.
+ */
 export function pathList(paths: unknown, argName = 'paths'): string[] {
-  return [...new Set(checkPaths(paths, argName).map(pathString))];
+  return [...new Set(checkPaths(paths, argName).map((p) => pathText(p, `${argName}[]`)))];
 }
 
 /** Loads the given files. */
@@ -45,7 +49,8 @@ export async function warmFromPattern(view: CacheView, pattern: string, options?
   if (typeof pattern !== 'string') throw new InvalidArgError('pattern', pattern, 'must be a glob string');
   const opts = resolveWarmOptions(options, false);
   const cwd = view.cwd();
-  const absolute = pattern.startsWith('/') ? pattern : cwd === '/' ? `/${pattern}` : `${cwd}/${pattern}`;
+  const text = wellFormed(pattern); // as a path string is: no text matches a byte name by its escapes
+  const absolute = text.startsWith('/') ? text : cwd === '/' ? `/${text}` : `${cwd}/${text}`;
   const match = compileGlob(absolute);
   const { base, maxDepth } = patternBase(absolute);
   return runWarm(view, opts, (run) => listTree(run, base, match, maxDepth, true), { track: true });
