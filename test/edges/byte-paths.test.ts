@@ -2,17 +2,22 @@
 // end to end on nodeBackend. Each scenario runs on node:fs/promises over a real temporary directory and
 // on a CacheFS over nodeBackend of a second one, and the answers and the bytes on disk are compared;
 // then the parts that keep names apart on their own: invalidation, warming, the watcher, the node:fs
-// drop-in, the memory backend, and a backend that cannot name bytes (EINVAL, never another file).
+// drop-in, the write-back journal across a SIGKILL, the memory backend, and a backend that cannot name
+// bytes (EINVAL, never another file).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CacheFS, decodeBytePath, encodeBytePath, fsBackend, memoryBackend, nodeBackend, toNodeFs, type Backend } from '../../src/index.js';
 import type { WriteMode } from '../../src/options.js';
+import { decodeSegment, encodeRecord, SEGMENT_MAGIC, type JournalRecord } from '../../src/write/back/journal-format.js';
 import { nextEvent, tempDirs, until } from '../support.js';
 
 const MODES: WriteMode[] = ['write-through', 'write-back', 'write-around'];
+const WRITER = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'byte-name-writer.js');
 const dirs = tempDirs();
 after(() => dirs.cleanup());
 
@@ -273,6 +278,52 @@ describe('the cache keeps such names apart', () => {
     } finally {
       await cache.close();
     }
+  });
+});
+
+describe('write-back: the journal keeps the name across a crash', () => {
+  test('a child killed with SIGKILL before any flush; the replay writes the files under their own bytes', async () => {
+    const root = await dirs.make('cachefs-bytes-crash-root-');
+    const journal = join(await dirs.make('cachefs-bytes-crash-journal-'), 'journal');
+    const hex = (b: Buffer) => b.toString('hex');
+    const steps = [
+      `write:${hex(FF)}=A`, `write:${hex(FE)}=B`, `write:${hex(bytes('/', 0xfc))}=C`,
+      `rename:${hex(bytes('/', 0xfc))}=${hex(bytes('/', 0xfb))}`, `write:${hex(FF)}=A2`,
+    ];
+    const child = fork(WRITER, [root, journal, ...steps], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (m) => m === 'written' && resolve());
+      void exited.then((code) => reject(new Error(`the writer exited (${code}) before it had written`)));
+    });
+    child.kill('SIGKILL');
+    assert.equal(await exited, null, 'the writer was killed');
+    // Write-back creates a new file at once and writes its bytes at a flush, which never came.
+    const before = await disk(root);
+    assert.ok([undefined, 'file '].includes(before[hex(FF)]), `/\\xff's bytes were not flushed before the kill (${before[hex(FF)]})`);
+    assert.ok([undefined, 'file '].includes(before[hex(FE)]), `/\\xfe's bytes were not flushed before the kill (${before[hex(FE)]})`);
+
+    const cache = new CacheFS(nodeBackend(root), { writeMode: 'write-back', journal, flushInterval: 0 });
+    try {
+      await cache.ready();
+      const after = await disk(root);
+      assert.deepEqual(after, { [hex(FF)]: 'file A2', [hex(FE)]: 'file B', [hex(bytes('/', 0xfb))]: 'file C' }, 'every name with its own bytes, nothing under U+FFFD');
+      assert.equal((await cache.readFile(FF)).toString(), 'A2');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  test('a journal record round-trips a name that is not UTF-8 (and a valid one byte for byte)', () => {
+    const names = [decodeBytePath(FF), decodeBytePath(FE), '/\uFFFD', '/é/ü', decodeBytePath(bytes('/', 0xe2, 0x82, 'a'))];
+    const records: JournalRecord[] = names.map((path, i) => ({ type: 'write' as const, lsn: i + 1, path, data: Buffer.from(`d${i}`) }));
+    records.push({ type: 'renameIntent', lsn: 99, from: names[0]!, to: names[1]! });
+    const segment = Buffer.concat([SEGMENT_MAGIC, ...records.map(encodeRecord)]);
+    const decoded = decodeSegment(segment);
+    assert.equal(decoded.torn, false);
+    assert.deepEqual(decoded.records, records);
+    // On disk the path is the bytes themselves: 0xff, not U+FFFD's EF BF BD.
+    assert.ok(segment.includes(FF) && segment.includes(FE));
   });
 });
 
