@@ -2,9 +2,9 @@
 // end to end on nodeBackend. Each scenario runs on node:fs/promises over a real temporary directory and
 // on a CacheFS over nodeBackend of a second one, and the answers and the bytes on disk are compared;
 // then the parts that keep names apart on their own: invalidation, warming, the watcher, the node:fs
-// drop-in, the write-back journal across a SIGKILL, the memory backend, and a backend that cannot name
-// bytes (EINVAL, never another file).
-import { after, describe, test } from 'node:test';
+// drop-in, the write-back journal across a SIGKILL, the shared tier in a real Redis, the memory backend,
+// and a backend that cannot name bytes (EINVAL, never another file).
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import * as nodeFs from 'node:fs';
@@ -13,7 +13,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CacheFS, decodeBytePath, encodeBytePath, fsBackend, memoryBackend, nodeBackend, toNodeFs, type Backend } from '../../src/index.js';
 import type { WriteMode } from '../../src/options.js';
+import { TierKeys, decodeRawMessage, encodeMessage } from '../../src/tier/codec.js';
 import { decodeSegment, encodeRecord, SEGMENT_MAGIC, type JournalRecord } from '../../src/write/back/journal-format.js';
+import { RedisServer, redisUnavailable } from '../tier/redis-server.js';
 import { nextEvent, tempDirs, until } from '../support.js';
 
 const MODES: WriteMode[] = ['write-through', 'write-back', 'write-around'];
@@ -348,6 +350,20 @@ describe('the byte-path codec', () => {
       if (valid) assert.equal(text, b.toString('utf8'));
     }
   });
+
+  test('the tier keys and messages of two byte names differ and decode back', () => {
+    const keys = new TierKeys('ns');
+    const [ff, fe] = [decodeBytePath(bytes('/d', 0xff, '/f')), decodeBytePath(bytes('/d', 0xfe, '/f'))];
+    const hex = (k: string | Buffer) => Buffer.from(k).toString('hex');
+    assert.notEqual(hex(keys.data(ff)), hex(keys.data(fe)));
+    assert.notDeepEqual(keys.versionKeys(ff).map(hex), keys.versionKeys(fe).map(hex));
+    assert.equal(keys.data('/plain'), 'cfs:ns:d:/plain', 'plain names keep their text keys');
+    for (const scope of [{ kind: 'path', path: ff }, { kind: 'prefix', prefix: fe }] as const) {
+      const raw = encodeMessage('proc', scope);
+      assert.deepEqual(decodeRawMessage(Buffer.from(raw)), { from: 'proc', scope });
+    }
+    assert.deepEqual(decodeRawMessage(Buffer.from(encodeMessage('proc', { loaded: ff }))), { from: 'proc', loaded: ff });
+  });
 });
 
 describe('backends', () => {
@@ -386,6 +402,37 @@ describe('backends', () => {
       assert.equal(await fsp.readFile(join(dir, '\uFFFD'), 'utf8'), 'R');
     } finally {
       await cache.close();
+    }
+  });
+});
+
+describe('the shared tier keeps byte names apart', { skip: redisUnavailable() }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('two processes\' caches: /\\xff and /\\xfe written through one are read right through the other', async () => {
+    const dir = await dirs.make('cachefs-bytes-tier-');
+    const namespace = `bytes${process.pid}`;
+    const make = () => new CacheFS(nodeBackend(dir), { tier: { redis: redis.url, namespace } });
+    const [a, b] = [make(), make()];
+    try {
+      await until(() => a.core.tierLink!.port.available() && b.core.tierLink!.port.available(), 'both tiers up');
+      await a.writeFile(FF, 'from a');
+      await b.writeFile(FE, 'from b');
+      assert.equal((await b.readFile(FF)).toString(), 'from a');
+      assert.equal((await a.readFile(FE)).toString(), 'from b');
+      assert.equal((await b.readFile(FE)).toString(), 'from b');
+      assert.equal((await a.readFile(FF)).toString(), 'from a');
+      await a.writeFile(FF, 'again a');
+      await until(async () => (await b.readFile(FF)).toString() === 'again a', 'b sees the new bytes of /\\xff');
+      assert.equal((await b.readFile(FE)).toString(), 'from b', '/\\xfe is untouched by the write of /\\xff');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });
