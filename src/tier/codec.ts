@@ -1,5 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { decodeBytePath, encodeBytePath, isWellFormed } from '../util/byte-path.js';
 import type { TierScope } from './port.js';
+
+/** A Redis key (or message) as the client sends it. */
+export type RedisBytes = string | Buffer;
+
+/**
+ * `head` followed by a path: text when the path is plain text, else the path's own bytes. A name that is
+ * not UTF-8 carries escapes (util/byte-path.ts) that the client would send as U+FFFD, so two such names
+ * would share every key; as bytes they keep theirs, and a message decodes back to the same path.
+ */
+function withPath(head: string, path: string): RedisBytes {
+  return isWellFormed(path) ? head + path : Buffer.concat([Buffer.from(head, 'utf8'), encodeBytePath(path)]);
+}
 
 /**
  * Key layout of one namespace `N` (all under `cfs:N:`):
@@ -12,6 +25,7 @@ import type { TierScope } from './port.js';
  *   before a restart or eviction never matches one handed out after.
  * - `d:<path>`: the shared bytes, framed with the version they belong to and their length.
  * - `l:<path>`: the cross-process load lock; channel `inv`: invalidations and "loaded" notices.
+ * A path is in each key as its bytes (see {@link withPath}).
  */
 export class TierKeys {
   readonly prefix: string;
@@ -25,31 +39,32 @@ export class TierKeys {
   }
 
   /** The keys whose tokens make up `path`'s version: epoch, each ancestor directory, the path itself. */
-  versionKeys(path: string): string[] {
-    const keys = [this.epoch];
+  versionKeys(path: string): RedisBytes[] {
+    const keys: RedisBytes[] = [this.epoch];
+    const text = isWellFormed(path);
     let at = path.indexOf('/', 1);
     while (at > 0) {
-      keys.push(`${this.prefix}p:${path.slice(0, at)}`);
+      keys.push(text ? `${this.prefix}p:${path.slice(0, at)}` : withPath(`${this.prefix}p:`, path.slice(0, at)));
       at = path.indexOf('/', at + 1);
     }
-    keys.push(`${this.prefix}v:${path}`);
+    keys.push(this.pathToken(path));
     return keys;
   }
 
-  data(path: string): string {
-    return `${this.prefix}d:${path}`;
+  data(path: string): RedisBytes {
+    return withPath(`${this.prefix}d:`, path);
   }
 
-  lock(path: string): string {
-    return `${this.prefix}l:${path}`;
+  lock(path: string): RedisBytes {
+    return withPath(`${this.prefix}l:`, path);
   }
 
-  prefixToken(dir: string): string {
-    return `${this.prefix}p:${dir}`;
+  prefixToken(dir: string): RedisBytes {
+    return withPath(`${this.prefix}p:`, dir);
   }
 
-  pathToken(path: string): string {
-    return `${this.prefix}v:${path}`;
+  pathToken(path: string): RedisBytes {
+    return withPath(`${this.prefix}v:`, path);
   }
 }
 
@@ -99,8 +114,8 @@ export type TierMessage =
   | { from: string; loaded: string };
 
 /** The head of a message that carries a path's new content (framed) after a NUL. */
-export function contentMessageHead(from: string, path: string): string {
-  return `w${from}|${path}`;
+export function contentMessageHead(from: string, path: string): RedisBytes {
+  return withPath(`w${from}|`, path);
 }
 
 const NUL = 0;
@@ -108,10 +123,10 @@ const W = 'w'.charCodeAt(0);
 
 /** Decodes a raw channel message; a content message whose frame does not check out is a plain change. */
 export function decodeRawMessage(raw: Buffer): TierMessage | undefined {
-  if (raw[0] !== W) return decodeMessage(raw.toString('utf8'));
+  if (raw[0] !== W) return decodeMessage(decodeBytePath(raw));
   const nul = raw.indexOf(NUL);
   if (nul < 0) return undefined;
-  const head = decodeMessage(`p${raw.toString('utf8', 1, nul)}`);
+  const head = decodeMessage(`p${decodeBytePath(raw.subarray(1, nul))}`);
   if (!head || !('scope' in head)) return undefined;
   const framed = raw.subarray(nul + 1);
   const version = framedVersion(framed);
@@ -126,10 +141,10 @@ function framedVersion(value: Buffer): string | undefined {
   return HEADER + vlen <= value.length ? value.toString('latin1', 8, 8 + vlen) : undefined;
 }
 
-export function encodeMessage(from: string, what: TierScope | { loaded: string }): string {
-  if ('loaded' in what) return `l${from}|${what.loaded}`;
-  if (what.kind === 'path') return `p${from}|${what.path}`;
-  if (what.kind === 'prefix') return `r${from}|${what.prefix}`;
+export function encodeMessage(from: string, what: TierScope | { loaded: string }): RedisBytes {
+  if ('loaded' in what) return withPath(`l${from}|`, what.loaded);
+  if (what.kind === 'path') return withPath(`p${from}|`, what.path);
+  if (what.kind === 'prefix') return withPath(`r${from}|`, what.prefix);
   return `a${from}|`;
 }
 

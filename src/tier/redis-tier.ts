@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens } from './codec.js';
+import { contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens, type RedisBytes } from './codec.js';
 import type { ResolvedTierOptions } from './options.js';
 import type { TierListener, TierLookup, TierPort, TierScope } from './port.js';
 import { BUMP_ALL, BUMP_PATH, BUMP_PREFIX, EXTEND, LOOKUP, RELEASE, STORE, type Script } from './scripts.js';
@@ -249,7 +249,7 @@ export class RedisTier implements TierPort {
     }
   }
 
-  private async holding<T>(path: string, key: string, token: string, shared: (() => Promise<T | undefined>) | undefined, load: () => Promise<T>): Promise<T> {
+  private async holding<T>(path: string, key: RedisBytes, token: string, shared: (() => Promise<T | undefined>) | undefined, load: () => Promise<T>): Promise<T> {
     const ttl = String(this.opts.lockTtl);
     const beat = setInterval(() => void this.call(() => this.eval(EXTEND, [key], [token, ttl])), Math.max(5, this.opts.lockTtl / 3));
     beat.unref();
@@ -336,7 +336,7 @@ export class RedisTier implements TierPort {
     }
   }
 
-  private async eval(script: Script, keys: string[], args: (string | Buffer)[], buffer = false): Promise<unknown> {
+  private async eval(script: Script, keys: RedisBytes[], args: RedisBytes[], buffer = false): Promise<unknown> {
     const c = this.client;
     try {
       return buffer ? await c.callBuffer('EVALSHA', script.sha, keys.length, ...keys, ...args) : await c.call('EVALSHA', script.sha, keys.length, ...keys, ...args);

@@ -2,17 +2,24 @@
 // end to end on nodeBackend. Each scenario runs on node:fs/promises over a real temporary directory and
 // on a CacheFS over nodeBackend of a second one, and the answers and the bytes on disk are compared;
 // then the parts that keep names apart on their own: invalidation, warming, the watcher, the node:fs
-// drop-in, the memory backend, and a backend that cannot name bytes (EINVAL, never another file).
-import { after, describe, test } from 'node:test';
+// drop-in, the write-back journal across a SIGKILL, the shared tier in a real Redis, the memory backend,
+// and a backend that cannot name bytes (EINVAL, never another file).
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import * as nodeFs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CacheFS, decodeBytePath, encodeBytePath, fsBackend, memoryBackend, nodeBackend, toNodeFs, type Backend } from '../../src/index.js';
 import type { WriteMode } from '../../src/options.js';
+import { TierKeys, decodeRawMessage, encodeMessage } from '../../src/tier/codec.js';
+import { decodeSegment, encodeRecord, SEGMENT_MAGIC, type JournalRecord } from '../../src/write/back/journal-format.js';
+import { RedisServer, redisUnavailable } from '../tier/redis-server.js';
 import { nextEvent, tempDirs, until } from '../support.js';
 
 const MODES: WriteMode[] = ['write-through', 'write-back', 'write-around'];
+const WRITER = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'byte-name-writer.js');
 const dirs = tempDirs();
 after(() => dirs.cleanup());
 
@@ -276,6 +283,52 @@ describe('the cache keeps such names apart', () => {
   });
 });
 
+describe('write-back: the journal keeps the name across a crash', () => {
+  test('a child killed with SIGKILL before any flush; the replay writes the files under their own bytes', async () => {
+    const root = await dirs.make('cachefs-bytes-crash-root-');
+    const journal = join(await dirs.make('cachefs-bytes-crash-journal-'), 'journal');
+    const hex = (b: Buffer) => b.toString('hex');
+    const steps = [
+      `write:${hex(FF)}=A`, `write:${hex(FE)}=B`, `write:${hex(bytes('/', 0xfc))}=C`,
+      `rename:${hex(bytes('/', 0xfc))}=${hex(bytes('/', 0xfb))}`, `write:${hex(FF)}=A2`,
+    ];
+    const child = fork(WRITER, [root, journal, ...steps], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (m) => m === 'written' && resolve());
+      void exited.then((code) => reject(new Error(`the writer exited (${code}) before it had written`)));
+    });
+    child.kill('SIGKILL');
+    assert.equal(await exited, null, 'the writer was killed');
+    // Write-back creates a new file at once and writes its bytes at a flush, which never came.
+    const before = await disk(root);
+    assert.ok([undefined, 'file '].includes(before[hex(FF)]), `/\\xff's bytes were not flushed before the kill (${before[hex(FF)]})`);
+    assert.ok([undefined, 'file '].includes(before[hex(FE)]), `/\\xfe's bytes were not flushed before the kill (${before[hex(FE)]})`);
+
+    const cache = new CacheFS(nodeBackend(root), { writeMode: 'write-back', journal, flushInterval: 0 });
+    try {
+      await cache.ready();
+      const after = await disk(root);
+      assert.deepEqual(after, { [hex(FF)]: 'file A2', [hex(FE)]: 'file B', [hex(bytes('/', 0xfb))]: 'file C' }, 'every name with its own bytes, nothing under U+FFFD');
+      assert.equal((await cache.readFile(FF)).toString(), 'A2');
+    } finally {
+      await cache.close();
+    }
+  });
+
+  test('a journal record round-trips a name that is not UTF-8 (and a valid one byte for byte)', () => {
+    const names = [decodeBytePath(FF), decodeBytePath(FE), '/\uFFFD', '/é/ü', decodeBytePath(bytes('/', 0xe2, 0x82, 'a'))];
+    const records: JournalRecord[] = names.map((path, i) => ({ type: 'write' as const, lsn: i + 1, path, data: Buffer.from(`d${i}`) }));
+    records.push({ type: 'renameIntent', lsn: 99, from: names[0]!, to: names[1]! });
+    const segment = Buffer.concat([SEGMENT_MAGIC, ...records.map(encodeRecord)]);
+    const decoded = decodeSegment(segment);
+    assert.equal(decoded.torn, false);
+    assert.deepEqual(decoded.records, records);
+    // On disk the path is the bytes themselves: 0xff, not U+FFFD's EF BF BD.
+    assert.ok(segment.includes(FF) && segment.includes(FE));
+  });
+});
+
 describe('the byte-path codec', () => {
   test('decoding is injective and encoding its inverse, over random bytes; valid UTF-8 decodes as usual', () => {
     let seed = 17;
@@ -296,6 +349,20 @@ describe('the byte-path codec', () => {
       assert.equal((text as unknown as { isWellFormed(): boolean }).isWellFormed(), valid, 'escapes appear exactly when the bytes are not UTF-8');
       if (valid) assert.equal(text, b.toString('utf8'));
     }
+  });
+
+  test('the tier keys and messages of two byte names differ and decode back', () => {
+    const keys = new TierKeys('ns');
+    const [ff, fe] = [decodeBytePath(bytes('/d', 0xff, '/f')), decodeBytePath(bytes('/d', 0xfe, '/f'))];
+    const hex = (k: string | Buffer) => Buffer.from(k).toString('hex');
+    assert.notEqual(hex(keys.data(ff)), hex(keys.data(fe)));
+    assert.notDeepEqual(keys.versionKeys(ff).map(hex), keys.versionKeys(fe).map(hex));
+    assert.equal(keys.data('/plain'), 'cfs:ns:d:/plain', 'plain names keep their text keys');
+    for (const scope of [{ kind: 'path', path: ff }, { kind: 'prefix', prefix: fe }] as const) {
+      const raw = encodeMessage('proc', scope);
+      assert.deepEqual(decodeRawMessage(Buffer.from(raw)), { from: 'proc', scope });
+    }
+    assert.deepEqual(decodeRawMessage(Buffer.from(encodeMessage('proc', { loaded: ff }))), { from: 'proc', loaded: ff });
   });
 });
 
@@ -335,6 +402,37 @@ describe('backends', () => {
       assert.equal(await fsp.readFile(join(dir, '\uFFFD'), 'utf8'), 'R');
     } finally {
       await cache.close();
+    }
+  });
+});
+
+describe('the shared tier keeps byte names apart', { skip: redisUnavailable() }, () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test('two processes\' caches: /\\xff and /\\xfe written through one are read right through the other', async () => {
+    const dir = await dirs.make('cachefs-bytes-tier-');
+    const namespace = `bytes${process.pid}`;
+    const make = () => new CacheFS(nodeBackend(dir), { tier: { redis: redis.url, namespace } });
+    const [a, b] = [make(), make()];
+    try {
+      await until(() => a.core.tierLink!.port.available() && b.core.tierLink!.port.available(), 'both tiers up');
+      await a.writeFile(FF, 'from a');
+      await b.writeFile(FE, 'from b');
+      assert.equal((await b.readFile(FF)).toString(), 'from a');
+      assert.equal((await a.readFile(FE)).toString(), 'from b');
+      assert.equal((await b.readFile(FE)).toString(), 'from b');
+      assert.equal((await a.readFile(FF)).toString(), 'from a');
+      await a.writeFile(FF, 'again a');
+      await until(async () => (await b.readFile(FF)).toString() === 'again a', 'b sees the new bytes of /\\xff');
+      assert.equal((await b.readFile(FE)).toString(), 'from b', '/\\xfe is untouched by the write of /\\xff');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });

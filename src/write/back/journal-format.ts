@@ -1,3 +1,4 @@
+import { bytePathLength, decodeBytePath, encodeBytePath, isWellFormed } from '../../util/byte-path.js';
 import { crc32 } from './crc32.js';
 
 /**
@@ -9,8 +10,9 @@ import { crc32 } from './crc32.js';
  * body:   u8 type · u64 LE lsn · fields of the type
  * ```
  *
- * Numbers are u64 LE (exact up to 2^53); strings are u32 LE byte length + UTF-8; a write's data is the rest
- * of the body. A record whose length runs past the end of the file, or whose checksum does not match, was
+ * Numbers are u64 LE (exact up to 2^53); strings (paths) are u32 LE byte length + the path's bytes: UTF-8,
+ * and for a name that is not UTF-8 its own bytes (a key's escapes, util/byte-path.ts, written back as the
+ * bytes they stand for, so no two names share a record); a write's data is the rest of the body. A record whose length runs past the end of the file, or whose checksum does not match, was
  * torn by a crash in the middle of its append: it and everything after it in that segment are ignored.
  */
 export const SEGMENT_MAGIC = Buffer.from('CFSJRNL1', 'latin1');
@@ -60,7 +62,7 @@ const U32 = 2 ** 32;
 const NUMBER_BYTES = 8;
 
 function stringBytes(s: string): number {
-  return 4 + Buffer.byteLength(s, 'utf8');
+  return 4 + bytePathLength(s);
 }
 
 function bodyBytes(r: JournalRecord): number {
@@ -101,7 +103,7 @@ class Writer {
     this.offset += 8;
   }
   str(s: string): void {
-    const n = this.buf.write(s, this.offset + 4, 'utf8');
+    const n = isWellFormed(s) ? this.buf.write(s, this.offset + 4, 'utf8') : encodeBytePath(s).copy(this.buf, this.offset + 4);
     this.buf.writeUInt32LE(n, this.offset);
     this.offset += 4 + n;
   }
@@ -198,7 +200,7 @@ class Reader {
     const n = this.buf.readUInt32LE(this.offset);
     this.offset += 4;
     this.need(n);
-    const s = this.buf.toString('utf8', this.offset, this.offset + n);
+    const s = decodeBytePath(this.buf.subarray(this.offset, this.offset + n));
     this.offset += n;
     return s;
   }
