@@ -94,6 +94,14 @@ export interface Backend {
    * it on a miss; a backend without it makes such a miss throw `ERR_CACHEFS_SYNC_UNSUPPORTED`.
    */
   readonly sync?: BackendSync;
+  /**
+   * True when the {@link sync} face answers from this process's memory and never waits on I/O (as
+   * `memoryBackend`'s does): the cache may then serve a miss through it before the call returns. Never
+   * set it for a disk or a network store, whose sync calls would stall the event loop, nor on a wrapper
+   * whose own calls differ from its sync face's (`memoryBackend` makes it non-enumerable, so that a
+   * spread copy does not claim it).
+   */
+  readonly syncInMemory?: boolean;
 }
 
 /** A file held open by {@link Backend.open}. Positions are absolute; there is no file position. */

@@ -341,7 +341,7 @@ function asyncFace(memory: MemoryFs): Backend {
       }
     };
   const m = MemoryFs.prototype;
-  return {
+  const backend: Backend = {
     name: 'memory',
     // Names are kept as the keys' text, escapes included: bytes that are not UTF-8 stay distinct names.
     byteNames: true,
@@ -371,6 +371,10 @@ function asyncFace(memory: MemoryFs): Backend {
     open: wrap((path: string, flags: 'r' | 'r+'): BackendFile => promiseFile(memory.open(path, flags))),
     sync: boundFace(memory),
   };
+  // Not enumerable: a wrapper made with `{ ...memoryBackend(), readFile() {…} }` must not have its own
+  // calls bypassed through the sync face, so it does not inherit the claim.
+  Object.defineProperty(backend, 'syncInMemory', { value: true, enumerable: false });
+  return backend;
 }
 
 /** The sync face as a plain object of bound calls, so that `const { readFile } = backend.sync` works. */

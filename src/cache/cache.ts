@@ -144,33 +144,39 @@ export class Cache implements CoherencePort, WritePort {
    */
   install(key: string, data: Uint8Array, size: number, source: InstallSource = NO_SOURCE): Promise<void> {
     try {
-      const store = this.store;
-      const { hooks, identity, statStartedAt } = source;
-      const blocks = this.blocks;
-      if (blocks !== undefined) {
-        // A large file read whole is cached in blocks (or, a scan, not at all).
-        if (hooks === undefined && blocks.wants(size) && store.lookup(key) < 0) return this.installInBlocks(blocks, key, data, size, source);
-        if (blocks.files.size !== 0) blocks.dropFile(key); // a whole entry and blocks never coexist
-      }
-      const existing = store.lookup(key);
-      const admissible = store.admissible(size);
-      // A dirty copy is newer than any backend read.
-      if (!admissible || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
-        if (source.adopted) store.bytes.release(data as Buffer);
-        if (!admissible && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
-        return RESOLVED;
-      }
-      const now = Date.now();
-      const slot = store.install(key, data, size, this.expiryFor(key, now), now, source.adopted === true);
-      if (identity !== undefined && statStartedAt !== undefined) {
-        store.setValidatedAt(slot, statStartedAt);
-        captureIdentity(store, slot, identity, statStartedAt);
-      }
-      hooks?.installed?.(slot);
-      return this.enforceLimits();
+      return this.installNow(key, data, size, source) ?? RESOLVED;
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** {@link install}, returning undefined when it is complete already (no block install, no flush to wait for). */
+  installNow(key: string, data: Uint8Array, size: number, source: InstallSource = NO_SOURCE): Promise<void> | undefined {
+    const store = this.store;
+    const { hooks, identity, statStartedAt } = source;
+    const blocks = this.blocks;
+    if (blocks !== undefined) {
+      // A large file read whole is cached in blocks (or, a scan, not at all).
+      if (hooks === undefined && blocks.wants(size) && store.lookup(key) < 0) return this.installInBlocks(blocks, key, data, size, source);
+      if (blocks.files.size !== 0) blocks.dropFile(key); // a whole entry and blocks never coexist
+    }
+    const existing = store.lookup(key);
+    const admissible = store.admissible(size);
+    // A dirty copy is newer than any backend read.
+    if (!admissible || (existing >= 0 && store.isDirty(existing)) || (hooks?.admit && !hooks.admit(size))) {
+      if (source.adopted) store.bytes.release(data as Buffer);
+      if (!admissible && existing >= 0 && !store.isDirty(existing)) store.remove(existing, 'invalidated');
+      return undefined;
+    }
+    const now = Date.now();
+    const slot = store.install(key, data, size, this.expiryFor(key, now), now, source.adopted === true);
+    if (identity !== undefined && statStartedAt !== undefined) {
+      store.setValidatedAt(slot, statStartedAt);
+      captureIdentity(store, slot, identity, statStartedAt);
+    }
+    hooks?.installed?.(slot);
+    const pending = store.enforceLimits(now);
+    return pending === undefined ? undefined : Promise.all(pending).then(noop);
   }
 
   private async installInBlocks(blocks: BlockIndex, key: string, data: Uint8Array, size: number, source: InstallSource): Promise<void> {

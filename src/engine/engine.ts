@@ -19,6 +19,7 @@ import type { TierPort, TierScope } from '../tier/port.js';
 import { Loader } from './loader.js';
 import { BlockCache, type ReadSource } from './blocks.js';
 import { ColdMisses } from './cold.js';
+import { ImmediateMisses } from './immediate.js';
 import type { OpenFileSource } from './open-file.js';
 import { Readiness } from './readiness.js';
 import { Resolver } from './resolver.js';
@@ -51,6 +52,8 @@ export class Engine implements WriteContext {
   readonly capturesIdentity: boolean;
   /** `readFile` and `stat` of paths not resolved yet, at the backend call's own price (cold.ts). */
   readonly cold: ColdMisses;
+  /** Misses served before the call returns, for a backend whose sync face is in memory (immediate.ts). */
+  readonly immediate: ImmediateMisses | undefined;
   /** Backend files held open by handles (the backend's `open` face), closed with the cache. */
   readonly openFiles = new SlotSet<BackendFile>();
   readonly locks = new PathLocks();
@@ -107,6 +110,7 @@ export class Engine implements WriteContext {
     this.tierChecksHits = this.tierLink?.checksHits ?? false;
     this.writer = new Writer(this);
     this.cold = new ColdMisses(this);
+    this.immediate = backend.syncInMemory === true && backend.sync !== undefined ? new ImmediateMisses(this) : undefined;
   }
 
   // The cache's state, for the facade, warming and metrics (fields where the cache never replaces them).

@@ -14,7 +14,7 @@ import {
 } from './arguments.js';
 import { MoreCalls } from './more-calls.js';
 import { engineFor } from './new-engine.js';
-import { CacheFileHandle } from './file-handle.js';
+import { CacheFileHandle, openedNow } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { listDirectory } from './list-directory.js';
 import { nameEncoding, type NameEncoding, type NameOptions } from './names.js';
@@ -148,7 +148,7 @@ export class CacheFS extends MoreCalls {
   /** Opens a file; the handle reads and writes through the cache. */
   open(path: PathLike, flags: string | number = 'r', mode: number | string = 0o666): Promise<CacheFileHandle> {
     if (this.pending === undefined) {
-      // Opening a cached file for reading needs no backend call and no `await`.
+      // Opening a cached file (or any file of an in-memory backend) for reading needs no `await`.
       try {
         const openMode = parseOpenFlags(flags);
         parseFileMode(mode, 'mode', 0o666);
@@ -157,9 +157,8 @@ export class CacheFS extends MoreCalls {
         // A path spelled as a directory, and any path of a `sub` view, take the checked way.
         const plain = !openMode.create && !openMode.truncate && !namesDirectory(path) && this.view.root === '';
         const key = plain ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
-        if (key !== undefined && core.residentAndFresh(key)) {
-          return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
-        }
+        const handle = key === undefined ? undefined : openedNow(core, key, pathString(path), openMode);
+        if (handle !== undefined) return Promise.resolve(handle);
       } catch (err) {
         return Promise.reject(err);
       }

@@ -22,6 +22,21 @@ export interface WriteResult<T = Buffer> {
 
 let nextFd = 1000;
 
+/**
+ * A handle on real path `key` made without an `await` where that is possible: the file is cached and
+ * fresh, or the backend's sync face is in memory (engine/immediate.ts). Undefined otherwise. For a
+ * plain open (no create, no truncate).
+ */
+export function openedNow(core: Engine, key: string, userPath: string, mode: OpenMode): CacheFileHandle | undefined {
+  if (core.residentAndFresh(key)) return new CacheFileHandle(core, key, userPath, mode, false);
+  const immediate = core.immediate;
+  if (immediate === undefined || !immediate.usable(key)) return undefined;
+  const st = immediate.stat(key, 'open', userPath);
+  const isDirectory = isDirectoryMode(st.mode);
+  if (isDirectory && mode.writable) throw fsError('EISDIR', 'open', userPath);
+  return new CacheFileHandle(core, key, userPath, mode, isDirectory, mode.writable ? undefined : st);
+}
+
 /** Options object form of `read`, as Node accepts it. */
 export interface ReadOptions<T extends NodeJS.ArrayBufferView = Buffer> {
   buffer?: T;
@@ -34,8 +49,8 @@ function toBytes(view: NodeJS.ArrayBufferView): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** The bytes of a read target: a Uint8Array (a Buffer is one) as it is, other views as a Uint8Array over them. */
-function readTarget(view: NodeJS.ArrayBufferView): Uint8Array {
+/** The bytes of a view (a read target, write data): a Uint8Array (a Buffer is one) as it is, other views as a Uint8Array over them. */
+function bytesOf(view: NodeJS.ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
@@ -85,14 +100,21 @@ export class CacheFileHandle {
   /** The cache's write and invalidate counts at open: once they move, {@link openStats} may be stale. */
   private changesAtOpen = 0;
 
+  /** The stat `open` made, once, while nothing was written or invalidated since; then undefined. */
+  private takeOpenStats(): BackendStats | undefined {
+    const st = this.openStats;
+    this.openStats = undefined;
+    const counters = this.core.counters;
+    return st !== undefined && counters.writeOps + counters.invalidateOps === this.changesAtOpen ? st : undefined;
+  }
+
   private fileSource(): OpenFileSource & { source: ReadSource | undefined } {
     const core = this.core;
     return (this.openFile ??= {
       source: undefined,
       stats: () => {
-        const st = this.openStats;
-        this.openStats = undefined;
-        if (st !== undefined && core.counters.writeOps + core.counters.invalidateOps === this.changesAtOpen) return Promise.resolve(st);
+        const st = this.takeOpenStats();
+        if (st !== undefined) return Promise.resolve(st);
         return core.opts.metadataCache ? undefined : this.backendFile?.stat();
       },
     });
@@ -148,7 +170,7 @@ export class CacheFileHandle {
         }
       }
       buffer ??= Buffer.alloc(16384) as unknown as T;
-      const bytes = readTarget(buffer);
+      const bytes = bytesOf(buffer);
       offset ??= 0;
       length ??= bytes.length - offset;
       checkInt('offset', offset, 0, bytes.length);
@@ -159,7 +181,8 @@ export class CacheFileHandle {
       if (this.isDirectory && length > 0) throw fsError('EISDIR', 'read', this.userPath);
       const explicit = position !== null && position !== undefined && Number(position) >= 0;
       const at = explicit ? Number(position) : this.position;
-      const n = length === 0 ? 0 : this.core.readAtHit(this.key, bytes, offset, length, at);
+      let n = length === 0 ? 0 : this.core.readAtHit(this.key, bytes, offset, length, at);
+      if (n === -1 && this.core.immediate !== undefined) n = this.readNow(bytes, offset, length, at);
       if (n >= 0) {
         if (!explicit) this.position = at + n;
         return Promise.resolve({ bytesRead: n, buffer });
@@ -168,6 +191,22 @@ export class CacheFileHandle {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * A miss served before `read` returns, through a backend whose sync face is in memory (see
+   * engine/immediate.ts); -1 when the asynchronous way must serve it.
+   */
+  private readNow(bytes: Uint8Array, offset: number, length: number, at: number): number {
+    const immediate = this.core.immediate!;
+    if (this.isDirectory || !immediate.usable(this.key)) return -1;
+    const st = this.takeOpenStats() ?? immediate.stat(this.key, 'read', this.userPath);
+    const loaded = immediate.load(this.key, st, this.userPath);
+    if (loaded === undefined) return -1;
+    if (at >= loaded.length) return 0;
+    const n = Math.min(loaded.length - at, length);
+    bytes.set(at === 0 && n === loaded.length ? loaded : loaded.subarray(at, at + n), offset);
+    return n;
   }
 
   /**
@@ -200,13 +239,13 @@ export class CacheFileHandle {
     lengthOrEncoding?: number | BufferEncoding | null,
     position?: number | null,
   ): Promise<WriteResult<T>> {
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     let pos: number | null | undefined;
     if (typeof data === 'string') {
       pos = offsetOrPosition as number | null | undefined;
       bytes = Buffer.from(data, (lengthOrEncoding as BufferEncoding | null | undefined) ?? 'utf8');
     } else if (ArrayBuffer.isView(data)) {
-      const all = toBytes(data);
+      const all = bytesOf(data);
       let offset = 0;
       let length: number | undefined;
       if (offsetOrPosition !== null && typeof offsetOrPosition === 'object') {
@@ -221,7 +260,7 @@ export class CacheFileHandle {
       length ??= all.length - offset;
       checkInt('offset', offset, 0, all.length);
       checkInt('length', length, 0, all.length - offset);
-      bytes = all.subarray(offset, offset + length);
+      bytes = offset === 0 && length === all.length ? all : all.subarray(offset, offset + length);
     } else {
       throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
     }
@@ -303,8 +342,8 @@ export class CacheFileHandle {
   close(): Promise<void> {
     if (this.closed) return RESOLVED;
     this.closed = true;
-    // A read-only handle that never needed the backend has nothing to release: no await, no promise made.
-    if (this.backendFile === undefined && this.opening === undefined && !this.mode.writable) return RESOLVED;
+    // A handle that never needed the backend and has no flush to make has nothing to release: no await.
+    if (this.backendFile === undefined && this.opening === undefined && !(this.mode.writable && this.core.opts.flushOnClose)) return RESOLVED;
     return this.release();
   }
 

@@ -21,6 +21,11 @@ export class PathLocks {
     }
   }
 
+  /** True while a mutation of `key` runs or waits. */
+  held(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /** Waits until every mutation running now has finished. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);

@@ -1,6 +1,8 @@
 import { asCallError } from '../errors.js';
 import type { NamespaceOp, WholeWriteOptions, WriteContext, WriteMode } from './write-mode.js';
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * Write-through: every write goes to the backend first; once it succeeded, the cached copy is replaced
  * (a whole write) or patched in place (a positional write, a truncate), so that the next read is a hit.
@@ -20,14 +22,21 @@ export class WriteThrough implements WriteMode {
 
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
     const backend = this.ctx.backend;
-    await this.toBackend(() => (backend.write ? backend.write(key, data, position) : this.rewrite(key, data, position)), 'write', userPath);
+    try {
+      await (backend.write ? backend.write(key, data, position) : this.rewrite(key, data, position));
+    } catch (err) {
+      throw asCallError(err, 'write', userPath);
+    }
     const store = this.ctx.cache.store;
     await this.patched(key, (slot) => Math.max(store.size(slot), position + data.length), (slot) => store.writeAt(slot, position, data));
   }
 
   async truncate(key: string, length: number, userPath: string): Promise<void> {
-    const backend = this.ctx.backend;
-    await this.toBackend(() => backend.truncate(key, length), 'open', userPath);
+    try {
+      await this.ctx.backend.truncate(key, length);
+    } catch (err) {
+      throw asCallError(err, 'open', userPath);
+    }
     const store = this.ctx.cache.store;
     await this.patched(key, () => length, (slot) => store.truncate(slot, length));
   }
@@ -42,20 +51,19 @@ export class WriteThrough implements WriteMode {
   }
 
   /** The backend took a partial change: the resident copy is patched the same way, if it still fits. */
-  protected async patched(key: string, newSize: (slot: number) => number, patch: (slot: number) => void): Promise<void> {
+  protected patched(key: string, newSize: (slot: number) => number, patch: (slot: number) => void): Promise<void> {
     const cache = this.ctx.cache;
     const store = cache.store;
     cache.metadataChanged(key);
     const slot = store.lookup(key);
     cache.changed(key);
-    if (slot < 0) return;
-    if (store.admissible(newSize(slot))) {
+    if (slot >= 0 && store.admissible(newSize(slot))) {
       patch(slot);
       store.clearIdentity(slot); // our write changed the file's identity
-      await cache.enforceLimits();
-    } else {
-      store.remove(slot, 'invalidated');
+      return cache.enforceLimits();
     }
+    if (slot >= 0) store.remove(slot, 'invalidated');
+    return RESOLVED;
   }
 
   /** Runs one backend call, its error reported as the program's call. */
