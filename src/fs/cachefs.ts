@@ -289,13 +289,7 @@ export class CacheFS extends MoreCalls {
    */
   async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
     if (this.pending) await this.pending;
-    const bytes = toData(data, encodingOf(options));
-    const o = typeof options === 'object' && options !== null ? options : undefined;
-    throwIfAborted(o?.signal);
-    const flag = o?.flag ?? 'w';
-    const parsed = parseOpenFlags(flag);
-    const mode = parseFileMode(o?.mode, 'mode');
-    this.check('writeFile');
+    const { bytes, flag, parsed, mode } = this.#wholeFileArguments(data, options, 'w', 'writeFile');
     if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
@@ -307,16 +301,22 @@ export class CacheFS extends MoreCalls {
     await this.core.writeWhole(key, bytes, shown, { exclusive: parsed.exclusive, ...(mode !== undefined ? { mode } : {}) });
   }
 
-  /** Appends to a file, creating it if needed; another `flag` behaves as Node's (see {@link writeFile}). */
-  async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
-    if (this.pending) await this.pending;
+  /** writeFile's and appendFile's arguments, checked in Node's order (data, signal, flag, mode). */
+  #wholeFileArguments(data: WriteData, options: WriteFileOptions | undefined, defaultFlag: string, syscall: string) {
     const bytes = toData(data, encodingOf(options));
     const o = typeof options === 'object' && options !== null ? options : undefined;
     throwIfAborted(o?.signal);
-    const flag = o?.flag ?? 'a';
+    const flag = o?.flag ?? defaultFlag;
     const parsed = parseOpenFlags(flag);
     const mode = parseFileMode(o?.mode, 'mode');
-    this.check('appendFile');
+    this.check(syscall);
+    return { bytes, flag, parsed, mode };
+  }
+
+  /** Appends to a file, creating it if needed; another `flag` behaves as Node's (see {@link writeFile}). */
+  async appendFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
+    if (this.pending) await this.pending;
+    const { bytes, flag, parsed, mode } = this.#wholeFileArguments(data, options, 'a', 'appendFile');
     if (!isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
     const shown = pathString(path);
     const key = await this.realKey(path, 'open', 'path', true);
