@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { CacheFS, nodeBackend, memoryBackend } from '../src/index.js';
 import type { Backend, BackendFile } from '../src/index.js';
 import { nextEvent, tempDirs } from './support.js';
+import { faultyBackend } from './fault-backend.js';
+import { settle } from './until.js';
 
 const dirs = tempDirs();
 test.after(() => dirs.cleanup());
@@ -210,4 +212,36 @@ test('a handle keeps one backend file for its misses and closes it; a backend wi
   }
   await mh.close();
   await mem.close();
+});
+
+test('a handle closes its backend file only after the block loads it started, and starts none after', async () => {
+  const root = await dirs.make();
+  const data = pattern(5000, 2);
+  await fsp.writeFile(join(root, 'f'), data);
+  const backend = faultyBackend(nodeBackend(root));
+  const cfs = small(new CacheFS(backend, { maxBytes: 1 << 20 }));
+  const h = await cfs.open('/f');
+  const buf = Buffer.alloc(100);
+  await h.read(buf, 0, 100, 0); // loads block 0 through the handle's backend file
+  const held = backend.faults.gate('read', 'before');
+  await h.read(buf, 0, 100, 100); // a sequential hit: read-ahead of the next blocks starts, and is held
+  assert.deepEqual(buf, data.subarray(100, 200));
+  await held.reached;
+  let closed = false;
+  const closing = h.close().then(() => (closed = true));
+  await settle(20);
+  assert.equal(closed, false, 'close waits for the read-ahead in flight on its file');
+  held.release();
+  await closing;
+  // Another handle's sequential hit reads ahead with the source the blocks were loaded through: the
+  // closed file refuses it before it reaches the backend.
+  const reads = backend.faults.calls.read;
+  const h2 = await cfs.open('/f');
+  await h2.read(buf, 0, 100, 200);
+  assert.deepEqual(buf, data.subarray(200, 300));
+  await settle(20);
+  assert.equal(backend.faults.calls.read, reads, 'nothing read through the closed file');
+  await h2.close();
+  assert.deepEqual(await cfs.readFile('/f'), data);
+  await cfs.close();
 });

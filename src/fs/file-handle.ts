@@ -82,6 +82,13 @@ export class CacheFileHandle {
   private openFilePlace = -1;
   /** What the read path may use of {@link backendFile}; built at the first miss (a hit never needs it). */
   private openFile: (OpenFileSource & { source: ReadSource | undefined }) | undefined;
+  /**
+   * Reads of {@link backendFile} in flight. Block fills and read-ahead outlive the read that started them;
+   * close waits for them and refuses later ones, since a backend may reuse a closed file's number (a
+   * descriptor, an SFTP handle) for the next file it opens, and such a read would fetch another file's bytes.
+   */
+  private reading = 0;
+  private readsDone: (() => void) | undefined;
 
   /** @internal */
   constructor(
@@ -132,7 +139,13 @@ export class CacheFileHandle {
         }
         this.backendFile = file;
         this.openFilePlace = this.core.openFiles.add(file);
-        this.fileSource().source = (into, offset, length, position) => file.read(into, offset, length, position);
+        this.fileSource().source = (into, offset, length, position) => {
+          if (this.backendFile !== file) return Promise.reject(fsError('EBADF', 'read', this.userPath));
+          this.reading++;
+          return file.read(into, offset, length, position).finally(() => {
+            if (--this.reading === 0) this.readsDone?.();
+          });
+        };
       },
       () => undefined, // not there yet (a write-back creation) or not openable: read by path
     );
@@ -356,6 +369,7 @@ export class CacheFileHandle {
         this.backendFile = undefined;
         if (this.openFile !== undefined) this.openFile.source = undefined;
         this.core.openFiles.remove(this.openFilePlace, file);
+        if (this.reading > 0) await new Promise<void>((resolve) => (this.readsDone = resolve));
         await file.close().catch(() => undefined);
       }
     }
