@@ -22,12 +22,35 @@ export interface TierLookup {
   readonly version: string | undefined;
 }
 
+/**
+ * Where a version stands in the namespace's order of changes: the largest clock stamp among its tokens
+ * (Redis stamps each token as it sets it, tier/scripts.ts). A version whose stamp is larger was set by a
+ * later change; 0 means unknown (nothing to order by).
+ */
+export function seqOf(version: string): number {
+  let max = 0;
+  let start = 0;
+  while (start < version.length) {
+    let end = version.indexOf('.', start);
+    if (end < 0) end = version.length;
+    const colon = version.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const stamp = Number(version.slice(start, colon));
+      if (stamp > max) max = stamp;
+    }
+    start = end + 1;
+  }
+  return max;
+}
+
 /** How the tier reaches the engine. Every callback is synchronous and must not throw. */
 export interface TierListener {
-  /** Another process changed `scope`: drop clean cached data and metadata there. */
-  invalidated(scope: TierScope): void;
-  /** Right after {@link invalidated}: the path's new bytes at `version`, when the change carried them. */
-  pushed(path: string, bytes: Buffer, version: string): void;
+  /**
+   * Another process changed `scope` at `version` (its {@link seqOf} orders it; undefined when this
+   * process lost the channel and drops everything): drop clean cached data and metadata there, unless
+   * what is held is newer. `content`: the path's whole new bytes at `version`, when the change carried them.
+   */
+  invalidated(scope: TierScope, version?: string, content?: Buffer): void;
   /** The tier became unreachable (calls keep working from this process's cache and the backend). */
   down(error: Error): void;
   /** The tier is reachable again ({@link invalidated} with `'all'` came first when the channel was lost). */
@@ -50,8 +73,11 @@ export interface TierPort {
   lookup(path: string, withBytes: boolean): Promise<TierLookup>;
   /** True when `version` is still the path's current version (one round trip); false when unsure. */
   validate(path: string, version: string): Promise<boolean>;
-  /** Shares `bytes` as the content of `path` at `version`, unless the path changed since. */
-  store(path: string, bytes: Uint8Array, version: string): Promise<void>;
+  /**
+   * Shares `bytes` as the content of `path` at `version`, unless the path changed since. Resolves to
+   * true when stored: `version` was still the path's version after `bytes` were read.
+   */
+  store(path: string, bytes: Uint8Array, version: string): Promise<boolean>;
   /**
    * A change of `scope` resolved in this process: gives it a new version and tells the others; for a
    * path whose whole new `content` is known (a write-through `writeFile`), shares it too, so that the

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens, type RedisBytes } from './codec.js';
+import { changeHead, contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, scopeArgument, TierKeys, Tokens, type RedisBytes } from './codec.js';
 import type { ResolvedTierOptions } from './options.js';
 import type { TierListener, TierLookup, TierPort, TierScope } from './port.js';
 import { BUMP_ALL, BUMP_PATH, BUMP_PREFIX, EXTEND, LOOKUP, RELEASE, STORE, type Script } from './scripts.js';
@@ -128,13 +128,13 @@ export class RedisTier implements TierPort {
     return found.version === version;
   }
 
-  store(path: string, bytes: Uint8Array, version: string): Promise<void> {
-    if (!this.up || bytes.length > this.maxFileBytes) return Promise.resolve();
+  store(path: string, bytes: Uint8Array, version: string): Promise<boolean> {
+    if (!this.up || bytes.length > this.maxFileBytes) return Promise.resolve(false);
     // Framed now, before any await: `bytes` may be the cache's own memory, reused after this tick.
     const value = encodeValue(version, bytes);
     const keys = this.keys.versionKeys(path);
     keys.push(this.keys.data(path));
-    return this.call(() => this.eval(STORE, keys, [version, value, String(this.opts.ttl)])).then(() => undefined);
+    return this.call(() => this.eval(STORE, keys, [version, value, String(this.opts.ttl)])).then((stored) => stored === 1);
   }
 
   // ---------------------------------------------------------------- changes
@@ -156,21 +156,22 @@ export class RedisTier implements TierPort {
   }
 
   private bump(scope: TierScope, content?: Buffer): Promise<unknown> {
-    const message = encodeMessage(this.tokens.processId, scope);
-    const token = this.tokens.fresh();
-    const channel = this.keys.channel;
+    const from = this.tokens.processId;
+    const args: RedisBytes[] = [this.tokens.fresh(), this.keys.channel, changeHead(from, scope), scopeArgument(scope)];
     if (scope.kind === 'path') {
       const keys = this.keys.versionKeys(scope.path);
       keys.push(this.keys.data(scope.path));
-      const args = content ? [token, channel, message, content, String(this.opts.ttl)] : [token, channel, message];
-      if (content && content.length <= PUSH_MAX_BYTES) args.push(contentMessageHead(this.tokens.processId, scope.path));
+      if (content) {
+        args.push(content, String(this.opts.ttl));
+        if (content.length <= PUSH_MAX_BYTES) args.push(contentMessageHead(from, scope.path));
+      }
       return this.eval(BUMP_PATH, keys, args, true);
     }
     if (scope.kind === 'prefix' && scope.prefix !== '/') {
       const p = scope.prefix;
-      return this.eval(BUMP_PREFIX, [this.keys.prefixToken(p), this.keys.pathToken(p), this.keys.data(p)], [token, channel, message]);
+      return this.eval(BUMP_PREFIX, [this.keys.clock, this.keys.prefixToken(p), this.keys.pathToken(p), this.keys.data(p)], args);
     }
-    return this.eval(BUMP_ALL, [this.keys.epoch], [token, channel, encodeMessage(this.tokens.processId, { kind: 'all' })]);
+    return this.eval(BUMP_ALL, [this.keys.clock, this.keys.epoch], [args[0]!, args[1]!, changeHead(from, { kind: 'all' })]);
   }
 
   private queue(scope: TierScope): void {
@@ -302,8 +303,7 @@ export class RedisTier implements TierPort {
       return;
     }
     if (message.from === this.tokens.processId) return; // our own change, already applied here
-    this.listener?.invalidated(message.scope);
-    if (message.content && message.scope.kind === 'path') this.listener?.pushed(message.scope.path, message.content.bytes, message.content.version);
+    this.listener?.invalidated(message.scope, message.version, message.content);
   }
 
   // ---------------------------------------------------------------- health
