@@ -232,11 +232,23 @@ export class TierLink {
   // ---------------------------------------------------------------- changes
 
   /**
+   * The version of `key` a whole rewrite of it starts from, for {@link published}'s `expected`: the
+   * version this process holds, else Redis's current one (one round trip); undefined when its bytes
+   * will not be shared anyway, or the tier is unreachable.
+   */
+  async versionBeforeRewrite(key: string, size: number): Promise<string | undefined> {
+    if (size > this.port.maxFileBytes || !this.port.available()) return undefined;
+    return this.versions.get(key) ?? (await this.port.lookup(key, false)).version;
+  }
+
+  /**
    * A change of `scope` resolved in this process: versions held here for it end now, and the tier
    * publishes it (or queues it while Redis is away), sharing `content` when given (the path's whole
-   * new bytes). A rewritten path's entry takes the new version.
+   * new bytes) and no other change ran since `expected` (see {@link versionBeforeRewrite}). A rewritten
+   * path's entry takes the new version; if another change raced it, the entry leaves (which writer's
+   * bytes the backend kept is unknown here).
    */
-  async published(scope: TierScope, content?: Uint8Array): Promise<void> {
+  async published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<void> {
     this.forgetVersions(scope);
     if (scope.kind !== 'path') {
       await this.port.published(scope, content);
@@ -252,15 +264,19 @@ export class TierLink {
     // keeps no entry) may hold the bytes from before.
     const resident = store.lookup(path) >= 0;
     try {
-      const version = await this.port.published(scope, content);
+      const publication = await this.port.published(scope, content, expected);
+      if (publication?.raced === true) {
+        this.host.invalidate({ path }, 'keep');
+        return;
+      }
       // The new version names the bytes this change left here. If the entry left or was replaced while
       // Redis answered, what is resident now is not those bytes, and tagging it would let 'strict'
       // confirm them as current.
-      if (version === undefined || !resident || publishing.removals !== removals) return;
+      if (publication === undefined || !resident || publishing.removals !== removals) return;
       const slot = store.lookup(path);
       if (slot >= 0 && !store.isDirty(slot)) {
-        this.versions.set(path, version);
-        this.exact.set(path, seqOf(version));
+        this.versions.set(path, publication.version);
+        this.exact.set(path, seqOf(publication.version));
       }
     } finally {
       if (--publishing.count === 0) {

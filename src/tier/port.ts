@@ -43,6 +43,17 @@ export function seqOf(version: string): number {
   return max;
 }
 
+/** A change of a path as Redis ran it. */
+export interface TierPublication {
+  /** The path's new version. */
+  readonly version: string;
+  /**
+   * Another change of the path ran in Redis between the version the writer saw before it wrote and this
+   * one: a concurrent writer's bytes may be the ones the backend kept, so this change shared none.
+   */
+  readonly raced: boolean;
+}
+
 /** How the tier reaches the engine. Every callback is synchronous and must not throw. */
 export interface TierListener {
   /**
@@ -81,11 +92,12 @@ export interface TierPort {
   /**
    * A change of `scope` resolved in this process: gives it a new version and tells the others; for a
    * path whose whole new `content` is known (a write-through `writeFile`), shares it too, so that the
-   * others' next read is served from Redis rather than the backend. Resolves
-   * to the path's new version (path scope), or undefined. While the tier is unreachable the change is
-   * queued and published as soon as it is back.
+   * others' next read is served from Redis rather than the backend, unless another change of the path
+   * ran since `expected` (the version the writer saw before it wrote). Resolves to the path's new
+   * version (path scope), or undefined. While the tier is unreachable, or when Redis refuses the change,
+   * it is queued and published as soon as Redis takes it.
    */
-  published(scope: TierScope, content?: Uint8Array): Promise<string | undefined>;
+  published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<TierPublication | undefined>;
   /**
    * Runs `load` as the one loader of `path` across processes: first `shared` is asked (another process
    * may have stored the bytes meanwhile); if it has nothing, the lock is taken and `load` runs. A holder

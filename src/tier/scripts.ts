@@ -87,33 +87,41 @@ return 1
 
 /**
  * A path changed. KEYS: the clock, version keys, then the data key. ARGV: fresh token suffix, channel,
- * message head, the path, and optionally the new content, a ttl in ms ('0' = none) and the head of a
- * message that carries the content. Gives the path a new token, replaces its shared value (with the
- * content framed as codec.ts frames it, else none), publishes (head, version, '|', path; or the content
- * head, a NUL and the framed content, which holds the version, so that small files reach the others
- * without a round trip), and returns the new version.
+ * message head, the path, what the change shares ('0' nothing, '1' the content, '2' the content also in
+ * the message), the new content, a ttl in ms ('0' = none), the head of a message that carries the
+ * content, and the version the writer saw before it wrote ('' = none). Gives the path a new token and
+ * replaces its shared value: with the content framed as codec.ts frames it, but only if no other change
+ * of the path ran since the version the writer saw (else a concurrent writer's bytes may be the ones the
+ * backend kept: no value, and the readers go to the backend); publishes (head, version, '|', path; or
+ * the content head, a NUL and the framed content, which holds the version, so that small files reach
+ * the others without a round trip). Returns { new version, 1 if another change ran since the one the
+ * writer saw, else 0 }.
  */
 export const BUMP_PATH = script(`${TOKEN_OF}
-redis.call('SET', KEYS[#KEYS - 1], stamped(ARGV[1]))
 local parts = {}
 for i = 2, #KEYS - 1 do parts[i - 1] = tokenOf(KEYS[i], ARGV[1]) end
+local raced = ARGV[9] ~= '' and table.concat(parts, '.') ~= ARGV[9]
+local token = stamped(ARGV[1])
+redis.call('SET', KEYS[#KEYS - 1], token)
+parts[#parts] = token
 local version = table.concat(parts, '.')
-if ARGV[5] then
-  local framed = 'CFT1' .. struct.pack('>I4', #version) .. version .. struct.pack('>I4', #ARGV[5]) .. ARGV[5]
-  if ARGV[6] ~= '0' then
-    redis.call('SET', KEYS[#KEYS], framed, 'PX', ARGV[6])
+if ARGV[5] ~= '0' and not raced then
+  local framed = 'CFT1' .. struct.pack('>I4', #version) .. version .. struct.pack('>I4', #ARGV[6]) .. ARGV[6]
+  if ARGV[7] ~= '0' then
+    redis.call('SET', KEYS[#KEYS], framed, 'PX', ARGV[7])
   else
     redis.call('SET', KEYS[#KEYS], framed)
   end
-  if ARGV[7] then
-    redis.call('PUBLISH', ARGV[2], ARGV[7] .. '\0' .. framed)
-    return version
+  if ARGV[5] == '2' then
+    redis.call('PUBLISH', ARGV[2], ARGV[8] .. '\0' .. framed)
+    return { version, 0 }
   end
 else
   redis.call('DEL', KEYS[#KEYS])
 end
 redis.call('PUBLISH', ARGV[2], ARGV[3] .. version .. '|' .. ARGV[4])
-return version
+if raced then return { version, 1 } end
+return { version, 0 }
 `);
 
 /**

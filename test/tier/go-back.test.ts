@@ -2,11 +2,12 @@
 // later, even when another process's older change reaches it over the invalidation channel after its
 // own newer write resolved. Two caches over one backend, each with its own connections to a real
 // redis-server; the writer's channel connection runs through a relay of the test's own, which holds or
-// delays what Redis sends on it, while its commands go straight to Redis.
+// delays what Redis sends on it, while its commands go straight to Redis. Also: writers that race leave
+// Redis with no bytes the backend did not keep, and a change Redis refused is published again promptly.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis, type RedisOptions } from 'ioredis';
-import { CacheFS, memoryBackend } from '../../src/index.js';
+import { CacheFS, memoryBackend, type Backend } from '../../src/index.js';
 import { prng, until } from '../support.js';
 import { startRelay, type Relay } from '../remote/relay.js';
 import { CuttableRelay, RedisServer, redisUnavailable } from './redis-server.js';
@@ -129,5 +130,67 @@ describe("'eventual': no process goes back to older bytes", { skip }, () => {
       }
     }
     assert.ok(a.detailedStats().tierHits + b.detailedStats().tierHits > 0, 'the run went through the tier');
+  });
+
+  it("two writers racing: Redis never serves the bytes of the write the backend did not keep", async () => {
+    const backend = memoryBackend({ '/f': '0' });
+    // a's backend write lands first, but a's change reaches Redis only after b's whole write (a fault-
+    // injecting wrapper holds a's call after the real write): the backend keeps b's bytes, while Redis
+    // runs a's change last.
+    let release!: () => void;
+    const gate = new Promise<void>((open) => (release = open));
+    let wrote!: () => void;
+    const aWrote = new Promise<void>((resolve) => (wrote = resolve));
+    const slowBackend: Backend = {
+      ...backend,
+      writeFile: async (path, data, options) => {
+        await backend.writeFile(path, data, options);
+        wrote();
+        await gate;
+      },
+    };
+    const namespace = `race${process.pid}-${count++}`;
+    const make = (over: Backend) => new CacheFS(over, { tier: { redis: redis.url, namespace } });
+    const a = make(slowBackend);
+    const b = make(backend);
+    const c = make(backend);
+    open.push(a, b, c);
+    await until(() => [a, b, c].every((x) => x.core.tierLink!.port.available()), 'tiers up');
+    for (const x of [a, b]) assert.equal(await text(x, '/f'), '0');
+    const aWriting = a.writeFile('/f', 'a');
+    await aWrote;
+    await b.writeFile('/f', 'b');
+    release();
+    await aWriting;
+    assert.equal(String(await backend.readFile('/f')), 'b');
+    // A process that never held the file reads what the backend kept, from Redis or not.
+    assert.equal(await text(c, '/f'), 'b');
+    assert.equal(await text(a, '/f'), 'b', 'the losing writer keeps no copy of its own bytes');
+    await until(async () => (await text(b, '/f')) === 'b', "b hears a's change");
+  });
+
+  it('a change Redis refused while the tier stayed up is published again without waiting for an outage', async () => {
+    const backend = memoryBackend({ '/r': 'r1' });
+    const namespace = `refused${process.pid}-${count++}`;
+    const a = new CacheFS(backend, { tier: { redis: redis.url, namespace } });
+    const b = new CacheFS(backend, { tier: { redis: redis.url, namespace } });
+    open.push(a, b);
+    await until(() => a.core.tierLink!.port.available() && b.core.tierLink!.port.available(), 'both tiers up');
+    assert.equal(await text(b, '/r'), 'r1');
+    const admin = new Redis(redis.url);
+    clients.push(admin);
+    const errors = a.detailedStats().tierErrors;
+    try {
+      // Redis answers every write with OOM: a's change is refused, and the circuit stays closed.
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1');
+      await a.writeFile('/r', 'r2');
+      assert.ok(a.detailedStats().tierErrors > errors, 'Redis refused the change');
+      assert.equal(a.core.tierLink!.port.available(), true);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    await until(async () => (await text(b, '/r')) === 'r2', 'the refused change reached b once Redis took it');
+    assert.equal(a.core.tierLink!.port.available(), true, 'no outage in between');
   });
 });
