@@ -208,7 +208,9 @@ export class TierLink {
 
   private async fromTier(key: string, bytes: Buffer, version: string, ticket: number): Promise<Fetched> {
     const host = this.host;
-    if (!host.closed && host.clock.mayInstall(key, ticket) && host.store.admissible(bytes.length)) {
+    // Not while this process publishes its own change of the path: Redis may have answered with the
+    // bytes from before it, and a change heard meanwhile has not marked the path yet (it waits, see invalidated).
+    if (!host.closed && !this.publishing.has(key) && host.clock.mayInstall(key, ticket) && host.store.admissible(bytes.length)) {
       await host.install(key, bytes, bytes.length);
       this.tag(key, version, ticket, true);
     }

@@ -69,25 +69,31 @@ describe("'eventual': no process goes back to older bytes", { skip }, () => {
   it("the other process's older change arriving after this process's newer write resolved is not installed", async () => {
     const relay = await CuttableRelay.start(redis.port);
     relays.push(relay);
-    const [a, b] = await pair(relay.port, { '/f': '0', '/m': 'm' });
-    assert.equal(await text(a, '/f'), '0');
+    // /f: a writes a path it does not hold (its change runs after b's, and b's is then ignored);
+    // /g: a holds the path from before b's change (its write starts from that older version).
+    const [a, b] = await pair(relay.port, { '/f': '0', '/g': '0', '/m': 'm' });
+    assert.equal(await text(a, '/g'), '0');
     assert.equal(await text(a, '/m'), 'm');
     // From here on, what Redis sends on a's channel waits in the relay (Redis still publishes it).
     const held = relay.holdAnswers('subscribe', true);
     await held.reached;
-    await b.writeFile('/f', '1'); // b's change, with its bytes, is on its way to a
-    await a.writeFile('/f', '2'); // a's newer write resolves: Redis answered on the command connection
-    assert.equal(await text(a, '/f'), '2');
-    await b.writeFile('/m', 'mm'); // published after b's change of /f: once a has heard it, it heard both
+    for (const path of ['/f', '/g']) {
+      await b.writeFile(path, '1'); // b's change, with its bytes, is on its way to a
+      await a.writeFile(path, '2'); // a's newer write resolves: Redis answered on the command connection
+      assert.equal(await text(a, path), '2');
+    }
+    await b.writeFile('/m', 'mm'); // published after b's changes: once a has heard it, it heard them all
     held.release();
     await until(() => {
       const m = a.batchStats(['/m']).get('/m')!;
       return !m.cached || m.size === 2;
     }, "a heard b's changes");
-    assert.equal(await text(a, '/f'), '2', "a went back to b's older bytes");
-    // b's own later change still reaches a.
-    await b.writeFile('/f', '3');
-    await until(async () => (await text(a, '/f')) === '3', "b's newer write reached a");
+    for (const path of ['/f', '/g']) assert.equal(await text(a, path), '2', `a went back to b's older bytes of ${path}`);
+    // b's later changes still reach a.
+    for (const path of ['/f', '/g']) {
+      await b.writeFile(path, '3');
+      await until(async () => (await text(a, path)) === '3', `b's newer write of ${path} reached a`);
+    }
   });
 
   it('random writes by two processes with a slow channel to one of them: every read is at least as new as what that process saw', async () => {
