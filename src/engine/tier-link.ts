@@ -1,7 +1,7 @@
 import type { InvalidateOptions, Scope } from '../cache/ports.js';
 import type { DataStore } from '../store/data-store.js';
 import type { MutationClock } from '../store/mutation-clock.js';
-import type { TierPort, TierScope } from '../tier/port.js';
+import { seqOf, type TierPort, type TierScope } from '../tier/port.js';
 import { isWithin } from '../paths.js';
 
 /** The counters the link updates (the engine's own, read through {@link TierHost.counters} each time). */
@@ -38,21 +38,42 @@ interface Fetched {
   readonly version?: string | undefined;
 }
 
+/** A change another process made to a path, heard while this process was publishing its own change of it. */
+interface HeldBack {
+  readonly version: string | undefined;
+  readonly content: Buffer | undefined;
+}
+
+/** A path whose change is being published here. */
+interface Publishing {
+  count: number;
+  /** Removals (or replacements) of the path's entry since the publications began. */
+  removals: number;
+  /** The last change of the path heard meanwhile, applied once the publications' versions are known. */
+  heard: HeldBack | undefined;
+}
+
 /**
  * The engine's side of the shared tier: reads that miss this process's cache go to Redis, then (under
  * the cross-process lock) to the backend; changes made here are published; changes published elsewhere
- * drop what this process holds. Each resident entry that came through the tier carries the version it
- * was read at, which `'strict'` confirms with Redis before serving it.
+ * drop what this process holds, unless it holds newer. Each resident entry that came through the tier
+ * carries the version it was read at, which `'strict'` confirms with Redis before serving it.
  */
 export class TierLink {
-  /** Version of each resident entry, as read from or published to the tier. */
+  /** Version of each resident entry, as read from or published to the tier: its bytes are at least that new. */
   private readonly versions = new Map<string, string>();
-  /** The path whose clean copy the last remote change dropped, which its pushed bytes may replace. */
-  private refill: string | undefined;
+  /**
+   * Where each resident entry whose bytes are known to be exactly those of a version stands in the order
+   * of changes ({@link seqOf}): a change heard later that is not newer is ignored, and only such an
+   * entry is replaced by the bytes a change carries. Messages and command answers come on two
+   * connections, so another process's older change can arrive after this process read, or wrote and
+   * published, newer bytes.
+   */
+  private readonly exact = new Map<string, number>();
   /** Reads of a path in flight in this process, so that concurrent misses ask Redis once. */
   private readonly flights = new Map<string, { ticket: number; promise: Promise<Fetched> }>();
-  /** Paths whose change is being published here: how many publications, and removals of their entry since. */
-  private readonly publishing = new Map<string, { count: number; removals: number }>();
+  /** Paths whose change is being published here. */
+  private readonly publishing = new Map<string, Publishing>();
 
   constructor(
     private readonly host: TierHost,
@@ -63,13 +84,13 @@ export class TierLink {
     // Any removal or replacement of an entry ends the version it was tagged with.
     store.onRemove = (key, reason, size) => {
       this.versions.delete(key);
+      this.exact.delete(key);
       const publishing = this.publishing.get(key);
       if (publishing !== undefined) publishing.removals++;
       previous?.(key, reason, size);
     };
     port.attach({
-      invalidated: (scope) => this.invalidated(scope),
-      pushed: (path, bytes, version) => void this.pushed(path, bytes, version),
+      invalidated: (scope, version, content) => this.invalidated(scope, version, content),
       down: (error) => void host.events.emit('tierDown', { error }),
       up: () => void host.events.emit('tierUp'),
       failed: () => void host.counters.tierErrors++,
@@ -173,8 +194,13 @@ export class TierLink {
       },
       async () => {
         const bytes = await load();
-        if (bytes.length <= port.maxFileBytes) void port.store(key, bytes, version);
-        this.tag(key, version, ticket);
+        const tagged = this.tag(key, version, ticket, false);
+        if (bytes.length <= port.maxFileBytes) {
+          // Stored only if no change ran in Redis while the backend was read: then the bytes are exactly
+          // those of `version` (a write's backend write ends before its change runs), not possibly newer.
+          const stored = port.store(key, bytes, version);
+          if (tagged) void stored.then((exact) => exact && this.versions.get(key) === version && this.exact.set(key, seqOf(version)));
+        }
         return { bytes, fromTier: false, asked: true, version };
       },
     );
@@ -182,91 +208,148 @@ export class TierLink {
 
   private async fromTier(key: string, bytes: Buffer, version: string, ticket: number): Promise<Fetched> {
     const host = this.host;
-    if (!host.closed && host.clock.mayInstall(key, ticket) && host.store.admissible(bytes.length)) {
+    // Not while this process publishes its own change of the path: Redis may have answered with the
+    // bytes from before it, and a change heard meanwhile has not marked the path yet (it waits, see invalidated).
+    if (!host.closed && !this.publishing.has(key) && host.clock.mayInstall(key, ticket) && host.store.admissible(bytes.length)) {
       await host.install(key, bytes, bytes.length);
-      this.tag(key, version, ticket);
+      this.tag(key, version, ticket, true);
     }
     return { bytes, fromTier: true, asked: true, version };
   }
 
-  /** Tags the resident clean entry of `key` with `version`, unless the path changed since `ticket`. */
-  private tag(key: string, version: string, ticket: number): void {
+  /**
+   * Tags the resident clean entry of `key` with `version` (`exact`: its bytes are those of `version`,
+   * not possibly newer), unless the path changed since `ticket`. True when tagged.
+   */
+  private tag(key: string, version: string, ticket: number, exact: boolean): boolean {
     const store = this.host.store;
     const slot = store.lookup(key);
-    if (slot >= 0 && !store.isDirty(slot) && this.host.clock.mayInstall(key, ticket)) this.versions.set(key, version);
+    if (slot < 0 || store.isDirty(slot) || !this.host.clock.mayInstall(key, ticket)) return false;
+    this.versions.set(key, version);
+    if (exact) this.exact.set(key, seqOf(version));
+    else this.exact.delete(key);
+    return true;
   }
 
   // ---------------------------------------------------------------- changes
 
   /**
+   * The version of `key` a whole rewrite of it starts from, for {@link published}'s `expected`: the
+   * version this process holds, else Redis's current one (one round trip); undefined when its bytes
+   * will not be shared anyway, or the tier is unreachable.
+   */
+  async versionBeforeRewrite(key: string, size: number): Promise<string | undefined> {
+    if (size > this.port.maxFileBytes || !this.port.available()) return undefined;
+    return this.versions.get(key) ?? (await this.port.lookup(key, false)).version;
+  }
+
+  /**
    * A change of `scope` resolved in this process: versions held here for it end now, and the tier
    * publishes it (or queues it while Redis is away), sharing `content` when given (the path's whole
-   * new bytes). A rewritten path's entry takes the new version.
+   * new bytes) and no other change ran since `expected` (see {@link versionBeforeRewrite}). A rewritten
+   * path's entry takes the new version; if another change raced it, the entry leaves (which writer's
+   * bytes the backend kept is unknown here).
    */
-  async published(scope: TierScope, content?: Uint8Array): Promise<void> {
+  async published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<void> {
     this.forgetVersions(scope);
     if (scope.kind !== 'path') {
       await this.port.published(scope, content);
       return;
     }
     const path = scope.path;
+    const store = this.host.store;
     let publishing = this.publishing.get(path);
-    if (publishing === undefined) this.publishing.set(path, (publishing = { count: 0, removals: 0 }));
+    if (publishing === undefined) this.publishing.set(path, (publishing = { count: 0, removals: 0, heard: undefined }));
     publishing.count++;
     const removals = publishing.removals;
+    // Only the entry this change left here is tagged: one a read installed while Redis answered (write-around
+    // keeps no entry) may hold the bytes from before.
+    const resident = store.lookup(path) >= 0;
     try {
-      const version = await this.port.published(scope, content);
+      const publication = await this.port.published(scope, content, expected);
+      if (publication?.raced === true) {
+        this.host.invalidate({ path }, 'keep');
+        return;
+      }
       // The new version names the bytes this change left here. If the entry left or was replaced while
-      // Redis answered (another process's change arrived first and pushed its bytes, say), what is
-      // resident now is not those bytes, and tagging it would let 'strict' confirm them as current.
-      if (version === undefined || publishing.removals !== removals) return;
-      const store = this.host.store;
+      // Redis answered, what is resident now is not those bytes, and tagging it would let 'strict'
+      // confirm them as current.
+      if (publication === undefined || !resident || publishing.removals !== removals) return;
       const slot = store.lookup(path);
-      if (slot >= 0 && !store.isDirty(slot)) this.versions.set(path, version);
+      if (slot >= 0 && !store.isDirty(slot)) {
+        this.versions.set(path, publication.version);
+        this.exact.set(path, seqOf(publication.version));
+      }
     } finally {
-      if (--publishing.count === 0) this.publishing.delete(path);
+      if (--publishing.count === 0) {
+        this.publishing.delete(path);
+        // Another process's change heard meanwhile is applied now that this one's version is known:
+        // ignored if it ran before this one in Redis, else it drops (or replaces) what this one left.
+        const heard = publishing.heard;
+        if (heard !== undefined) this.invalidated(scope, heard.version, heard.content);
+      }
     }
   }
 
   private forgetVersions(scope: TierScope): void {
-    if (scope.kind === 'path') this.versions.delete(scope.path);
-    else if (scope.kind === 'all') this.versions.clear();
-    else for (const key of [...this.versions.keys()]) if (isWithin(key, scope.prefix)) this.versions.delete(key);
-  }
-
-  /** Another process changed `scope`: drop the clean data and metadata held for it here. */
-  private invalidated(scope: TierScope): void {
-    const host = this.host;
-    this.forgetVersions(scope);
-    // Dirty data stays ('keep'): it is this process's own write, newer than the change it hears of.
     if (scope.kind === 'path') {
-      const slot = host.store.lookup(scope.path);
-      this.refill = slot >= 0 && !host.store.isDirty(slot) ? scope.path : undefined;
-      host.invalidate({ path: scope.path }, 'keep', { parent: true });
-      return;
+      this.versions.delete(scope.path);
+      this.exact.delete(scope.path);
+    } else if (scope.kind === 'all') {
+      this.versions.clear();
+      this.exact.clear();
+    } else {
+      for (const key of [...this.versions.keys()]) if (isWithin(key, scope.prefix)) this.versions.delete(key);
+      for (const key of [...this.exact.keys()]) if (isWithin(key, scope.prefix)) this.exact.delete(key);
     }
-    host.invalidate(scope.kind === 'prefix' ? { within: scope.prefix } : { all: true }, 'keep', { parent: true });
-    host.forgetResolutions();
   }
 
   /**
-   * Another process's change carried the path's new bytes: they are installed at once (messages arrive
-   * in the order Redis ran the changes, so a later one always wins), unless the path changed here since.
+   * Another process changed `scope` at `version`: drop the clean data and metadata held for it here,
+   * unless the path's entry is exactly of that version or a newer one. A path's clean entry of an older
+   * version is replaced by the change's `content` when it carried its bytes.
    */
-  private async pushed(path: string, bytes: Buffer, version: string): Promise<void> {
+  private invalidated(scope: TierScope, version?: string, content?: Buffer): void {
     const host = this.host;
+    if (scope.kind !== 'path') {
+      // Dropping is never a step back (the next read asks Redis for the current version), so changes of
+      // a prefix or the namespace are applied whatever their order.
+      this.forgetVersions(scope);
+      host.invalidate(scope.kind === 'prefix' ? { within: scope.prefix } : { all: true }, 'keep', { parent: true });
+      host.forgetResolutions();
+      return;
+    }
+    const path = scope.path;
+    const publishing = this.publishing.get(path);
+    if (publishing !== undefined) {
+      // Which of the two changes Redis ran first is known once this process's own one answers.
+      publishing.heard = { version, content };
+      return;
+    }
+    const seq = version === undefined ? 0 : seqOf(version);
+    const held = this.exact.get(path);
+    if (held !== undefined && seq !== 0 && seq <= held) return;
+    const slot = host.store.lookup(path);
     // Only a copy this process held is replaced: pushing every file written anywhere into every cache
-    // would evict what each process actually reads.
-    if (this.refill !== path || host.closed || !host.store.admissible(bytes.length)) return;
-    this.refill = undefined;
+    // would evict what each process actually reads; and only one known to be older than the change.
+    const refill = content !== undefined && seq !== 0 && held !== undefined && slot >= 0 && !host.store.isDirty(slot);
+    this.forgetVersions(scope);
+    // Dirty data stays ('keep'): it is this process's own write, newer than the change it hears of.
+    host.invalidate({ path }, 'keep', { parent: true });
+    if (refill) this.refill(path, content, version!);
+  }
+
+  /** Installs the bytes another process's change carried, as the path's entry at `version`. */
+  private refill(path: string, bytes: Buffer, version: string): void {
+    const host = this.host;
+    if (host.closed || !host.store.admissible(bytes.length)) return;
     const clock = host.clock;
     const ticket = clock.begin();
-    try {
-      await host.install(path, bytes, bytes.length);
-      this.tag(path, version, ticket);
-    } finally {
-      clock.end();
-    }
+    // The store takes the bytes at once (install's promise only waits for the limits).
+    const installed = host.install(path, bytes, bytes.length);
+    this.tag(path, version, ticket, true);
+    clock.end();
+    installed.catch(() => undefined);
   }
 
   /** Wait statistics of the cross-process lock. */

@@ -38,9 +38,13 @@ export class Writer {
   async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
     this.parts.cache.counters.writeOps++;
     await this.parts.locks.run(key, () => this.parts.blocks.aroundWrite(key, async () => {
+      const tier = this.parts.tierLink;
+      // A mode that keeps the written bytes shares them with the change, so other processes read them
+      // from Redis; only if no other process's change ran since the version this write starts from.
+      const shares = tier !== undefined && this.parts.write.keepsWrittenBytes;
+      const expected = shares ? await tier.versionBeforeRewrite(key, data.length) : undefined;
       await this.parts.write.writeWhole(key, data, userPath, opts);
-      // A mode that keeps the written bytes shares them with the change, so other processes read them from Redis.
-      await this.parts.tierLink?.published({ kind: 'path', path: key }, this.parts.write.keepsWrittenBytes ? data : undefined);
+      await tier?.published({ kind: 'path', path: key }, shares ? data : undefined, expected);
     })).catch(this.failedFor(key));
   }
 

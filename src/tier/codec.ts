@@ -14,9 +14,16 @@ function withPath(head: string, path: string): RedisBytes {
   return isWellFormed(path) ? head + path : Buffer.concat([Buffer.from(head, 'utf8'), encodeBytePath(path)]);
 }
 
+/** A path as a key or message carries it: its text when plain, else its own bytes (see {@link withPath}). */
+export function pathBytes(path: string): RedisBytes {
+  return isWellFormed(path) ? path : encodeBytePath(path);
+}
+
 /**
  * Key layout of one namespace `N` (all under `cfs:N:`):
- * - `e`: the namespace's epoch, a random token. A Redis restarted empty (or an eviction) loses it, and
+ * - `n`: the namespace's change clock: every token is stamped with its next value (scripts.ts), so
+ *   tokens, and the versions made of them, are ordered by when Redis ran the change that set them.
+ * - `e`: the namespace's epoch, a token. A Redis restarted empty (or an eviction) loses it, and
  *   the next caller sets a new one; `clear` and pattern invalidations replace it.
  * - `p:<dir>`: a token per directory prefix, replaced by a prefix invalidation (removal or rename of a
  *   directory); `v:<path>`: a token per path, replaced by each change of the path.
@@ -29,18 +36,23 @@ function withPath(head: string, path: string): RedisBytes {
  */
 export class TierKeys {
   readonly prefix: string;
+  readonly clock: string;
   readonly epoch: string;
   readonly channel: string;
 
   constructor(namespace: string) {
     this.prefix = `cfs:${namespace}:`;
+    this.clock = `${this.prefix}n`;
     this.epoch = `${this.prefix}e`;
     this.channel = `${this.prefix}inv`;
   }
 
-  /** The keys whose tokens make up `path`'s version: epoch, each ancestor directory, the path itself. */
+  /**
+   * The clock, then the keys whose tokens make up `path`'s version: epoch, each ancestor directory, the
+   * path itself (the scripts take them in this order).
+   */
   versionKeys(path: string): RedisBytes[] {
-    const keys: RedisBytes[] = [this.epoch];
+    const keys: RedisBytes[] = [this.clock, this.epoch];
     const text = isWellFormed(path);
     let at = path.indexOf('/', 1);
     while (at > 0) {
@@ -68,7 +80,10 @@ export class TierKeys {
   }
 }
 
-/** Fresh tokens: a random id of this process and a counter, so no two are ever equal. */
+/**
+ * Fresh token suffixes: a random id of this process and a counter, so no two are ever equal (Redis
+ * puts the clock's stamp in front, scripts.ts).
+ */
 export class Tokens {
   readonly processId = randomBytes(6).toString('base64url');
   private next = 0;
@@ -108,12 +123,16 @@ export function decodeValue(value: Buffer | null | undefined, version: string): 
   return value.subarray(HEADER + vlen);
 }
 
-/** A message on the channel: a change made by process `from` (with the new bytes when small), or a notice that `path` was loaded. */
+/**
+ * A message on the channel: a change made by process `from`, with the version Redis gave it (for a
+ * path, its new version; for a prefix or the namespace, the new token: either way {@link seqOf} orders
+ * it), and the new bytes when small; or a notice that `path` was loaded.
+ */
 export type TierMessage =
-  | { from: string; scope: TierScope; content?: { bytes: Buffer; version: string } }
+  | { from: string; scope: TierScope; version: string; content?: Buffer }
   | { from: string; loaded: string };
 
-/** The head of a message that carries a path's new content (framed) after a NUL. */
+/** The head of a message that carries a path's new content (framed, with its version) after a NUL. */
 export function contentMessageHead(from: string, path: string): RedisBytes {
   return withPath(`w${from}|`, path);
 }
@@ -121,17 +140,22 @@ export function contentMessageHead(from: string, path: string): RedisBytes {
 const NUL = 0;
 const W = 'w'.charCodeAt(0);
 
-/** Decodes a raw channel message; a content message whose frame does not check out is a plain change. */
+/**
+ * Decodes a raw channel message. A content message whose frame does not check out is a change of no
+ * known version (empty), which the receiver applies without ordering it and without its bytes.
+ */
 export function decodeRawMessage(raw: Buffer): TierMessage | undefined {
   if (raw[0] !== W) return decodeMessage(decodeBytePath(raw));
   const nul = raw.indexOf(NUL);
   if (nul < 0) return undefined;
-  const head = decodeMessage(`p${decodeBytePath(raw.subarray(1, nul))}`);
-  if (!head || !('scope' in head)) return undefined;
+  const head = decodeBytePath(raw.subarray(1, nul));
+  const bar = head.indexOf('|');
+  if (bar < 1) return undefined;
   const framed = raw.subarray(nul + 1);
   const version = framedVersion(framed);
   const bytes = version === undefined ? undefined : decodeValue(framed, version);
-  return bytes === undefined || version === undefined ? head : { ...head, content: { bytes, version } };
+  const change = { from: head.slice(0, bar), scope: { kind: 'path', path: head.slice(bar + 1) } } as const;
+  return bytes === undefined || version === undefined ? { ...change, version: '' } : { ...change, version, content: bytes };
 }
 
 /** The version a framed value says it belongs to (checked with {@link decodeValue} before use). */
@@ -141,27 +165,45 @@ function framedVersion(value: Buffer): string | undefined {
   return HEADER + vlen <= value.length ? value.toString('latin1', 8, 8 + vlen) : undefined;
 }
 
-export function encodeMessage(from: string, what: TierScope | { loaded: string }): RedisBytes {
+/**
+ * What a change's message starts with; Redis appends the version, a bar and {@link scopeArgument}
+ * (the version is known only once the script ran).
+ */
+export function changeHead(from: string, scope: TierScope): string {
+  return `${scope.kind === 'path' ? 'p' : scope.kind === 'prefix' ? 'r' : 'a'}${from}|`;
+}
+
+/** The path or prefix a change's message ends with (empty for the whole namespace). */
+export function scopeArgument(scope: TierScope): RedisBytes {
+  return scope.kind === 'path' ? pathBytes(scope.path) : scope.kind === 'prefix' ? pathBytes(scope.prefix) : '';
+}
+
+/** A whole message as Redis publishes it: a change at `version`, or a "loaded" notice. */
+export function encodeMessage(from: string, what: { loaded: string }): RedisBytes;
+export function encodeMessage(from: string, what: TierScope, version: string): RedisBytes;
+export function encodeMessage(from: string, what: TierScope | { loaded: string }, version = ''): RedisBytes {
   if ('loaded' in what) return withPath(`l${from}|`, what.loaded);
-  if (what.kind === 'path') return withPath(`p${from}|`, what.path);
-  if (what.kind === 'prefix') return withPath(`r${from}|`, what.prefix);
-  return `a${from}|`;
+  const arg = scopeArgument(what);
+  const head = `${changeHead(from, what)}${version}|`;
+  return typeof arg === 'string' ? head + arg : Buffer.concat([Buffer.from(head, 'latin1'), arg]);
 }
 
 export function decodeMessage(text: string): TierMessage | undefined {
   const bar = text.indexOf('|');
   if (bar < 2) return undefined;
   const from = text.slice(1, bar);
-  const arg = text.slice(bar + 1);
+  if (text[0] === 'l') return { from, loaded: text.slice(bar + 1) };
+  const second = text.indexOf('|', bar + 1);
+  if (second < 0) return undefined;
+  const version = text.slice(bar + 1, second);
+  const arg = text.slice(second + 1);
   switch (text[0]) {
     case 'p':
-      return { from, scope: { kind: 'path', path: arg } };
+      return { from, scope: { kind: 'path', path: arg }, version };
     case 'r':
-      return { from, scope: { kind: 'prefix', prefix: arg } };
+      return { from, scope: { kind: 'prefix', prefix: arg }, version };
     case 'a':
-      return { from, scope: { kind: 'all' } };
-    case 'l':
-      return { from, loaded: arg };
+      return { from, scope: { kind: 'all' }, version };
     default:
       return undefined;
   }

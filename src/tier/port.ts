@@ -22,12 +22,46 @@ export interface TierLookup {
   readonly version: string | undefined;
 }
 
+/**
+ * Where a version stands in the namespace's order of changes: the largest clock stamp among its tokens
+ * (Redis stamps each token as it sets it, tier/scripts.ts). A version whose stamp is larger was set by a
+ * later change; 0 means unknown (nothing to order by).
+ */
+export function seqOf(version: string): number {
+  let max = 0;
+  let start = 0;
+  while (start < version.length) {
+    let end = version.indexOf('.', start);
+    if (end < 0) end = version.length;
+    const colon = version.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const stamp = Number(version.slice(start, colon));
+      if (stamp > max) max = stamp;
+    }
+    start = end + 1;
+  }
+  return max;
+}
+
+/** A change of a path as Redis ran it. */
+export interface TierPublication {
+  /** The path's new version. */
+  readonly version: string;
+  /**
+   * Another change of the path ran in Redis between the version the writer saw before it wrote and this
+   * one: a concurrent writer's bytes may be the ones the backend kept, so this change shared none.
+   */
+  readonly raced: boolean;
+}
+
 /** How the tier reaches the engine. Every callback is synchronous and must not throw. */
 export interface TierListener {
-  /** Another process changed `scope`: drop clean cached data and metadata there. */
-  invalidated(scope: TierScope): void;
-  /** Right after {@link invalidated}: the path's new bytes at `version`, when the change carried them. */
-  pushed(path: string, bytes: Buffer, version: string): void;
+  /**
+   * Another process changed `scope` at `version` (its {@link seqOf} orders it; undefined when this
+   * process lost the channel and drops everything): drop clean cached data and metadata there, unless
+   * what is held is newer. `content`: the path's whole new bytes at `version`, when the change carried them.
+   */
+  invalidated(scope: TierScope, version?: string, content?: Buffer): void;
   /** The tier became unreachable (calls keep working from this process's cache and the backend). */
   down(error: Error): void;
   /** The tier is reachable again ({@link invalidated} with `'all'` came first when the channel was lost). */
@@ -50,16 +84,20 @@ export interface TierPort {
   lookup(path: string, withBytes: boolean): Promise<TierLookup>;
   /** True when `version` is still the path's current version (one round trip); false when unsure. */
   validate(path: string, version: string): Promise<boolean>;
-  /** Shares `bytes` as the content of `path` at `version`, unless the path changed since. */
-  store(path: string, bytes: Uint8Array, version: string): Promise<void>;
+  /**
+   * Shares `bytes` as the content of `path` at `version`, unless the path changed since. Resolves to
+   * true when stored: `version` was still the path's version after `bytes` were read.
+   */
+  store(path: string, bytes: Uint8Array, version: string): Promise<boolean>;
   /**
    * A change of `scope` resolved in this process: gives it a new version and tells the others; for a
    * path whose whole new `content` is known (a write-through `writeFile`), shares it too, so that the
-   * others' next read is served from Redis rather than the backend. Resolves
-   * to the path's new version (path scope), or undefined. While the tier is unreachable the change is
-   * queued and published as soon as it is back.
+   * others' next read is served from Redis rather than the backend, unless another change of the path
+   * ran since `expected` (the version the writer saw before it wrote). Resolves to the path's new
+   * version (path scope), or undefined. While the tier is unreachable, or when Redis refuses the change,
+   * it is queued and published as soon as Redis takes it.
    */
-  published(scope: TierScope, content?: Uint8Array): Promise<string | undefined>;
+  published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<TierPublication | undefined>;
   /**
    * Runs `load` as the one loader of `path` across processes: first `shared` is asked (another process
    * may have stored the bytes meanwhile); if it has nothing, the lock is taken and `load` runs. A holder

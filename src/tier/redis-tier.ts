@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, TierKeys, Tokens, type RedisBytes } from './codec.js';
+import { changeHead, contentMessageHead, decodeRawMessage, encodeMessage, encodeValue, decodeValue, scopeArgument, TierKeys, Tokens, type RedisBytes } from './codec.js';
 import type { ResolvedTierOptions } from './options.js';
-import type { TierListener, TierLookup, TierPort, TierScope } from './port.js';
+import type { TierListener, TierLookup, TierPort, TierPublication, TierScope } from './port.js';
 import { BUMP_ALL, BUMP_PATH, BUMP_PREFIX, EXTEND, LOOKUP, RELEASE, STORE, type Script } from './scripts.js';
 
 const FAILED: unique symbol = Symbol('tier call failed');
@@ -17,6 +17,13 @@ const MAX_PENDING = 10_000;
  * closed connection opens it at once.
  */
 const TIMEOUTS_TO_OPEN = 3;
+/**
+ * A change Redis refused while the circuit stayed closed (an error answer, or one slow answer) is
+ * published again after this long, doubling up to {@link REPUBLISH_MAX_MS} while Redis keeps refusing:
+ * the others must not keep the older bytes until the next outage.
+ */
+const REPUBLISH_FIRST_MS = 20;
+const REPUBLISH_MAX_MS = 1000;
 /** Content up to this size travels in the change's message: the others install it without a round trip. */
 const PUSH_MAX_BYTES = 64 * 1024;
 
@@ -72,6 +79,8 @@ export class RedisTier implements TierPort {
   private closed = false;
   private readonly pending = new Map<string, TierScope>();
   private pendingAll = false;
+  private republishTimer: NodeJS.Timeout | undefined;
+  private republishMs = REPUBLISH_FIRST_MS;
   private readonly waiters = new Map<string, Set<(notified: boolean) => void>>();
   private readonly notices = new Map<string, number>();
   private waits = 0;
@@ -128,49 +137,69 @@ export class RedisTier implements TierPort {
     return found.version === version;
   }
 
-  store(path: string, bytes: Uint8Array, version: string): Promise<void> {
-    if (!this.up || bytes.length > this.maxFileBytes) return Promise.resolve();
+  store(path: string, bytes: Uint8Array, version: string): Promise<boolean> {
+    if (!this.up || bytes.length > this.maxFileBytes) return Promise.resolve(false);
     // Framed now, before any await: `bytes` may be the cache's own memory, reused after this tick.
     const value = encodeValue(version, bytes);
     const keys = this.keys.versionKeys(path);
     keys.push(this.keys.data(path));
-    return this.call(() => this.eval(STORE, keys, [version, value, String(this.opts.ttl)])).then(() => undefined);
+    return this.call(() => this.eval(STORE, keys, [version, value, String(this.opts.ttl)])).then((stored) => stored === 1);
   }
 
   // ---------------------------------------------------------------- changes
 
-  async published(scope: TierScope, content?: Uint8Array): Promise<string | undefined> {
+  async published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<TierPublication | undefined> {
     if (this.closed) return undefined;
     if (!this.up) {
       this.queue(scope);
       return undefined;
     }
     const shared = content !== undefined && content.length <= this.maxFileBytes ? Buffer.from(content) : undefined;
-    const reply = await this.call(() => this.bump(scope, shared));
+    const reply = await this.call(() => this.bump(scope, shared, expected));
     if (reply === FAILED) {
       // It may have reached Redis before the failure; publishing it again later costs only a miss.
       this.queue(scope);
+      this.republishSoon();
       return undefined;
     }
-    return scope.kind === 'path' && Buffer.isBuffer(reply) ? reply.toString('latin1') : undefined;
+    if (scope.kind !== 'path' || !Array.isArray(reply) || !Buffer.isBuffer(reply[0])) return undefined;
+    return { version: reply[0].toString('latin1'), raced: reply[1] === 1 };
   }
 
-  private bump(scope: TierScope, content?: Buffer): Promise<unknown> {
-    const message = encodeMessage(this.tokens.processId, scope);
-    const token = this.tokens.fresh();
-    const channel = this.keys.channel;
+  /**
+   * Publishes the queue again soon while the circuit is closed (when it is open, the recovery does).
+   * Redis that answers but refuses (out of memory, say) would otherwise leave the others with the older
+   * bytes until the next outage, even in 'strict'.
+   */
+  private republishSoon(): void {
+    if (this.republishTimer !== undefined || this.closed) return;
+    this.republishTimer = setTimeout(() => {
+      this.republishTimer = undefined;
+      if (!this.up || this.closed || !this.hasPending()) return;
+      void this.publishPending().then((done) => {
+        this.republishMs = done ? REPUBLISH_FIRST_MS : Math.min(2 * this.republishMs, REPUBLISH_MAX_MS);
+        if (!done) this.republishSoon();
+      });
+    }, this.republishMs);
+    this.republishTimer.unref();
+  }
+
+  private bump(scope: TierScope, content?: Buffer, expected?: string): Promise<unknown> {
+    const from = this.tokens.processId;
+    const args: RedisBytes[] = [this.tokens.fresh(), this.keys.channel, changeHead(from, scope), scopeArgument(scope)];
     if (scope.kind === 'path') {
       const keys = this.keys.versionKeys(scope.path);
       keys.push(this.keys.data(scope.path));
-      const args = content ? [token, channel, message, content, String(this.opts.ttl)] : [token, channel, message];
-      if (content && content.length <= PUSH_MAX_BYTES) args.push(contentMessageHead(this.tokens.processId, scope.path));
+      if (content === undefined) args.push('0', '', '0', '', '');
+      else if (content.length > PUSH_MAX_BYTES) args.push('1', content, String(this.opts.ttl), '', expected ?? '');
+      else args.push('2', content, String(this.opts.ttl), contentMessageHead(from, scope.path), expected ?? '');
       return this.eval(BUMP_PATH, keys, args, true);
     }
     if (scope.kind === 'prefix' && scope.prefix !== '/') {
       const p = scope.prefix;
-      return this.eval(BUMP_PREFIX, [this.keys.prefixToken(p), this.keys.pathToken(p), this.keys.data(p)], [token, channel, message]);
+      return this.eval(BUMP_PREFIX, [this.keys.clock, this.keys.prefixToken(p), this.keys.pathToken(p), this.keys.data(p)], args);
     }
-    return this.eval(BUMP_ALL, [this.keys.epoch], [token, channel, encodeMessage(this.tokens.processId, { kind: 'all' })]);
+    return this.eval(BUMP_ALL, [this.keys.clock, this.keys.epoch], [args[0]!, args[1]!, changeHead(from, { kind: 'all' })]);
   }
 
   private queue(scope: TierScope): void {
@@ -302,8 +331,7 @@ export class RedisTier implements TierPort {
       return;
     }
     if (message.from === this.tokens.processId) return; // our own change, already applied here
-    this.listener?.invalidated(message.scope);
-    if (message.content && message.scope.kind === 'path') this.listener?.pushed(message.scope.path, message.content.bytes, message.content.version);
+    this.listener?.invalidated(message.scope, message.version, message.content);
   }
 
   // ---------------------------------------------------------------- health
@@ -409,6 +437,7 @@ export class RedisTier implements TierPort {
     this.closed = true;
     this.up = false;
     if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.republishTimer) clearTimeout(this.republishTimer);
     for (const set of this.waiters.values()) for (const wake of [...set]) wake(false);
     this.subscriber.disconnect();
     if (this.ownsClient) this.client.disconnect();

@@ -359,8 +359,8 @@ describe('the byte-path codec', () => {
     assert.notDeepEqual(keys.versionKeys(ff).map(hex), keys.versionKeys(fe).map(hex));
     assert.equal(keys.data('/plain'), 'cfs:ns:d:/plain', 'plain names keep their text keys');
     for (const scope of [{ kind: 'path', path: ff }, { kind: 'prefix', prefix: fe }] as const) {
-      const raw = encodeMessage('proc', scope);
-      assert.deepEqual(decodeRawMessage(Buffer.from(raw)), { from: 'proc', scope });
+      const raw = encodeMessage('proc', scope, '17:x.18:y');
+      assert.deepEqual(decodeRawMessage(Buffer.from(raw)), { from: 'proc', scope, version: '17:x.18:y' });
     }
     assert.deepEqual(decodeRawMessage(Buffer.from(encodeMessage('proc', { loaded: ff }))), { from: 'proc', loaded: ff });
   });
