@@ -31,6 +31,17 @@ export interface Backend {
   /** The whole content of a regular file. */
   readFile(path: string): Promise<Uint8Array>;
   /**
+   * {@link readFile} with stats that describe the bytes returned, at the cost of `readFile` alone: the
+   * same HTTP response's headers (ETag, Last-Modified), or an `lstat` that the server answered before
+   * the read began. Without it, a cache that revalidates asks `stat` before every load, one round trip
+   * more per cold file over a network store. `stats` is absent when the answer did not tell (the cache
+   * then keeps the bytes without an identity and reloads them at their next revalidation).
+   *
+   * Define it non-enumerable (as {@link syncInMemory}): a spread wrapper that replaces `readFile` (a
+   * fault injector, a counter) must not be bypassed by a copied method that reads around it.
+   */
+  readonly readFileWithStats?: (path: string) => Promise<{ data: Uint8Array; stats?: BackendStats }>;
+  /**
    * Replaces (or creates) a file with `data`. `flag: 'wx'` fails with `EEXIST` when it exists;
    * `mode` applies when the file is created.
    */

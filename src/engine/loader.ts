@@ -77,6 +77,7 @@ export class Loader {
       cache.store.recordMiss(key);
       let identity: BackendStats | undefined;
       const statStartedAt = Date.now();
+      if (backend.readFileWithStats !== undefined) return await this.loadWithStats(key, ticket, hooks, statStartedAt);
       // Stat before the read, never after: see captureIdentity.
       if (this.capturesIdentity) {
         identity = await backend.stat(key);
@@ -124,6 +125,26 @@ export class Loader {
       if (target !== undefined) bytes.release(target);
       throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', syscallPath);
     }
+  }
+
+  /**
+   * The load of a backend whose `readFileWithStats` answers bytes and identity together: over a network
+   * store that is one round trip where a stat before the read would be two in a row. Also preferred to
+   * reading a large file into the store (that needs its size first, the same second round trip; the
+   * copy it spares costs far less than a round trip). Errors are the caller's to map.
+   */
+  private async loadWithStats(key: string, ticket: number, hooks: InstallHooks | undefined, statStartedAt: number): Promise<Buffer> {
+    const cache = this.cache;
+    const started = performance.now();
+    const { data, stats } = await this.backend.readFileWithStats!(key);
+    this.recordRead(key, started, data.length);
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    hooks?.read?.(buf.length);
+    if (stats !== undefined && isSpecialMode(stats.mode)) return buf; // read through, never cached (API 1.3 §7)
+    if (cache.mayInstall(key, ticket)) {
+      await cache.install(key, buf, buf.length, { hooks, identity: this.capturesIdentity ? stats : undefined, statStartedAt });
+    }
+    return buf;
   }
 
   /**

@@ -104,9 +104,11 @@ export function detailedStats(source: MetricsSource): DetailedStats {
 
 /** Sets every counter back to 0 (bytesUsed and entries describe the present and stay). */
 export function resetCounters(source: MetricsSource): void {
-  const fresh: Counters = { ...source.counters };
-  for (const k of Object.keys(fresh) as (keyof Counters)[]) fresh[k] = 0;
-  source.counters = fresh;
+  // In place, never a new object: a copy has a map of its own, and storing it in `counters` changes what
+  // the optimized hit path was compiled for (V8 deoptimizes `hitSlot` and everything that depended on the
+  // field's type): the first pass after each reset ran unoptimized, 3-10x slower.
+  const c = source.counters;
+  for (const k of Object.keys(c) as (keyof Counters)[]) c[k] = 0;
   source.store.evictions = 0;
   source.store.rejections = 0;
 }

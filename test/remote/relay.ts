@@ -8,6 +8,12 @@ export interface Relay {
   roundTripMs: number;
   /** Drops every connection through the relay (a network cut); new connections are accepted. */
   cut(): void;
+  /**
+   * HTTP requests seen going to the server, by method (`PROPFIND`, `GET`, …): what a client asked, for
+   * tests that count round trips. Meaningless for SSH (encrypted). Only a chunk's start is looked at (a
+   * client without pipelining writes each request anew), so file content in a body is not counted.
+   */
+  readonly requests: Map<string, number>;
   /** Resolves once `bytes` more bytes have gone from the server to its clients. */
   afterDownstream(bytes: number): Promise<void>;
   close(): Promise<void>;
@@ -27,6 +33,7 @@ export async function startRelay(targetPort: number, roundTripMs: number): Promi
   const relay: Relay = {
     afterDownstream: (bytes) => new Promise<void>((resolve) => waiters.push({ at: downstream + bytes, resolve })),
     port: 0,
+    requests: new Map(),
     roundTripMs,
     cut() {
       for (const s of sockets) s.destroy();
@@ -37,11 +44,17 @@ export async function startRelay(targetPort: number, roundTripMs: number): Promi
       server.close(() => resolve());
     }),
   };
+  /** Counts the request a chunk begins with, if it begins with one (the client waits for each answer). */
+  const countRequest = (chunk: Buffer): void => {
+    const method = /^([A-Z]{3,9}) \S+ HTTP\/1\.[01]\r\n/.exec(chunk.subarray(0, 256).toString('latin1'))?.[1];
+    if (method !== undefined) relay.requests.set(method, (relay.requests.get(method) ?? 0) + 1);
+  };
   const pipe = (from: net.Socket, to: net.Socket, down: boolean): void => {
     // Chunks leave in arrival order, each no earlier than arrival + one way.
     let lastDue = 0;
     from.on('data', (chunk: Buffer) => {
       if (down) countDown(chunk.length);
+      else countRequest(chunk);
       const oneWay = relay.roundTripMs / 2;
       if (oneWay <= 0) {
         to.write(chunk);

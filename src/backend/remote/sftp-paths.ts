@@ -33,6 +33,10 @@ export class SftpPaths {
   #rootReal: string | undefined;
   /** Virtual directory → its link-free server path, checked to be inside the root, and when. */
   readonly #dirs = new Map<string, { real: string; at: number }>();
+  /** Directory resolutions being asked now, shared by the calls that need them meanwhile. */
+  readonly #resolving = new Map<string, Promise<string>>();
+  /** Bumped by {@link forgetDirectories}: a resolution asked before it is not kept after it. */
+  #dirsGeneration = 0;
   /** Server path → its lstat and when it was asked (see `attributeCacheMs`). */
   readonly #attributes = new Map<string, { attrs: Attributes; at: number }>();
   /** Bumped by every change: an answer asked before a change is not kept after it. */
@@ -66,6 +70,9 @@ export class SftpPaths {
   /** Drops the directory resolutions too (a change that may remove or replace a directory). */
   forgetDirectories(): void {
     this.#dirs.clear();
+    this.#dirsGeneration++;
+    // An answer in flight may describe the tree before the change: later calls ask again.
+    this.#resolving.clear();
   }
 
   /** The lstat of a server path, reused for `attributeCacheMs`. */
@@ -92,13 +99,31 @@ export class SftpPaths {
     return this.root === '/' ? real : real.slice(this.root.length) || '/';
   }
 
-  /** The checked, link-free server path of the directory `parts` (cached for a second). */
-  async resolveDir(s: SftpSession, syscall: string, path: string, parts: string[]): Promise<string> {
-    if (parts.length === 0) return this.root;
+  /**
+   * The checked, link-free server path of the directory `parts` (cached for a second). Calls that need
+   * it while it is asked share the one `realpath`: a walk starts many siblings at once, and each would
+   * otherwise wait for a round trip of its own before its real request.
+   */
+  resolveDir(s: SftpSession, syscall: string, path: string, parts: string[]): Promise<string> {
+    if (parts.length === 0) return Promise.resolve(this.root);
     const key = '/' + parts.join('/');
     const known = this.#dirs.get(key);
+    if (known && Date.now() - known.at < RESOLUTION_TRUST_MS) return Promise.resolve(known.real);
+    const running = this.#resolving.get(key);
+    // A joiner's error names its own call: the shared answer is only the server's path.
+    if (running !== undefined) return running.catch(() => this.#askDir(s, syscall, path, parts, key));
+    const asked = this.#askDir(s, syscall, path, parts, key);
+    this.#resolving.set(key, asked);
+    const done = (): void => {
+      if (this.#resolving.get(key) === asked) this.#resolving.delete(key);
+    };
+    asked.then(done, done);
+    return asked;
+  }
+
+  async #askDir(s: SftpSession, syscall: string, path: string, parts: string[], key: string): Promise<string> {
     const now = Date.now();
-    if (known && now - known.at < RESOLUTION_TRUST_MS) return known.real;
+    const seen = this.#dirsGeneration;
     let real: string;
     try {
       real = await s.realpath(this.root === '/' ? key : this.root + key);
@@ -107,7 +132,7 @@ export class SftpPaths {
       throw err;
     }
     if (!this.inside(real)) throw new FsError('EACCES', syscall, path);
-    this.#dirs.set(key, { real, at: now });
+    if (seen === this.#dirsGeneration) this.#dirs.set(key, { real, at: now });
     return real;
   }
 
