@@ -186,8 +186,13 @@ export class Cache implements CoherencePort, WritePort {
 
   /** Evicts until the limits hold, waiting for the flushes of dirty victims (resolved at once when none). */
   enforceLimits(): Promise<void> {
+    return this.enforceLimitsNow() ?? RESOLVED;
+  }
+
+  /** {@link enforceLimits}, returning undefined when nothing is left to wait for (no eviction flush): the caller skips an await. */
+  enforceLimitsNow(): Promise<void> | undefined {
     const pending = this.store.enforceLimits(Date.now());
-    return pending === undefined ? RESOLVED : Promise.all(pending).then(noop);
+    return pending === undefined ? undefined : Promise.all(pending).then(noop);
   }
 
   // ---------------------------------------------------------------- forgetting

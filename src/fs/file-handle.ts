@@ -356,13 +356,18 @@ export class CacheFileHandle {
     if (this.closed) return RESOLVED;
     this.closed = true;
     // A handle that never needed the backend and has no flush to make has nothing to release: no await.
-    if (this.backendFile === undefined && this.opening === undefined && !(this.mode.writable && this.core.opts.flushOnClose)) return RESOLVED;
+    if (this.backendFile === undefined && this.opening === undefined && !this.flushesOnClose()) return RESOLVED;
     return this.release();
+  }
+
+  /** True when close must flush this file: it was writable, `flushOnClose` is set and writes may be owed. */
+  private flushesOnClose(): boolean {
+    return this.mode.writable && this.core.opts.flushOnClose && this.core.write.defersWrites;
   }
 
   private async release(): Promise<void> {
     try {
-      if (this.mode.writable && this.core.opts.flushOnClose && !this.core.closed) await this.core.write.flushKey(this.key);
+      if (this.flushesOnClose() && !this.core.closed) await this.core.write.flushKey(this.key);
     } finally {
       const file = this.backendFile;
       if (file !== undefined) {

@@ -20,6 +20,11 @@ export interface WholeWriteOptions {
 export interface WriteMode {
   /** True when the cache holds what was just written (write-through): it may be shared as it is. */
   readonly keepsWrittenBytes: boolean;
+  /**
+   * True when a write may return before the backend has it (write-back): only then can {@link flushKey}
+   * have work to do, so a handle's close skips the call (and its async frame) otherwise.
+   */
+  readonly defersWrites: boolean;
   /** Replaces the whole content of real path `key` (writeFile). */
   writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void>;
   /** Writes `data` at `position` of real path `key` (a handle's write). */
