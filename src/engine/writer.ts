@@ -21,6 +21,7 @@ export interface WriterParts {
   readonly revalidator: Revalidator;
   readonly write: WriteMode;
   readonly tierLink: TierLink | undefined;
+  readonly readiness: { readonly gate: Promise<void> | undefined };
   statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats>;
   tierPublished(...scopes: TierScope[]): Promise<void>;
   forgetAfterFailure(...keys: string[]): void;
@@ -33,7 +34,57 @@ export interface WriterParts {
  * reaches the caller (API.md 1.3 §2).
  */
 export class Writer {
-  constructor(private readonly parts: WriterParts) {}
+  /** True when the backend's sync face is in this process's memory and the write mode can use it. */
+  readonly #canWriteNow: boolean;
+
+  constructor(private readonly parts: WriterParts) {
+    const { backend, write } = parts;
+    this.#canWriteNow = backend.syncInMemory === true && backend.sync?.write !== undefined && write.writeAtNow !== undefined && write.truncateNow !== undefined;
+  }
+
+  /**
+   * True when a mutation of `key` may complete before the call returns, through an in-memory sync face:
+   * only where nothing could interleave with it anyway (as for immediate misses, engine/immediate.ts):
+   * no journal replay, no shared tier, no revalidation, no dirty data (an eviction could have to wait for
+   * a flush), the path's lock free and the file not in blocks. The asynchronous way stays the reference:
+   * the same backend call, patch, counters and events, minus the promise turns.
+   */
+  #writesNow(key: string): boolean {
+    const { cache, blocks } = this.parts;
+    return (
+      this.#canWriteNow && this.parts.readiness.gate === undefined && this.parts.tierLink === undefined && cache.revalidateAfter < 0 &&
+      !cache.closed && cache.store.dirtyCount === 0 && !this.parts.locks.held(key) && (blocks.files.size === 0 || !blocks.files.has(key))
+    );
+  }
+
+  /** {@link writeAt} done before it returns (true), when {@link #writesNow} allows; false: call {@link writeAt}. */
+  writeAtNow(key: string, data: Uint8Array, position: number, userPath: string): boolean {
+    if (!this.#writesNow(key)) return false;
+    this.parts.cache.counters.writeOps++;
+    try {
+      return this.parts.write.writeAtNow!(key, data, position, userPath);
+    } catch (err) {
+      this.parts.forgetAfterFailure(key);
+      throw err;
+    }
+  }
+
+  /**
+   * What {@link createIfMissing} does for a cached file (open with a create flag, not exclusive), done
+   * before it returns: true when done, false when the caller must call {@link createIfMissing}.
+   */
+  createNow(key: string, userPath: string, exclusive: boolean, truncate: boolean): boolean {
+    if (exclusive || this.parts.cache.store.lookup(key) < 0) return false;
+    if (!truncate) return true;
+    if (!this.#writesNow(key)) return false;
+    this.parts.cache.counters.writeOps++;
+    try {
+      return this.parts.write.truncateNow!(key, 0, userPath);
+    } catch (err) {
+      this.parts.forgetAfterFailure(key);
+      throw err;
+    }
+  }
 
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
   writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {

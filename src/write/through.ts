@@ -40,6 +40,31 @@ export class WriteThrough implements WriteMode {
     if (limits !== undefined) await limits;
   }
 
+  writeAtNow(key: string, data: Uint8Array, position: number, userPath: string): boolean {
+    const sync = this.ctx.backend.sync;
+    if (sync?.write === undefined) return false;
+    try {
+      sync.write(key, data, position);
+    } catch (err) {
+      throw asCallError(err, 'write', userPath);
+    }
+    // With no dirty data (the Writer's condition) making room evicts clean entries only: nothing to wait for.
+    void this.patched(key, position, data);
+    return true;
+  }
+
+  truncateNow(key: string, length: number, userPath: string): boolean {
+    const sync = this.ctx.backend.sync;
+    if (sync === undefined) return false;
+    try {
+      sync.truncate(key, length);
+    } catch (err) {
+      throw asCallError(err, 'open', userPath);
+    }
+    void this.patched(key, length, null);
+    return true;
+  }
+
   /** The backend has the whole new content: the cache takes it too. */
   protected async replaced(key: string, data: Uint8Array): Promise<void> {
     const cache = this.ctx.cache;

@@ -31,6 +31,14 @@ export interface WriteMode {
   writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void>;
   /** Sets the length of real path `key`. */
   truncate(key: string, length: number, userPath: string): Promise<void>;
+  /**
+   * {@link writeAt} completed before it returns, through the backend's in-memory sync face (the Writer
+   * calls it only when nothing could interleave: engine/writer.ts); false when this mode or backend
+   * cannot, and the caller takes the asynchronous way.
+   */
+  writeAtNow?(key: string, data: Uint8Array, position: number, userPath: string): boolean;
+  /** {@link truncate} completed before it returns, as {@link writeAtNow}. */
+  truncateNow?(key: string, length: number, userPath: string): boolean;
   /** Writes what the cache holds for `key` and the backend does not yet (fsync); nothing to do when writes go at once. */
   flushKey(key: string): Promise<void>;
   /** {@link flushKey} for every path `filter` accepts; an AggregateError names each path that failed. */
