@@ -438,21 +438,25 @@ function readAt(node: Inode, into: Uint8Array, offset: number, length: number, p
 
 function writeAt(node: Inode, data: Uint8Array, offset: number, length: number, position: number, now: number): void {
   const end = position + length;
-  if (end > node.size) resize(node, end, now);
+  // Only a gap before the written range needs zeros: the range itself is overwritten next.
+  if (end > node.size) resize(node, end, now, Math.max(node.size, position));
   // A whole source is set as it is: a subarray would allocate a view per write.
   node.data!.set(offset === 0 && length === data.length ? data : data.subarray(offset, offset + length), position);
   node.mtimeMs = node.ctimeMs = now;
 }
 
-/** Sets a file's length; room grows by doubling so that appends stay linear, new bytes read as zero. */
-function resize(node: Inode, length: number, now: number): void {
+/**
+ * Sets a file's length; room grows by doubling so that appends stay linear, new bytes read as zero
+ * (up to `zeroTo`, when the caller writes the rest itself).
+ */
+function resize(node: Inode, length: number, now: number, zeroTo = length): void {
   const data = node.data;
   if (data === null || length > data.length) {
     const grown = Buffer.alloc(Math.max(length, Math.min(2 * (data?.length ?? 0), length + (1 << 26))));
     if (data !== null) data.copy(grown, 0, 0, node.size);
     node.data = grown;
-  } else if (length > node.size) {
-    data.fill(0, node.size, length);
+  } else if (zeroTo > node.size) {
+    data.fill(0, node.size, zeroTo);
   }
   node.size = length;
   node.mtimeMs = node.ctimeMs = now;

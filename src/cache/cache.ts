@@ -336,6 +336,8 @@ export class Cache implements CoherencePort, WritePort {
 
   /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
   metadataChanged(key: string): void {
+    // Nothing cached, nothing to drop: skips making the parent's path on every write.
+    if (this.meta.entries === 0) return;
     this.meta.delete(key);
     this.meta.delete(parentOf(key));
     const resolutions = this.resolutions;
