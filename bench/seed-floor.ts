@@ -10,18 +10,20 @@
  * | --- | --- |
  * | `await1` | returns a fresh, already-resolved promise of a cached object; the harness awaits it |
  * | `await3` | an async function awaiting three such promises in sequence (the shape of open, read, close) |
- * | `stat-shape` | `await1` around the `MetadataCache_Hit` limit: a `Map` lookup and a fresh copy of the 14 fields |
- * | `readhit-shape` | `ReadHit`'s own shape (the seed's `openReadClose`) over a handle whose `read` is the `ReadHit` limit: open resolves a fresh handle, a fresh buffer of the file's size, read copies the cached bytes into it, close resolves |
+ * | `MetadataCache_Hit/floor` (stat-shape) | `await1` around the `MetadataCache_Hit` limit: a `Map` lookup and a fresh copy of the 14 fields |
+ * | `ReadHit/floor` (readhit-shape) | `ReadHit`'s own shape (the seed's `openReadClose`) over a handle whose `read` is the `ReadHit` limit: open resolves a fresh handle, a fresh buffer of the file's size, read copies the cached bytes into it, close resolves |
  *
- * `stat-shape` and `readhit-shape` do the least work their rows can do (no path check, no counters, no
- * policy); they are floors, not competitors.
+ * The two shape floors do the least work their rows can do (no path check, no counters, no policy); they
+ * are floors, not competitors. They carry their row's name, so that they are measured in its group (the
+ * variants take turns in alternating rounds: a load swing lands on the row and its floor alike).
  */
 import type { BenchCase, Row } from './harness.js';
 
 /** The name the floor rows carry (`seed/floor/<variant>`). */
 export const FLOOR = 'floor';
 
-/** The floor variant that bounds each limited row from below. */
+/** The variant of a row's own floor (`ReadHit/floor`), and what each one is. */
+export const FLOOR_VARIANT = 'floor';
 export const FLOOR_OF: Readonly<Record<string, string>> = {
   ReadHit: 'readhit-shape',
   MetadataCache_Hit: 'stat-shape',
@@ -63,7 +65,7 @@ async function floorOpenReadClose(files: Map<string, Uint8Array>, path: string, 
   return bytesRead;
 }
 
-/** The floor rows, measured as one group (variants in alternating rounds, like a benchmark's variants). */
+/** The floor rows: `floor/await1` and `floor/await3` as one group, and each row's own floor (named as the row). */
 export function floorCases(): BenchCase[] {
   const data = new TextEncoder().encode('benchmark test data');
   const stats = {
@@ -71,9 +73,9 @@ export function floorCases(): BenchCase[] {
     atimeMs: 1.7e12, mtimeMs: 1.7e12, ctimeMs: 1.7e12, birthtimeMs: 1.7e12,
   };
   const cached = { cached: true };
-  const floor = (variant: string, op: (i: number) => Promise<unknown>): BenchCase => ({
+  const floor = (variant: string, op: (i: number) => Promise<unknown>, name = FLOOR): BenchCase => ({
     suite: 'seed',
-    name: FLOOR,
+    name,
     variant,
     setup: () => ({ kind: 'async' as const, op }),
   });
@@ -87,12 +89,13 @@ export function floorCases(): BenchCase[] {
       await RESOLVED;
       return a;
     }),
-    floor('stat-shape', () => Promise.resolve({ ...statMap.get('/file.txt')! })),
-    floor('readhit-shape', () => floorOpenReadClose(files, '/bench.txt', data.length)),
+    floor(FLOOR_VARIANT, () => Promise.resolve({ ...statMap.get('/file.txt')! }), 'MetadataCache_Hit'),
+    floor(FLOOR_VARIANT, () => floorOpenReadClose(files, '/bench.txt', data.length), 'ReadHit'),
   ];
 }
 
-/** The ns/op of floor `variant`, NaN when it did not run. */
+/** The ns/op of `floor/<variant>` (`await1`, `await3`) or of row `name`'s own floor; NaN when it did not run. */
 export function floorNs(rows: readonly Row[], variant: string): number {
-  return rows.find((r) => r.name === FLOOR && r.variant === variant)?.nsPerOp ?? Number.NaN;
+  const [name, v] = variant in FLOOR_OF ? [variant, FLOOR_VARIANT] : [FLOOR, variant];
+  return rows.find((r) => r.name === name && r.variant === v)?.nsPerOp ?? Number.NaN;
 }
