@@ -24,6 +24,7 @@ import { caseKey, measureAll, type AsyncBody, type BenchCase, type Row } from '.
 import type { Suite, SuiteOptions } from './suite.js';
 import { formatSeedTable } from './table.js';
 import { formatAgainstGo, limitCases, storeOnlyCases } from './seed-go.js';
+import { floorCases } from './seed-floor.js';
 
 type Options = NonNullable<ConstructorParameters<typeof CacheFS>[1]>;
 type Variant = 'unpooled' | 'pooled';
@@ -251,11 +252,18 @@ export const seedSuite: Suite = {
   description: "the Go seed's benchmarks (POOLING_RESULTS.md), pooled against unpooled",
   inDefaultRun: true,
   async run(opts: SuiteOptions): Promise<Row[]> {
-    const all = [...seedCases(), ...limitCases(), ...storeOnlyCases()];
-    const cases = all.filter((c) => !opts.filter || opts.filter.test(caseKey(c)));
+    // A row's limit and floor join its group (measured in alternating rounds with it), so that their
+    // ratios to it cancel the load of the moment; the harness groups consecutive cases of one name.
+    const groups = new Map<string, BenchCase[]>();
+    for (const c of [...seedCases(), ...limitCases(), ...floorCases(), ...storeOnlyCases()]) {
+      const group = groups.get(c.name);
+      if (group === undefined) groups.set(c.name, [c]);
+      else group.push(c);
+    }
+    const cases = [...groups.values()].flat().filter((c) => !opts.filter || opts.filter.test(caseKey(c)));
     return measureAll(cases, opts);
   },
   format: (rows) =>
-    `${formatSeedTable(rows.filter((r) => r.variant !== 'limit'))}\n\n` +
+    `${formatSeedTable(rows.filter((r) => r.variant === 'unpooled' || r.variant === 'pooled'))}\n\n` +
     `Against the Go original (issue 12):\n\n${formatAgainstGo(rows)}`,
 };

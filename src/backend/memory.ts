@@ -331,15 +331,7 @@ class MemoryFile implements BackendFileSync {
 
 /** Wraps the synchronous calls in promises; `sync` is the synchronous face itself. */
 function asyncFace(memory: MemoryFs): Backend {
-  const wrap =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    (...args: A): Promise<R> => {
-      try {
-        return Promise.resolve(fn.apply(memory, args));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    };
+  const wrap = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => Promise<R>) => promised(memory, fn);
   const m = MemoryFs.prototype;
   const backend: Backend = {
     name: 'memory',
@@ -387,17 +379,27 @@ function boundFace(memory: MemoryFs): BackendSync {
   return face as unknown as BackendSync;
 }
 
+/**
+ * `fn` called on `self` with its result (or error) as a promise. Fixed arity rather than rest
+ * parameters: every call of a rest wrapper allocated an arguments array, and these are the memory
+ * backend's whole async face. No call here takes more than five arguments, none counts them, and an
+ * absent one arrives as `undefined` either way.
+ */
+function promised<A extends unknown[], R>(self: object, fn: (...args: A) => R): (...args: A) => Promise<R> {
+  const call = fn as unknown as (this: object, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => R;
+  const wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown): Promise<R> => {
+    try {
+      return Promise.resolve(call.call(self, a, b, c, d, e));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+  return wrapped as unknown as (...args: A) => Promise<R>;
+}
+
 /** A {@link BackendFile} answering from a synchronous one. */
 function promiseFile(file: BackendFileSync): BackendFile {
-  const wrap =
-    <A extends unknown[], R>(fn: ((...args: A) => R) | undefined) =>
-    (...args: A): Promise<R> => {
-      try {
-        return Promise.resolve(fn!.apply(file, args));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    };
+  const wrap = <A extends unknown[], R>(fn: ((...args: A) => R) | undefined): ((...args: A) => Promise<R>) => promised(file, fn!);
   return {
     read: wrap(file.read),
     write: file.write && wrap(file.write),
@@ -436,20 +438,25 @@ function readAt(node: Inode, into: Uint8Array, offset: number, length: number, p
 
 function writeAt(node: Inode, data: Uint8Array, offset: number, length: number, position: number, now: number): void {
   const end = position + length;
-  if (end > node.size) resize(node, end, now);
-  node.data!.set(data.subarray(offset, offset + length), position);
+  // Only a gap before the written range needs zeros: the range itself is overwritten next.
+  if (end > node.size) resize(node, end, now, Math.max(node.size, position));
+  // A whole source is set as it is: a subarray would allocate a view per write.
+  node.data!.set(offset === 0 && length === data.length ? data : data.subarray(offset, offset + length), position);
   node.mtimeMs = node.ctimeMs = now;
 }
 
-/** Sets a file's length; room grows by doubling so that appends stay linear, new bytes read as zero. */
-function resize(node: Inode, length: number, now: number): void {
+/**
+ * Sets a file's length; room grows by doubling so that appends stay linear, new bytes read as zero
+ * (up to `zeroTo`, when the caller writes the rest itself).
+ */
+function resize(node: Inode, length: number, now: number, zeroTo = length): void {
   const data = node.data;
   if (data === null || length > data.length) {
     const grown = Buffer.alloc(Math.max(length, Math.min(2 * (data?.length ?? 0), length + (1 << 26))));
     if (data !== null) data.copy(grown, 0, 0, node.size);
     node.data = grown;
-  } else if (length > node.size) {
-    data.fill(0, node.size, length);
+  } else if (zeroTo > node.size) {
+    data.fill(0, node.size, zeroTo);
   }
   node.size = length;
   node.mtimeMs = node.ctimeMs = now;

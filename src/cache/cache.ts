@@ -186,8 +186,13 @@ export class Cache implements CoherencePort, WritePort {
 
   /** Evicts until the limits hold, waiting for the flushes of dirty victims (resolved at once when none). */
   enforceLimits(): Promise<void> {
+    return this.enforceLimitsNow() ?? RESOLVED;
+  }
+
+  /** {@link enforceLimits}, returning undefined when nothing is left to wait for (no eviction flush): the caller skips an await. */
+  enforceLimitsNow(): Promise<void> | undefined {
     const pending = this.store.enforceLimits(Date.now());
-    return pending === undefined ? RESOLVED : Promise.all(pending).then(noop);
+    return pending === undefined ? undefined : Promise.all(pending).then(noop);
   }
 
   // ---------------------------------------------------------------- forgetting
@@ -331,6 +336,8 @@ export class Cache implements CoherencePort, WritePort {
 
   /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
   metadataChanged(key: string): void {
+    // Nothing cached, nothing to drop: skips making the parent's path on every write.
+    if (this.meta.entries === 0) return;
     this.meta.delete(key);
     this.meta.delete(parentOf(key));
     const resolutions = this.resolutions;

@@ -140,5 +140,7 @@ export interface WritePort extends CacheState {
   expiryFor(key: string, now: number): number;
   /** Evicts until the limits hold, waiting for the flushes of dirty victims. */
   enforceLimits(): Promise<void>;
+  /** {@link enforceLimits}, undefined when nothing is left to wait for. */
+  enforceLimitsNow(): Promise<void> | undefined;
   attachDirtyData(owner: DirtyData): void;
 }

@@ -375,19 +375,10 @@ export class BlockCache implements BlockIndex {
   }
 
   /**
-   * Runs a write of `key` (under its lock) so that no block of it survives the write: blocks are always
-   * clean, and one loaded while the write ran may hold the bytes from before it.
+   * Called by a write of `key` (under its lock) before and after it runs, so that no block of it survives
+   * the write: blocks are always clean, and one loaded while the write ran may hold the bytes from before it.
    */
-  async aroundWrite<T>(key: string, write: () => Promise<T>): Promise<T> {
-    this.dropForWrite(key);
-    try {
-      return await write();
-    } finally {
-      this.dropForWrite(key);
-    }
-  }
-
-  private dropForWrite(key: string): void {
+  dropForWrite(key: string): void {
     if (this.files.size !== 0 && this.files.has(key)) {
       this.dropFile(key);
       this.host.cache.clock.stamp(key); // a block load in flight must not install what it read before the write

@@ -67,7 +67,8 @@ export class Engine implements WriteContext {
   private readonly memoryPressure: MemoryPressure | undefined;
   /** The shared tier (`tier` option): misses ask Redis, changes are published (src/tier/). */
   readonly tierLink: TierLink | undefined;
-  private readonly writer: Writer;
+  /** A write's way through the engine; the facade asks it for writes that complete at once. */
+  readonly writer: Writer;
   /** `'strict'` tier: no hit is served before Redis confirmed its version. */
   private readonly tierChecksHits: boolean;
 

@@ -10,6 +10,7 @@ import type { BlockCache } from './blocks.js';
 import type { TierLink } from './tier-link.js';
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** What a write's way through the engine uses (the engine provides it). */
 export interface WriterParts {
@@ -20,6 +21,7 @@ export interface WriterParts {
   readonly revalidator: Revalidator;
   readonly write: WriteMode;
   readonly tierLink: TierLink | undefined;
+  readonly readiness: { readonly gate: Promise<void> | undefined };
   statOf(key: string, follow: boolean, syscall: string, userPath: string): Promise<BackendStats>;
   tierPublished(...scopes: TierScope[]): Promise<void>;
   forgetAfterFailure(...keys: string[]): void;
@@ -32,12 +34,61 @@ export interface WriterParts {
  * reaches the caller (API.md 1.3 §2).
  */
 export class Writer {
-  constructor(private readonly parts: WriterParts) {}
+  /** True when the backend's sync face is in this process's memory and the write mode can use it. */
+  readonly #canWriteNow: boolean;
+
+  constructor(private readonly parts: WriterParts) {
+    const { backend, write } = parts;
+    this.#canWriteNow = backend.syncInMemory === true && backend.sync?.write !== undefined && write.writeAtNow !== undefined && write.truncateNow !== undefined;
+  }
+
+  /**
+   * True when a mutation of `key` may complete before the call returns, through an in-memory sync face:
+   * only where nothing could interleave with it anyway (as for immediate misses, engine/immediate.ts):
+   * no journal replay, no shared tier, no revalidation, no dirty data (an eviction could have to wait for
+   * a flush), the path's lock free and the file not in blocks. The asynchronous way stays the reference:
+   * the same backend call, patch, counters and events, minus the promise turns.
+   */
+  #writesNow(key: string): boolean {
+    const { cache, blocks } = this.parts;
+    return (
+      this.#canWriteNow && this.parts.readiness.gate === undefined && this.parts.tierLink === undefined && cache.revalidateAfter < 0 &&
+      !cache.closed && cache.store.dirtyCount === 0 && !this.parts.locks.held(key) && (blocks.files.size === 0 || !blocks.files.has(key))
+    );
+  }
+
+  /** {@link writeAt} done before it returns (true), when {@link #writesNow} allows; false: call {@link writeAt}. */
+  writeAtNow(key: string, data: Uint8Array, position: number, userPath: string): boolean {
+    if (!this.#writesNow(key)) return false;
+    this.parts.cache.counters.writeOps++;
+    try {
+      return this.parts.write.writeAtNow!(key, data, position, userPath);
+    } catch (err) {
+      this.parts.forgetAfterFailure(key);
+      throw err;
+    }
+  }
+
+  /**
+   * What {@link createIfMissing} does for a cached file (open with a create flag, not exclusive), done
+   * before it returns: true when done, false when the caller must call {@link createIfMissing}.
+   */
+  createNow(key: string, userPath: string, exclusive: boolean, truncate: boolean): boolean {
+    if (exclusive || this.parts.cache.store.lookup(key) < 0) return false;
+    if (!truncate) return true;
+    if (!this.#writesNow(key)) return false;
+    this.parts.cache.counters.writeOps++;
+    try {
+      return this.parts.write.truncateNow!(key, 0, userPath);
+    } catch (err) {
+      this.parts.forgetAfterFailure(key);
+      throw err;
+    }
+  }
 
   /** Replaces the whole content of real path `key` (writeFile). Runs under the path's lock. */
-  async writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
-    this.parts.cache.counters.writeOps++;
-    await this.parts.locks.run(key, () => this.parts.blocks.aroundWrite(key, async () => {
+  writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void> {
+    return this.#locked(key, async () => {
       const tier = this.parts.tierLink;
       // A mode that keeps the written bytes shares them with the change, so other processes read them
       // from Redis; only if no other process's change ran since the version this write starts from.
@@ -45,24 +96,39 @@ export class Writer {
       const expected = shares ? await tier.versionBeforeRewrite(key, data.length) : undefined;
       await this.parts.write.writeWhole(key, data, userPath, opts);
       await tier?.published({ kind: 'path', path: key }, shares ? data : undefined, expected);
-    })).catch(this.failedFor(key));
+    });
   }
 
-  /** Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock. */
+  /**
+   * Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock, taken
+   * inline rather than through {@link #locked}: a handle's writes are the hot path, and a closure and an
+   * async frame per write were a third of what a small write allocated.
+   */
   async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
-    this.parts.cache.counters.writeOps++;
-    await this.parts.locks.run(key, () => this.parts.blocks.aroundWrite(key, async () => {
-      // Each check costs a turn even with nothing to do: made only where it can do something.
-      if (this.parts.cache.revalidateAfter >= 0) await this.parts.revalidator.beforePatch(key);
-      await this.parts.write.writeAt(key, data, position, userPath);
-      if (this.parts.tierLink !== undefined) await this.parts.tierPublished({ kind: 'path', path: key });
-    })).catch(this.failedFor(key));
+    const parts = this.parts;
+    parts.cache.counters.writeOps++;
+    const waiting = parts.locks.acquire(key);
+    try {
+      try {
+        if (waiting !== undefined) await waiting;
+        parts.blocks.dropForWrite(key);
+        // Each check costs a turn even with nothing to do: made only where it can do something.
+        if (parts.cache.revalidateAfter >= 0) await parts.revalidator.beforePatch(key);
+        await parts.write.writeAt(key, data, position, userPath);
+        if (parts.tierLink !== undefined) await parts.tierPublished({ kind: 'path', path: key });
+      } finally {
+        parts.blocks.dropForWrite(key);
+        parts.locks.release(key);
+      }
+    } catch (err) {
+      parts.forgetAfterFailure(key);
+      throw err;
+    }
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
-  async append(key: string, data: Uint8Array, userPath: string): Promise<number> {
-    this.parts.cache.counters.writeOps++;
-    return this.parts.locks.run(key, () => this.parts.blocks.aroundWrite(key, async () => {
+  append(key: string, data: Uint8Array, userPath: string): Promise<number> {
+    return this.#locked(key, async () => {
       await this.parts.revalidator.beforePatch(key);
       let size: number;
       const slot = this.parts.cache.store.lookup(key);
@@ -84,17 +150,29 @@ export class Writer {
       if (data.length > 0) await this.parts.write.writeAt(key, data, size, userPath);
       await this.parts.tierPublished({ kind: 'path', path: key });
       return size + data.length;
-    })).catch(this.failedFor(key));
+    });
   }
 
-  /** Sets the length of real path `key`. Runs under the path's lock. */
+  /** Sets the length of real path `key`. Runs under the path's lock, taken inline as in {@link writeAt} (every open with `'w'` truncates). */
   async truncate(key: string, length: number, userPath: string): Promise<void> {
-    this.parts.cache.counters.writeOps++;
-    await this.parts.locks.run(key, () => this.parts.blocks.aroundWrite(key, async () => {
-      if (this.parts.cache.revalidateAfter >= 0) await this.parts.revalidator.beforePatch(key);
-      await this.parts.write.truncate(key, length, userPath);
-      if (this.parts.tierLink !== undefined) await this.parts.tierPublished({ kind: 'path', path: key });
-    })).catch(this.failedFor(key));
+    const parts = this.parts;
+    parts.cache.counters.writeOps++;
+    const waiting = parts.locks.acquire(key);
+    try {
+      try {
+        if (waiting !== undefined) await waiting;
+        parts.blocks.dropForWrite(key);
+        if (parts.cache.revalidateAfter >= 0) await parts.revalidator.beforePatch(key);
+        await parts.write.truncate(key, length, userPath);
+        if (parts.tierLink !== undefined) await parts.tierPublished({ kind: 'path', path: key });
+      } finally {
+        parts.blocks.dropForWrite(key);
+        parts.locks.release(key);
+      }
+    } catch (err) {
+      parts.forgetAfterFailure(key);
+      throw err;
+    }
   }
 
   /**
@@ -114,13 +192,17 @@ export class Writer {
     return true;
   }
 
-  /** Creates an empty file if it does not exist (open with a create flag). */
-  async createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
+  /**
+   * Creates an empty file if it does not exist (open with a create flag). Not `async`: a cached file
+   * (every `open(path, 'w')` of a file written before) goes straight to its truncation, no extra frame.
+   */
+  createIfMissing(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
     const slot = this.parts.cache.store.lookup(key);
-    if (slot >= 0 && !exclusive) {
-      if (truncate) await this.truncate(key, 0, userPath);
-      return;
-    }
+    if (slot >= 0 && !exclusive) return truncate ? this.truncate(key, 0, userPath) : RESOLVED;
+    return this.#create(key, userPath, exclusive, truncate, mode);
+  }
+
+  async #create(key: string, userPath: string, exclusive: boolean, truncate: boolean, mode: number): Promise<void> {
     const exists = await this.existsForCreate(key, userPath, exclusive);
     if (!exists) {
       await this.writeWhole(key, EMPTY, userPath, { exclusive, mode });
@@ -129,11 +211,27 @@ export class Writer {
     }
   }
 
-  /** A rejection handler: `forgetAfterFailure` for `key`, then the same error. */
-  private failedFor(key: string): (err: unknown) => never {
-    return (err) => {
-      this.parts.forgetAfterFailure(key);
+  /**
+   * Runs `write` as one counted mutation of `key`: under the path's lock, with no block of the file
+   * surviving it (BlockCache.dropForWrite), and a failure dropping what the cache knew of the path
+   * before the error reaches the caller.
+   */
+  async #locked<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const parts = this.parts;
+    parts.cache.counters.writeOps++;
+    const waiting = parts.locks.acquire(key);
+    try {
+      try {
+        if (waiting !== undefined) await waiting;
+        parts.blocks.dropForWrite(key);
+        return await write();
+      } finally {
+        parts.blocks.dropForWrite(key);
+        parts.locks.release(key);
+      }
+    } catch (err) {
+      parts.forgetAfterFailure(key);
       throw err;
-    };
+    }
   }
 }

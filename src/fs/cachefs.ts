@@ -155,10 +155,15 @@ export class CacheFS extends MoreCalls {
         this.check('open');
         const core = this.core;
         // A path spelled as a directory, and any path of a `sub` view, take the checked way.
-        const plain = !openMode.create && !openMode.truncate && !namesDirectory(path) && this.view.root === '';
-        const key = plain ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
-        const handle = key === undefined ? undefined : openedNow(core, key, pathString(path), openMode);
-        if (handle !== undefined) return Promise.resolve(handle);
+        const whole = !namesDirectory(path) && this.view.root === '';
+        const key = whole ? core.resolvedKey(this.view.keyOf(path, 'path', 'open')) : undefined;
+        if (key !== undefined && !openMode.create && !openMode.truncate) {
+          const handle = openedNow(core, key, pathString(path), openMode);
+          if (handle !== undefined) return Promise.resolve(handle);
+        } else if (key !== undefined && openMode.create && core.writer.createNow(key, pathString(path), openMode.exclusive, openMode.truncate)) {
+          // A cached file opened to write (`'w'`, `'a'`): created already, truncated now where asked.
+          return Promise.resolve(new CacheFileHandle(core, key, pathString(path), openMode, false));
+        }
       } catch (err) {
         return Promise.reject(err);
       }

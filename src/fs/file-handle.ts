@@ -244,48 +244,61 @@ export class CacheFileHandle {
   /**
    * Writes `data`. For buffers: `(buffer, offset?, length?, position?)`; for strings:
    * `(string, position?, encoding?)`. Position null or omitted writes at (and advances) the handle's
-   * position; in append mode every write goes to the end.
+   * position; in append mode every write goes to the end. Not `async`: a write the engine completes at
+   * once (an in-memory backend, engine/writer.ts) costs no promise turn.
    */
-  async write<T extends NodeJS.ArrayBufferView | string>(
+  write<T extends NodeJS.ArrayBufferView | string>(
     data: T,
     offsetOrPosition?: number | null | { offset?: number; length?: number; position?: number | null },
     lengthOrEncoding?: number | BufferEncoding | null,
     position?: number | null,
   ): Promise<WriteResult<T>> {
-    let bytes: Uint8Array;
-    let pos: number | null | undefined;
-    if (typeof data === 'string') {
-      pos = offsetOrPosition as number | null | undefined;
-      bytes = Buffer.from(data, (lengthOrEncoding as BufferEncoding | null | undefined) ?? 'utf8');
-    } else if (ArrayBuffer.isView(data)) {
-      const all = bytesOf(data);
-      let offset = 0;
-      let length: number | undefined;
-      if (offsetOrPosition !== null && typeof offsetOrPosition === 'object') {
-        offset = offsetOrPosition.offset ?? 0;
-        length = offsetOrPosition.length;
-        pos = offsetOrPosition.position;
+    try {
+      let bytes: Uint8Array;
+      let pos: number | null | undefined;
+      if (typeof data === 'string') {
+        pos = offsetOrPosition as number | null | undefined;
+        bytes = Buffer.from(data, (lengthOrEncoding as BufferEncoding | null | undefined) ?? 'utf8');
+      } else if (ArrayBuffer.isView(data)) {
+        const all = bytesOf(data);
+        let offset = 0;
+        let length: number | undefined;
+        if (offsetOrPosition !== null && typeof offsetOrPosition === 'object') {
+          offset = offsetOrPosition.offset ?? 0;
+          length = offsetOrPosition.length;
+          pos = offsetOrPosition.position;
+        } else {
+          offset = offsetOrPosition ?? 0;
+          length = (lengthOrEncoding as number | null | undefined) ?? undefined;
+          pos = position;
+        }
+        length ??= all.length - offset;
+        checkInt('offset', offset, 0, all.length);
+        checkInt('length', length, 0, all.length - offset);
+        bytes = offset === 0 && length === all.length ? all : all.subarray(offset, offset + length);
       } else {
-        offset = offsetOrPosition ?? 0;
-        length = (lengthOrEncoding as number | null | undefined) ?? undefined;
-        pos = position;
+        throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
       }
-      length ??= all.length - offset;
-      checkInt('offset', offset, 0, all.length);
-      checkInt('length', length, 0, all.length - offset);
-      bytes = offset === 0 && length === all.length ? all : all.subarray(offset, offset + length);
-    } else {
-      throw new InvalidArgTypeError('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
-    }
-    this.check('write');
-    if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
-    const explicit = typeof pos === 'number' && pos >= 0;
-    if (this.mode.append) {
-      const end = await this.core.append(this.key, bytes, this.userPath);
-      this.position = end;
-    } else {
+      this.check('write');
+      if (!this.mode.writable) throw fsError('EBADF', 'write', this.userPath);
+      const explicit = typeof pos === 'number' && pos >= 0;
       const at = explicit ? (pos as number) : this.position;
-      if (bytes.length > 0) await this.core.writeAt(this.key, bytes, at, this.userPath);
+      if (!this.mode.append && (bytes.length === 0 || this.core.writer.writeAtNow(this.key, bytes, at, this.userPath))) {
+        if (!explicit) this.position = at + bytes.length;
+        return Promise.resolve({ bytesWritten: bytes.length, buffer: data });
+      }
+      return this.writeLater(data, bytes, explicit, at);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The rest of {@link write} when the engine could not complete it at once. */
+  private async writeLater<T>(data: T, bytes: Uint8Array, explicit: boolean, at: number): Promise<WriteResult<T>> {
+    if (this.mode.append) {
+      this.position = await this.core.append(this.key, bytes, this.userPath);
+    } else {
+      await this.core.writeAt(this.key, bytes, at, this.userPath);
       if (!explicit) this.position = at + bytes.length;
     }
     return { bytesWritten: bytes.length, buffer: data };
@@ -356,13 +369,18 @@ export class CacheFileHandle {
     if (this.closed) return RESOLVED;
     this.closed = true;
     // A handle that never needed the backend and has no flush to make has nothing to release: no await.
-    if (this.backendFile === undefined && this.opening === undefined && !(this.mode.writable && this.core.opts.flushOnClose)) return RESOLVED;
+    if (this.backendFile === undefined && this.opening === undefined && !this.flushesOnClose()) return RESOLVED;
     return this.release();
+  }
+
+  /** True when close must flush this file: it was writable, `flushOnClose` is set and writes may be owed. */
+  private flushesOnClose(): boolean {
+    return this.mode.writable && this.core.opts.flushOnClose && this.core.write.defersWrites;
   }
 
   private async release(): Promise<void> {
     try {
-      if (this.mode.writable && this.core.opts.flushOnClose && !this.core.closed) await this.core.write.flushKey(this.key);
+      if (this.flushesOnClose() && !this.core.closed) await this.core.write.flushKey(this.key);
     } finally {
       const file = this.backendFile;
       if (file !== undefined) {

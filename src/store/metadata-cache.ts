@@ -1,11 +1,24 @@
 import type { BackendStats } from '../backend/backend.js';
 import { isWithin } from '../paths.js';
 
-/** A cached result and when it was last moved to the young end (a count of {@link MetadataCache} moves). */
+/** How often one path's metadata was asked for; `live` false once the bounded count map let it go. */
+export interface LookupCount {
+  n: number;
+  live: boolean;
+}
+
+/**
+ * A cached result, when it was last moved to the young end (a count of {@link MetadataCache} moves),
+ * and its path's lookup count, held here so that a hit counts without a second map lookup.
+ */
 interface Entry {
   readonly stats: BackendStats;
   movedAt: number;
+  count: LookupCount;
 }
+
+/** The count of an entry whose path has none in the map yet (it was cached without being looked up). */
+const NOT_COUNTED: LookupCount = { n: 0, live: false };
 
 /**
  * Cached `stat` and `lstat` results, each bounded by `maxEntries` (0 = no limit) in least-recently-used
@@ -19,7 +32,7 @@ export class MetadataCache {
   private readonly stats = new Map<string, Entry>();
   private readonly lstats = new Map<string, Entry>();
   /** How often each path's metadata was asked for (bounded like the cache itself). */
-  readonly lookups = new Map<string, number>();
+  readonly lookups = new Map<string, LookupCount>();
   hits = 0;
   misses = 0;
   /** Insertions and moves so far: the age of an entry is `moves - entry.movedAt`. */
@@ -41,11 +54,14 @@ export class MetadataCache {
   get(path: string, follow: boolean): BackendStats | undefined {
     const map = follow ? this.stats : this.lstats;
     const found = map.get(path);
-    this.countLookup(path);
     if (found === undefined) {
+      this.countLookup(path);
       this.misses++;
       return undefined;
     }
+    const count = found.count;
+    if (count.live) count.n++;
+    else found.count = this.countLookup(path);
     this.hits++;
     if (this.maxEntries !== 0 && this.moves - found.movedAt > this.youngMoves) {
       map.delete(path);
@@ -59,7 +75,7 @@ export class MetadataCache {
     if (!this.enabled) return;
     const map = follow ? this.stats : this.lstats;
     map.delete(path);
-    map.set(path, { stats: value, movedAt: ++this.moves });
+    map.set(path, { stats: value, movedAt: ++this.moves, count: this.lookups.get(path) ?? NOT_COUNTED });
     if (this.maxEntries !== 0) {
       while (this.stats.size + this.lstats.size > this.maxEntries) {
         // Evict from whichever map holds more, oldest first.
@@ -110,14 +126,22 @@ export class MetadataCache {
     return new Set([...this.stats.keys(), ...this.lstats.keys()]);
   }
 
-  private countLookup(path: string): void {
-    const n = this.lookups.get(path);
-    if (n !== undefined) {
-      this.lookups.set(path, n + 1);
-      return;
+  /** Counts one lookup of `path`; returns its count. */
+  private countLookup(path: string): LookupCount {
+    const lookups = this.lookups;
+    const known = lookups.get(path);
+    if (known !== undefined) {
+      known.n++;
+      return known;
     }
     // Bound the counter map so a crawl over millions of paths cannot grow it without limit.
-    if (this.lookups.size >= 65_536) this.lookups.delete(this.lookups.keys().next().value as string);
-    this.lookups.set(path, 1);
+    if (lookups.size >= 65_536) {
+      const [oldest, dropped] = lookups.entries().next().value as [string, LookupCount];
+      dropped.live = false; // an entry still holding it counts through the map again
+      lookups.delete(oldest);
+    }
+    const count: LookupCount = { n: 1, live: true };
+    lookups.set(path, count);
+    return count;
   }
 }

@@ -48,7 +48,13 @@ export class SlotColumns {
    * part of its source, and a pool chunk is usually longer than its entry: copying a whole view is free.
    */
   view(slot: number): Buffer {
-    return this.views[slot]!;
+    return this.views[slot] ?? this.#makeView(slot);
+  }
+
+  #makeView(slot: number): Buffer {
+    const buf = this.buffers[slot]!;
+    const size = Math.min(this.sizes[slot]!, buf.length);
+    return (this.views[slot] = buf.length === size ? buf : buf.subarray(0, size));
   }
   expiresAt(slot: number): number {
     return this.expires[slot]!;
@@ -114,11 +120,13 @@ export class SlotColumns {
 
   // ---------------------------------------------------------------- slots
 
-  /** Made when an entry's bytes or size change (a miss or a write), never on a hit. */
+  /**
+   * Dropped when an entry's bytes or size change (a miss or a write) and made again by the first
+   * {@link view} after it, never on a hit: a run of small writes to one file would otherwise make a
+   * view per write that no read ever sees.
+   */
   protected refreshView(slot: number): void {
-    const buf = this.buffers[slot]!;
-    const size = Math.min(this.sizes[slot]!, buf.length);
-    this.views[slot] = buf.length === size ? buf : buf.subarray(0, size);
+    this.views[slot] = null;
   }
 
   /** A free slot, the columns doubled first when none is left. */

@@ -106,7 +106,7 @@ export async function smartCandidates(run: WarmRun, minLookups: number, limit: n
   const core = view.core;
   const store = core.store;
   const candidates: { key: string; path: string; count: number }[] = [];
-  for (const [key, count] of core.meta.lookups) {
+  for (const [key, { n: count }] of core.meta.lookups) {
     if (count < minLookups || store.lookup(key) >= 0) continue;
     const path = view.viewOf(key);
     if (path !== undefined) candidates.push({ key, path, count });

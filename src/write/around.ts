@@ -11,8 +11,9 @@ export class WriteAround extends WriteThrough {
     this.dropCopy(key);
   }
 
-  protected override async patched(key: string): Promise<void> {
+  protected override patched(key: string): undefined {
     this.dropCopy(key);
+    return undefined;
   }
 
   private dropCopy(key: string): void {

@@ -1,8 +1,6 @@
 import { asCallError } from '../errors.js';
 import type { NamespaceOp, WholeWriteOptions, WriteContext, WriteMode } from './write-mode.js';
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
 /**
  * Write-through: every write goes to the backend first; once it succeeded, the cached copy is replaced
  * (a whole write) or patched in place (a positional write, a truncate), so that the next read is a hit.
@@ -10,6 +8,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  */
 export class WriteThrough implements WriteMode {
   readonly keepsWrittenBytes: boolean = true;
+  readonly defersWrites: boolean = false;
 
   constructor(protected readonly ctx: WriteContext) {}
 
@@ -27,8 +26,8 @@ export class WriteThrough implements WriteMode {
     } catch (err) {
       throw asCallError(err, 'write', userPath);
     }
-    const store = this.ctx.cache.store;
-    await this.patched(key, (slot) => Math.max(store.size(slot), position + data.length), (slot) => store.writeAt(slot, position, data));
+    const limits = this.patched(key, position, data);
+    if (limits !== undefined) await limits;
   }
 
   async truncate(key: string, length: number, userPath: string): Promise<void> {
@@ -37,8 +36,33 @@ export class WriteThrough implements WriteMode {
     } catch (err) {
       throw asCallError(err, 'open', userPath);
     }
-    const store = this.ctx.cache.store;
-    await this.patched(key, () => length, (slot) => store.truncate(slot, length));
+    const limits = this.patched(key, length, null);
+    if (limits !== undefined) await limits;
+  }
+
+  writeAtNow(key: string, data: Uint8Array, position: number, userPath: string): boolean {
+    const sync = this.ctx.backend.sync;
+    if (sync?.write === undefined) return false;
+    try {
+      sync.write(key, data, position);
+    } catch (err) {
+      throw asCallError(err, 'write', userPath);
+    }
+    // With no dirty data (the Writer's condition) making room evicts clean entries only: nothing to wait for.
+    void this.patched(key, position, data);
+    return true;
+  }
+
+  truncateNow(key: string, length: number, userPath: string): boolean {
+    const sync = this.ctx.backend.sync;
+    if (sync === undefined) return false;
+    try {
+      sync.truncate(key, length);
+    } catch (err) {
+      throw asCallError(err, 'open', userPath);
+    }
+    void this.patched(key, length, null);
+    return true;
   }
 
   /** The backend has the whole new content: the cache takes it too. */
@@ -50,20 +74,25 @@ export class WriteThrough implements WriteMode {
     await cache.install(key, data, data.length);
   }
 
-  /** The backend took a partial change: the resident copy is patched the same way, if it still fits. */
-  protected patched(key: string, newSize: (slot: number) => number, patch: (slot: number) => void): Promise<void> {
+  /**
+   * The backend took a partial change: the resident copy is patched the same way, if it still fits.
+   * `data` written at `at`, or with `data` null a truncation to length `at` (no closures: the hot path).
+   * Undefined when it is complete already (nothing to wait for: the caller skips an await).
+   */
+  protected patched(key: string, at: number, data: Uint8Array | null): Promise<void> | undefined {
     const cache = this.ctx.cache;
     const store = cache.store;
     cache.metadataChanged(key);
     const slot = store.lookup(key);
     cache.changed(key);
-    if (slot >= 0 && store.admissible(newSize(slot))) {
-      patch(slot);
+    if (slot >= 0 && store.admissible(data === null ? at : Math.max(store.size(slot), at + data.length))) {
+      if (data === null) store.truncate(slot, at);
+      else store.writeAt(slot, at, data);
       store.clearIdentity(slot); // our write changed the file's identity
-      return cache.enforceLimits();
+      return cache.enforceLimitsNow();
     }
     if (slot >= 0) store.remove(slot, 'invalidated');
-    return RESOLVED;
+    return undefined;
   }
 
   /** Runs one backend call, its error reported as the program's call. */

@@ -20,12 +20,25 @@ export interface WholeWriteOptions {
 export interface WriteMode {
   /** True when the cache holds what was just written (write-through): it may be shared as it is. */
   readonly keepsWrittenBytes: boolean;
+  /**
+   * True when a write may return before the backend has it (write-back): only then can {@link flushKey}
+   * have work to do, so a handle's close skips the call (and its async frame) otherwise.
+   */
+  readonly defersWrites: boolean;
   /** Replaces the whole content of real path `key` (writeFile). */
   writeWhole(key: string, data: Uint8Array, userPath: string, opts: WholeWriteOptions): Promise<void>;
   /** Writes `data` at `position` of real path `key` (a handle's write). */
   writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void>;
   /** Sets the length of real path `key`. */
   truncate(key: string, length: number, userPath: string): Promise<void>;
+  /**
+   * {@link writeAt} completed before it returns, through the backend's in-memory sync face (the Writer
+   * calls it only when nothing could interleave: engine/writer.ts); false when this mode or backend
+   * cannot, and the caller takes the asynchronous way.
+   */
+  writeAtNow?(key: string, data: Uint8Array, position: number, userPath: string): boolean;
+  /** {@link truncate} completed before it returns, as {@link writeAtNow}. */
+  truncateNow?(key: string, length: number, userPath: string): boolean;
   /** Writes what the cache holds for `key` and the backend does not yet (fsync); nothing to do when writes go at once. */
   flushKey(key: string): Promise<void>;
   /** {@link flushKey} for every path `filter` accepts; an AggregateError names each path that failed. */

@@ -30,6 +30,7 @@ const noop = (): void => undefined;
 export class WriteBack implements WriteMode, DirtyData {
   /** The cache holds the written bytes, but dirty: they are not the backend's yet. */
   readonly keepsWrittenBytes = false;
+  readonly defersWrites = true;
   private readonly cache: WritePort;
   private readonly backend: Backend;
   private readonly journal: Journal | undefined;
