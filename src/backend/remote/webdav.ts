@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createClient, type FileStat, type ResponseDataDetailed, type WebDAVClient } from 'webdav';
+import type { FileStat, ResponseDataDetailed, WebDAVClient } from 'webdav';
 import type { Backend, BackendDirent, BackendStats } from '../backend.js';
 import { FsError } from '../../errors.js';
 import { isNetworkCode, NetworkFailure, RemoteCalls, type Attempt } from './calls.js';
@@ -58,7 +58,13 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
   const agentOptions = { keepAlive: true, maxSockets: options.connections ?? 16 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
-  const client: WebDAVClient = createClient(base, { username, password, headers: options.headers, httpAgent, httpsAgent });
+  // The `webdav` package is loaded by the first call, not with this module: it costs a process about as
+  // much CPU as the rest of the CLI, and every `cachefs serve` worker over a local directory paid it.
+  // Every use of `client` runs in a call's body, after run() made sure it is set.
+  let client!: WebDAVClient;
+  let loading: Promise<WebDAVClient> | undefined;
+  const connect = (): Promise<WebDAVClient> =>
+    (loading ??= import('webdav').then(({ createClient }) => (client = createClient(base, { username, password, headers: options.headers, httpAgent, httpsAgent }))));
 
   /** The path below the root with `.`/`..` applied; EACCES above `/`. */
   const normal = (syscall: string, path: string, dest?: string): string => {
@@ -78,6 +84,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     calls.run(syscall, path, dest, idempotent, async (a, sent) => {
       if (changes) changed();
       try {
+        if (client === undefined) await connect();
         return await body(a.signal, sent, a);
       } catch (err) {
         throw classify(err, syscall, path, dest);
