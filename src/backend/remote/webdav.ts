@@ -58,9 +58,8 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
   const agentOptions = { keepAlive: true, maxSockets: options.connections ?? 16 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
-  // The `webdav` package is loaded by the first call, not with this module: it costs a process about as
-  // much CPU as the rest of the CLI, and every `cachefs serve` worker over a local directory paid it.
-  // Every use of `client` runs in a call's body, after run() made sure it is set.
+  // Loaded by the first call (every use of `client` is in one), not with this module: the package is a
+  // third of a CLI process's start-up CPU, which every serve worker over a local directory paid.
   let client!: WebDAVClient;
   let loading: Promise<WebDAVClient> | undefined;
   const connect = (): Promise<WebDAVClient> =>
