@@ -99,8 +99,9 @@ export interface TierPort {
    */
   published(scope: TierScope, content?: Uint8Array, expected?: string): Promise<TierPublication | undefined>;
   /**
-   * Runs `load` as the one loader of `path` across processes: first `shared` is asked (another process
-   * may have stored the bytes meanwhile); if it has nothing, the lock is taken and `load` runs. A holder
+   * Runs `load` as the one loader of `path` across processes: the lock is taken, then `shared` is asked
+   * (another process may have stored the bytes meanwhile, even one whose lock ended just before ours was
+   * taken); if it has nothing, `load` runs. A holder
    * that dies loses the lock when it expires; a wait longer than the lock's lifetime runs `load` anyway.
    */
   withLoadLock<T>(path: string, shared: () => Promise<T | undefined>, load: () => Promise<T>): Promise<T>;

@@ -259,7 +259,11 @@ export class RedisTier implements TierPort {
       if (got === FAILED) return load();
       if (got === 'OK') {
         if (waited) this.recordWait(started);
-        return this.holding(path, key, token, waited ? shared : undefined, load);
+        // Looked again even when the lock was free at once: the caller's look in Redis came before the
+        // lock attempt, and a process slowed in between (a loaded machine) finds the lock free because
+        // another one loaded, stored and released it meanwhile; the bytes are then in Redis (stored before
+        // the release), and reading the backend again is the duplicate load the lock exists to prevent.
+        return this.holding(path, key, token, shared, load);
       }
       waited = true;
       // A notice that arrived between our look and the lock attempt counts as one we waited for.
@@ -278,12 +282,12 @@ export class RedisTier implements TierPort {
     }
   }
 
-  private async holding<T>(path: string, key: RedisBytes, token: string, shared: (() => Promise<T | undefined>) | undefined, load: () => Promise<T>): Promise<T> {
+  private async holding<T>(path: string, key: RedisBytes, token: string, shared: () => Promise<T | undefined>, load: () => Promise<T>): Promise<T> {
     const ttl = String(this.opts.lockTtl);
     const beat = setInterval(() => void this.call(() => this.eval(EXTEND, [key], [token, ttl])), Math.max(5, this.opts.lockTtl / 3));
     beat.unref();
     try {
-      const found = shared ? await shared() : undefined;
+      const found = await shared();
       return found !== undefined ? found : await load();
     } finally {
       clearInterval(beat);

@@ -110,7 +110,13 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliChi
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits until `predicate(text)` holds for the child's stdout or stderr (a 20 s guard fails the test). */
+/**
+ * How long a CLI child may take to say what we wait for before the test fails as hung. Only a hang guard:
+ * `serve --workers 3` starts four Node processes, and at CI's load (10-20 on 2 cores) that took 20-80 s.
+ */
+export const CLI_HANG_GUARD_MS = 180_000;
+
+/** Waits until `predicate(text)` holds for the child's stdout or stderr ({@link CLI_HANG_GUARD_MS} fails the test). */
 export function waitForOutput(cli: CliChild, predicate: (stdout: string, stderr: string) => boolean, what: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const check = (): void => {
@@ -126,7 +132,7 @@ export function waitForOutput(cli: CliChild, predicate: (stdout: string, stderr:
     const guard = setTimeout(() => {
       cleanup();
       reject(new Error(`timed out waiting for ${what}; stdout: ${cli.stdout()} stderr: ${cli.stderr()}`));
-    }, 20_000);
+    }, CLI_HANG_GUARD_MS);
     const cleanup = (): void => {
       clearTimeout(guard);
       cli.child.stdout.off('data', check);

@@ -89,12 +89,15 @@ test("watch: the cache's own flush, seen by the watcher while it runs, is not a 
   // Hold the flush between its write and its end, so that the entry is still dirty when the watcher
   // reports the write and the cache checks the file.
   const holdFlush = backend.faults.gate('utimes', 'before');
+  // Hold the check too, from before the flush starts: the watcher may report the write (and the cache
+  // stat the file) at any point of the flush, on a slow machine even before the flush reaches utimes
+  // (its write and truncate are separate calls). A gate set up only after that would wait for a stat
+  // that already happened, with nothing left to keep the event loop alive.
+  const holdCheck = backend.faults.gate('stat', 'after');
   const seen = invalidated(fs, ['/own.txt']);
   const flushing = fs.flush();
-  await holdFlush.reached;
-  const holdCheck = backend.faults.gate('stat', 'after');
-  await seen;
-  await holdCheck.reached; // the check's stat saw our own bytes on disk
+  await Promise.all([holdFlush.reached, holdCheck.reached, seen]);
+  // The check's stat saw our own bytes on disk; it ends while the flush still runs.
   holdCheck.release();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(conflicts, 0);

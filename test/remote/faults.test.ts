@@ -19,6 +19,11 @@ import { startRelay, startSilentServer, type Relay } from './relay.js';
 import { missingServers, startApache, startSshd, type DavServer, type SshServer, type TestServer } from './servers.js';
 
 const NETWORK = ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT'];
+/**
+ * The backends' `timeout` wherever a call may meet a live server: long enough never to fire on a loaded
+ * machine (a call that cannot reach the server then takes this long, which only the killed-server phase pays).
+ */
+const GUARD_MS = 10_000;
 const skip = missingServers();
 if (skip) console.log(`# skipping the network fault tests: ${skip}`);
 
@@ -110,7 +115,9 @@ for (const kind of kinds) {
         await fsp.chown(path.join(server.data, root, 'big'), uid, gid);
       }
       const journal = path.join(tmp, `journal-${root}`);
-      const cfs = new CacheFS(kind.backend(server, relay.port, root, 1500), {
+      // The timeout is a guard, not a measure: it bounds calls that meet a live server too (the first
+      // one loads ssh2 and makes the SSH handshake), which on a loaded machine took over 1.5 s.
+      const cfs = new CacheFS(kind.backend(server, relay.port, root, GUARD_MS), {
         writeMode: 'write-back', journal, flushInterval: 0, maxBytes: 64 * 1024 * 1024,
       });
       caches.push(cfs);
@@ -190,7 +197,7 @@ for (const kind of kinds) {
       t.diagnostic(`${unsent} of ${Object.keys(payload).length} acknowledged files had not reached the server when the cache died`);
       assert.ok(unsent > 0, 'write-back held the data back (otherwise this test proves nothing about the journal)');
       await server.start();
-      const cfs = new CacheFS(kind.backend(server, server.port, root, 3000), { writeMode: 'write-back', journal, flushInterval: 0 });
+      const cfs = new CacheFS(kind.backend(server, server.port, root, GUARD_MS), { writeMode: 'write-back', journal, flushInterval: 0 });
       caches.push(cfs);
       await cfs.ready();
       for (const [p, data] of Object.entries(payload)) {
@@ -207,7 +214,7 @@ for (const kind of kinds) {
         const { uid, gid } = await fsp.stat(server.data);
         await fsp.chown(path.join(server.data, root, 'f'), uid, gid);
       }
-      const backend = kind.backend(server, relay.port, root, 8000);
+      const backend = kind.backend(server, relay.port, root, GUARD_MS);
       await backend.stat('/'); // connected before the cut
       relay.roundTripMs = 20;
       const reading = backend.readFile('/f');

@@ -117,3 +117,25 @@ describe('webdavBackend over Apache mod_dav', { skip }, () => {
     assert.ok(!inspect(err, { depth: 5 }).includes('secret-pw'));
   });
 });
+
+// Every `cachefs serve` worker and every program importing cachefs loaded the WebDAV client with the
+// package, though most never reach a WebDAV server: about a third of a worker's start-up CPU.
+it("the 'webdav' package is loaded by a WebDAV backend's first call, not by importing cachefs", async () => {
+  const { execFile } = await import('node:child_process');
+  const { pathToFileURL, fileURLToPath } = await import('node:url');
+  const index = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/index.js')).href;
+  // A resolve hook that refuses 'webdav': the import must still work, the first call must meet the refusal.
+  const hook = `export async function resolve(s, c, next) { if (s === 'webdav') throw new Error('webdav loaded here'); return next(s, c); }`;
+  const script = `
+    import { register } from 'node:module';
+    register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
+    const { webdavBackend } = await import(${JSON.stringify(index)});
+    console.log('imported');
+    const backend = webdavBackend('http://127.0.0.1:9/dav', { timeout: 5000 });
+    console.log('created');
+    await backend.stat('/x').then(() => console.log('answered'), (err) => console.log('first call: ' + err.message));`;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', script], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.deepEqual(out.trim().split('\n'), ['imported', 'created', 'first call: webdav loaded here']);
+});

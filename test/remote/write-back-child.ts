@@ -9,9 +9,10 @@ const config = JSON.parse(process.env.FAULT_CONFIG ?? '{}') as {
   kind: 'sftp' | 'webdav'; port: number; root: string; journal: string; payload: Record<string, string>;
   server: { data: string; username: string; privateKey?: string; password?: string };
 };
+// The default timeout: this process must load its backend and connect while the machine may be loaded.
 const backend = config.kind === 'sftp'
-  ? sftpBackend({ host: '127.0.0.1', port: config.port, username: config.server.username, privateKey: config.server.privateKey, root: path.join(config.server.data, config.root), timeout: 1000 })
-  : webdavBackend(`http://127.0.0.1:${config.port}/dav/${config.root}`, { username: config.server.username, password: config.server.password, timeout: 1000 });
+  ? sftpBackend({ host: '127.0.0.1', port: config.port, username: config.server.username, privateKey: config.server.privateKey, root: path.join(config.server.data, config.root), timeout: 10_000 })
+  : webdavBackend(`http://127.0.0.1:${config.port}/dav/${config.root}`, { username: config.server.username, password: config.server.password, timeout: 10_000 });
 const cfs = new CacheFS(backend, { writeMode: 'write-back', journal: config.journal, flushInterval: 0 });
 await cfs.ready();
 for (const [p, data] of Object.entries(config.payload)) await cfs.writeFile(p, Buffer.from(data, 'base64'));

@@ -258,6 +258,49 @@ describe('the shared tier in one process', { skip }, () => {
     }
   });
 
+  it("a load that gets the lock after another cache's load ended takes that load's bytes, not the backend's", async () => {
+    // A process slowed between its look in Redis and its lock attempt (a loaded machine) found the lock
+    // free because the other process had loaded, stored and released it meanwhile, and read the backend
+    // a second time. Its SET NX is held here, on a real client, until the other cache's load is over.
+    const backend = memoryBackend({ '/f': 'loaded once' });
+    const namespace = `relock${process.pid}-${count++}`;
+    const client = new Redis(redis.url);
+    let atLock!: () => void;
+    const reachedLock = new Promise<void>((resolve) => (atLock = resolve));
+    let releaseLock!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (releaseLock = resolve));
+    const set = client.set.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    let held = false;
+    (client as unknown as { set: (...args: unknown[]) => Promise<unknown> }).set = async (...args) => {
+      if (!held && args.includes('NX')) {
+        held = true;
+        atLock();
+        await lockHeld;
+      }
+      return set(...args);
+    };
+    try {
+      const a = new CacheFS(backend, { tier: { redis: redis.url, namespace } });
+      const b = new CacheFS(backend, { tier: { redis: client, namespace } });
+      open.push(a, b);
+      await until(() => a.core.tierLink!.port.available() && b.core.tierLink!.port.available(), 'both tiers up');
+      let backendReads = 0;
+      a.on('backendRead', () => backendReads++);
+      b.on('backendRead', () => backendReads++);
+      const bReads = text(b, '/f');
+      await reachedLock; // b looked in Redis (nothing there) and is about to take the lock
+      assert.equal(await text(a, '/f'), 'loaded once');
+      await until(async () => (await raw.exists(`cfs:${namespace}:l:/f`)) === 0, "a's lock released");
+      releaseLock();
+      assert.equal(await bReads, 'loaded once');
+      assert.equal(backendReads, 1, 'b found the bytes a stored before releasing the lock');
+      assert.equal(b.detailedStats().tierHits, 1);
+    } finally {
+      releaseLock();
+      client.disconnect();
+    }
+  });
+
   it('a Redis client passed in is used and left open at close', async () => {
     const client = new Redis(redis.url);
     try {

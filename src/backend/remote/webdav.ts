@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createClient, type FileStat, type ResponseDataDetailed, type WebDAVClient } from 'webdav';
+import type { FileStat, ResponseDataDetailed, WebDAVClient } from 'webdav';
 import type { Backend, BackendDirent, BackendStats } from '../backend.js';
 import { FsError } from '../../errors.js';
 import { isNetworkCode, NetworkFailure, RemoteCalls, type Attempt } from './calls.js';
@@ -56,7 +56,12 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
   const agentOptions = { keepAlive: true, maxSockets: options.connections ?? 16 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
-  const client: WebDAVClient = createClient(base, { username, password, headers: options.headers, httpAgent, httpsAgent });
+  // Loaded by the first call (every use of `client` is in one), not with this module: the package is a
+  // third of a CLI process's start-up CPU, which every serve worker over a local directory paid.
+  let client!: WebDAVClient;
+  let loading: Promise<WebDAVClient> | undefined;
+  const connect = (): Promise<WebDAVClient> =>
+    (loading ??= import('webdav').then(({ createClient }) => (client = createClient(base, { username, password, headers: options.headers, httpAgent, httpsAgent }))));
 
   /** The path below the root with `.`/`..` applied; EACCES above `/`. */
   const normal = (syscall: string, path: string, dest?: string): string => {
@@ -76,6 +81,7 @@ export function webdavBackend(url: string, options: WebdavBackendOptions = {}): 
     calls.run(syscall, path, dest, idempotent, async (a, sent) => {
       if (changes) changed();
       try {
+        if (client === undefined) await connect();
         return await body(a.signal, sent, a);
       } catch (err) {
         throw classify(err, syscall, path, dest);
