@@ -54,15 +54,19 @@ test('tinylfu: the victim is chosen before the new entry goes in: the window can
   p.remove(9);
   p.insert(9, 700, 1, Infinity, 0);
   assert.equal(p.segmentOf(9), 'window', 'the new entry always enters the window');
-  // The newcomer is hit once (2 > 1): at the next miss it is admitted and the probation head is evicted.
+  // The resident that won (0) went round to probation's tail: the next candidate meets 1.
+  assert.equal(p.segmentOf(0), 'probation');
+  // The newcomer is hit once (its count above 1's): at the next miss it is admitted and the probation
+  // head is evicted.
   p.access(9, 1);
   p.recordMiss(701);
-  assert.equal(p.victim(0), 0);
+  assert.equal(p.victim(0), 1);
   assert.equal(p.refusedLast(), false);
-  p.remove(0);
-  p.insert(0, 701, 1, Infinity, 0);
+  p.remove(1);
+  p.insert(1, 701, 1, Infinity, 0);
   assert.equal(p.segmentOf(9), 'probation', 'admitted to the main area');
-  assert.equal(p.segmentOf(0), 'window');
+  assert.equal(p.segmentOf(1), 'window');
+  assert.equal(p.segmentOf(0), 'probation', 'the winner of the first duel stays');
 });
 
 test('tinylfu: with room in the window, the victim is the head of probation, then protected, then the window', () => {
