@@ -162,3 +162,19 @@ test('tinylfu: the hill climber grows the window under a recency-biased workload
   assert.equal(fixed.windowFraction, 0.01);
   assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
 });
+
+test('tinylfu: a sharp drop of the hit rate ages the sketch at once (the popular keys changed)', () => {
+  for (const drop of [true, false]) {
+    const p = new TinyLfuPolicy(16, { adaptive: false });
+    const store = new MiniStore(p, 100);
+    const hot = Array.from({ length: 50 }, (_, i) => i);
+    for (let i = 0; i < 4000; i++) store.request(hot[i % hot.length]!);
+    const before = p.sketch.frequency(store.hash(0));
+    assert.equal(before, 15, 'a hot key saturates');
+    // 2,000 requests at a hit rate near 0 (new keys) after 2,000 near 100%, or more of the same.
+    for (let i = 0; i < 2000; i++) store.request(drop ? 10_000 + i : hot[i % hot.length]!);
+    const after = p.sketch.frequency(store.hash(0));
+    if (drop) assert.equal(after, 8, 'halved (rounded up) by the drop, long before the 10,000-sample period ends');
+    else assert.equal(after, 15, 'control: no drop, no aging');
+  }
+});
