@@ -174,7 +174,7 @@ test('tinylfu: a sharp drop of the hit rate ages the sketch at once (the popular
     // 2,000 requests at a hit rate near 0 (new keys) after 2,000 near 100%, or more of the same.
     for (let i = 0; i < 2000; i++) store.request(drop ? 10_000 + i : hot[i % hot.length]!);
     const after = p.sketch.frequency(store.hash(0));
-    if (drop) assert.equal(after, 8, 'halved (rounded up) by the drop, long before the 10,000-sample period ends');
+    if (drop) assert.equal(after, 4, 'quartered (rounded up) by the drop, long before the 10,000-sample period ends');
     else assert.equal(after, 15, 'control: no drop, no aging');
   }
 });
