@@ -280,6 +280,19 @@ export interface HitRatioOptions {
   publicTraces?: boolean;
   /** Replay the synthetic traces (default true). */
   syntheticTraces?: boolean;
+  /**
+   * Only the `trace@size` rows this matches (default all): a fast loop on a few rows while tuning a
+   * policy, since the full run takes minutes.
+   */
+  only?: RegExp;
+  /** Only these policies (default {@link POLICY_NAMES}); the reference SIEVE and the optimum always run. */
+  policies?: readonly PolicyName[];
+}
+
+/** Which rows and policies {@link runHitRatio} replays. */
+interface Pick {
+  only: RegExp;
+  policies: readonly PolicyName[];
 }
 
 /** A row's ratios from hit counts. */
@@ -308,14 +321,16 @@ function yieldTurn(): Promise<void> {
  * Replays the public traces at their sizes through `CacheFS` (every policy of {@link POLICY_NAMES}), the
  * reference SIEVE and Belady's optimal.
  */
-async function runPublic(quick: boolean, rows: HitRatioRow[]): Promise<void> {
+async function runPublic(quick: boolean, pick: Pick, rows: HitRatioRow[]): Promise<void> {
   for (const spec of PUBLIC_TRACES) {
     if (quick && spec.name !== 'gli') continue;
+    const sizes = (quick ? [500, 1000] : spec.sizes).filter((size) => pick.only.test(`${spec.name}@${size}`));
+    if (sizes.length === 0) continue;
     const trace = loadLirsTrace(spec.file);
     const next = nextUses(trace);
-    for (const size of quick ? [500, 1000] : spec.sizes) {
+    for (const size of sizes) {
       const name = `${spec.name}@${size}`;
-      for (const policyName of POLICY_NAMES) {
+      for (const policyName of pick.policies) {
         const o = await replayThroughApi(policyName, trace, size);
         if (o.hits + o.misses !== trace.keys.length) throw new Error(`${name} ${policyName}: ${o.hits + o.misses} reads counted`);
         rows.push(row(name, policyName, 'api', countOutcome(o.hits, trace.keys.length)));
@@ -328,12 +343,14 @@ async function runPublic(quick: boolean, rows: HitRatioRow[]): Promise<void> {
 }
 
 /** Replays the synthetic traces at {@link CACHE_SIZES} through every policy as the store drives it. */
-async function runSynthetic(quick: boolean, rows: HitRatioRow[]): Promise<void> {
+async function runSynthetic(quick: boolean, pick: Pick, rows: HitRatioRow[]): Promise<void> {
   const { keySpace, specs } = traceSpecs(quick ? 0.1 : 1);
   for (const spec of specs) {
     let hashes: Uint32Array | undefined;
     let shared: { trace: Trace; next: Int32Array } | undefined;
     for (const size of CACHE_SIZES) {
+      const name = `${spec.name}@${size.label}`;
+      if (!pick.only.test(name)) continue;
       const entries = Math.max(1, Math.round(size.share * keySpace));
       const trace = spec.build(entries);
       // Traces that do not depend on the size are built once, and so are their next-use indices.
@@ -346,8 +363,7 @@ async function runSynthetic(quick: boolean, rows: HitRatioRow[]): Promise<void> 
         for (let k = 0; k < trace.keySpace; k++) total += trace.sizes![k]!;
         limit = Math.round(size.share * total);
       }
-      const name = `${spec.name}@${size.label}`;
-      for (const policyName of POLICY_NAMES) {
+      for (const policyName of pick.policies) {
         rows.push(row(name, policyName, 'policy', replay(createPolicy(policyName), trace, hashes, limit)));
         await yieldTurn();
       }
@@ -367,8 +383,9 @@ async function runSynthetic(quick: boolean, rows: HitRatioRow[]): Promise<void> 
 export async function runHitRatio(opts: HitRatioOptions = {}): Promise<HitRatioRow[]> {
   const quick = opts.quick === true;
   const rows: HitRatioRow[] = [];
-  if (opts.publicTraces !== false) await runPublic(quick, rows);
-  if (opts.syntheticTraces !== false) await runSynthetic(quick, rows);
+  const pick: Pick = { only: opts.only ?? /./, policies: opts.policies ?? POLICY_NAMES };
+  if (opts.publicTraces !== false) await runPublic(quick, pick, rows);
+  if (opts.syntheticTraces !== false) await runSynthetic(quick, pick, rows);
   return rows;
 }
 

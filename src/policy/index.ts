@@ -12,7 +12,7 @@ export { HybridPolicy } from './hybrid.js';
 export { LfuPolicy } from './lfu.js';
 export { LruPolicy } from './lru.js';
 export { SievePolicy } from './sieve.js';
-export { CountMinSketch } from './sketch.js';
+export { CountMinSketch, type CountMinSketchOptions } from './sketch.js';
 export { TinyLfuPolicy } from './tinylfu.js';
 export { TtlPolicy } from './ttl.js';
 

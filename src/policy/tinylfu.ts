@@ -11,21 +11,42 @@ const WINDOW_SHARE = 0.01;
 /** The protected segment's initial share of the main area. */
 const PROTECTED_SHARE = 0.8;
 /**
- * The hill climber: step (a share of the cache), restart threshold (hit rate), decay per period. Restart
- * and decay are Caffeine's; its step is 6.25%. With 10% steps, the first toward a larger window, a
- * recency-biased trace reaches a large window within the few periods a short trace lasts (sprite, 134k
- * requests, at 700 / 1400 entries: from 4.3 / 2.5 points below LRU to 1.2 / 0.9), and glimpse does not
- * lose.
+ * The hill climber: step (a share of the cache), restart threshold (hit rate), decay per period.
+ * Caffeine steps 6.25%, restarts at 5 points and decays by 2%. With 10% steps, the first toward a larger
+ * window, a recency-biased trace reaches a large window within the few periods a short trace lasts
+ * (sprite, 134k requests, at 700 / 1400 entries: from 4.3 / 2.5 points below LRU to 1.2 / 0.9), and
+ * glimpse does not lose. The faster decay (10%) and the higher restart (10 points) let it settle where
+ * a stationary workload is noisy from period to period: a scan burst moves the hit rate by 5 points and
+ * restarted Caffeine's climber every few periods (Zipf with scans at 1,000 entries: 2 points below the
+ * fixed window; Zipf 0.8: 1 point), and the climber then walked the window at random.
  */
 const CLIMB_STEP = 0.1;
-const CLIMB_RESTART = 0.05;
-const CLIMB_DECAY = 0.98;
+const CLIMB_RESTART = 0.1;
+const CLIMB_DECAY = 0.9;
 /**
- * The climber's sample period is 10 × maximum requests (Caffeine's) but at least this many. Over 1,000
+ * As its step decays, the climber samples longer (the period grows by step₀ / step, at most this
+ * factor; Caffeine's small caches up to 4×): a small step moves the hit rate by less than a short
+ * period's noise, and a restart brings the short period back.
+ */
+const CLIMB_PERIOD_GROWTH = 16;
+/**
+ * A drop of the hit rate by this much from one watch period to the next ages the sketch at once, by
+ * {@link SHIFT_AGING} extra resets: the popular keys changed, and their old counts would turn the new
+ * ones away for several periods (a hot set that moves every 150k requests, 1,000 entries: +0.7 point
+ * with two resets, +0.2 with one; three lose on Zipf with scans, whose bursts also drop the hit rate).
+ */
+const SHIFT_DROP = 0.05;
+const SHIFT_AGING = 2;
+/** Requests per watch period of {@link SHIFT_DROP}: short, so that a shift is seen within a sketch period. */
+const SHIFT_WATCH = 2000;
+/**
+ * The climber's sample period, and the sketch's between two resets, is 10 × maximum requests (Caffeine's)
+ * but at least this many. Over 1,000
  * requests (a cache of 100) a hit rate of 30% has a standard error of 1.4 points, so the difference of two
  * periods is mostly noise and the climber walks the window at random (Zipf over 100k keys at 100
  * entries: 2.7 points below the same policy with its window fixed); 10,000 requests bring the error
- * to 0.5 point.
+ * to 0.5 point. The sketch needs the same floor to rank keys at all (Zipf 0.8 / 0.99 at 100 entries: +1.2 /
+ * +2.0 points with the window fixed).
  */
 const CLIMB_MIN_PERIOD = 10_000;
 /**
@@ -56,11 +77,14 @@ export interface TinyLfuOptions {
  *   a victim before it inserts (see {@link EvictionPolicy}): when the window is full, its least recently
  *   used slot leaves it for the tail of probation as the *candidate*, and duels the slot at the head of
  *   probation (or of protected, when probation holds only the candidate) on their estimated frequencies,
- *   read from a {@link CountMinSketch} with a doorkeeper that halves itself every 10 × maximum samples.
+ *   read from a {@link CountMinSketch} that halves itself every 10 × maximum samples (at least 10,000),
+ *   without a doorkeeper (see the constructor), and also at once, to a quarter, when the hit rate drops
+ *   by 5 points from one 2,000-request watch to the next (the popular keys changed).
  *   The candidate is admitted (the head is the victim) only if it is strictly more popular, or, when its
  *   estimate is 6 or more, on a 1/128 chance (Caffeine's jitter against hash flooding); otherwise the
  *   candidate is the victim, and {@link refusedLast} says so. Ties thus go to the resident: a key seen
- *   as often as the one it would displace brings no evidence that it is worth more. When the window has
+ *   as often as the one it would displace brings no evidence that it is worth more. A resident that
+ *   won goes to probation's tail (a departure from Caffeine), so that the next candidate meets another. When the window has
  *   room (the climber grew it), the victim is the head of probation, else protected, else the window.
  * - A hit in probation promotes the slot to protected, whose size is capped (at first 80% of the main
  *   area); protected's least recently used slots overflow back to the tail of probation. A hit elsewhere
@@ -68,11 +92,12 @@ export interface TinyLfuOptions {
  * - The sketch counts each request once: `recordMiss` counts a miss and `access` a hit; `insert` counts
  *   the key too unless its miss was just recorded (a miss followed by loading the entry is one request,
  *   as in Caffeine); an insert with no miss before it (a write) counts once.
- * - The hill climber (Caffeine's, with three departures): after every 10 × maximum requests (hits plus
- *   misses), but at least 10,000, it compares the period's hit rate with the previous period's and moves
- *   the window's size by a step, on in the same direction if the hit rate did not fall, back if it did.
- *   Steps start at 10% of the cache (Caffeine: 6.25%), first toward a larger window (Caffeine: smaller),
- *   shrink by 2% a period, and restart at 10% when the hit rate moves by 5 points. Growing the window takes
+ * - The hill climber (Caffeine's reactive one, with departures): after every 10 × maximum requests (hits
+ *   plus misses), but at least 10,000, and up to 16 times longer as its step decays, it compares the
+ *   period's hit rate with the previous period's and moves the window's size by a step, on in the same
+ *   direction if the hit rate did not fall, back if it did. Steps start at 10% of the cache (Caffeine:
+ *   6.25%), first toward a larger window (as Caffeine's small caches), shrink by 10% a period
+ *   (Caffeine: 2%), and restart at 10% when the hit rate moves by 10 points (Caffeine: 5). Growing the window takes
  *   the room from protected, so the window ranges from one slot to about 80% of the cache: a
  *   recency-biased workload drives it toward an LRU, a frequency-biased one or a loop shrinks it.
  *
@@ -115,6 +140,10 @@ export class TinyLfuPolicy implements EvictionPolicy {
   private sampleHits = 0;
   private sampleMisses = 0;
   private previousHitRate = 0;
+  private watchHits = 0;
+  private watchRequests = 0;
+  /** The hit rate of the last watch period, or -1 before the first. */
+  private watchedHitRate = -1;
   /** xorshift32 state: the jitter is deterministic, so that runs and tests repeat. */
   private seed = 0x2545f491;
 
@@ -124,7 +153,9 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.initialWindowShare = Math.min(0.8, Math.max(0, options.window ?? WINDOW_SHARE));
     this.lists = new SlotLists(3, capacity);
     this.hashes = new Uint32Array(capacity);
-    this.sketch = new CountMinSketch(16);
+    // No doorkeeper: its reset forgets the keys seen about once a period, the tail of a hot set, which
+    // then lose their places to one-hit wonders (a moving hot set at 1,000 entries: 0.8 point).
+    this.sketch = new CountMinSketch(16, { doorkeeper: false, minSamples: CLIMB_MIN_PERIOD });
   }
 
   /** The window's current share of the cache. */
@@ -170,6 +201,8 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.decided = -1;
     this.sketch.increment(this.hashes[slot]!);
     this.sampleHits++;
+    this.watchHits++;
+    this.watchShift();
     if (list === PROBATION) {
       if (slot === this.candidate) this.candidate = -1;
       this.lists.moveToTail(PROTECTED, slot);
@@ -210,6 +243,10 @@ export class TinyLfuPolicy implements EvictionPolicy {
       if (v === -1 || !this.admits(this.hashes[c]!, this.hashes[v]!)) {
         chosen = c;
         this.refused = v !== -1;
+        // The victim that won goes round probation once more, so that the next candidate meets another
+        // one: a cold key with a high count would otherwise turn every newcomer away until its count
+        // decays, even newcomers that beat the rest of probation (moving hot set: +0.7 point).
+        if (v !== -1 && this.lists.listOf(v) === PROBATION) this.lists.moveToTail(PROBATION, v);
       } else {
         chosen = v;
       }
@@ -231,6 +268,7 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.sketch.increment(hash);
     this.pendingMiss = hash;
     this.sampleMisses++;
+    this.watchShift();
     this.climb();
   }
 
@@ -249,6 +287,9 @@ export class TinyLfuPolicy implements EvictionPolicy {
     this.sampleHits = 0;
     this.sampleMisses = 0;
     this.previousHitRate = 0;
+    this.watchHits = 0;
+    this.watchRequests = 0;
+    this.watchedHitRate = -1;
   }
 
   /** Which region a slot is in: `'window'`, `'probation'`, `'protected'`, or `null` when untracked. */
@@ -282,9 +323,23 @@ export class TinyLfuPolicy implements EvictionPolicy {
     }
   }
 
+  /** Ages the sketch when the hit rate drops by {@link SHIFT_DROP} from one watch period to the next. */
+  private watchShift(): void {
+    if (++this.watchRequests < SHIFT_WATCH) return;
+    const hitRate = this.watchHits / this.watchRequests;
+    if (this.watchedHitRate >= 0 && hitRate < this.watchedHitRate - SHIFT_DROP) {
+      for (let n = 0; n < SHIFT_AGING; n++) this.sketch.reset();
+    }
+    this.watchedHitRate = hitRate;
+    this.watchHits = 0;
+    this.watchRequests = 0;
+  }
+
   private climb(): void {
     const requests = this.sampleHits + this.sampleMisses;
-    if (!this.adaptive || requests < Math.max(this.sketch.sampleSize, CLIMB_MIN_PERIOD)) return;
+    if (!this.adaptive) return;
+    const growth = Math.min(CLIMB_PERIOD_GROWTH, CLIMB_STEP / Math.max(Math.abs(this.step), CLIMB_STEP / CLIMB_PERIOD_GROWTH));
+    if (requests < growth * Math.max(this.sketch.sampleSize, CLIMB_MIN_PERIOD)) return;
     const hitRate = this.sampleHits / requests;
     const change = hitRate - this.previousHitRate;
     const amount = change >= 0 ? this.step : -this.step;

@@ -44,14 +44,14 @@ test('admission before insertion, lfu: a newcomer is not its own victim when eve
 test('admission before insertion, tinylfu: a refused candidate counts in rejections, not evictions', async () => {
   const { fs, evicted, read } = cache('tinylfu', 4);
   await read('a', 'b', 'c', 'd'); // the window holds d; a, b, c are on probation
-  await read('e'); // d, seen once, leaves the window and ties a: refused
+  await read('e'); // d, seen once, leaves the window and ties a: refused, and a goes round probation again
   let s = fs.detailedStats();
   assert.deepEqual(evicted, ['/d']);
   assert.equal(s.rejections, 1);
   assert.equal(s.evictions, 0);
-  await read('e', 'f'); // e, hit once, beats a
+  await read('e', 'f'); // e, hit once, beats b, now at the head of probation
   s = fs.detailedStats();
-  assert.deepEqual(evicted, ['/d', '/a']);
+  assert.deepEqual(evicted, ['/d', '/b']);
   assert.equal(s.rejections, 1);
   assert.equal(s.evictions, 1);
   assert.equal(s.entries, 4);

@@ -71,3 +71,45 @@ test('sketch: widening keeps every estimate; clear forgets', () => {
   assert.deepEqual(keys.map((k) => s.frequency(k)), keys.map(() => 0));
   assert.equal(s.sampleCount, 0);
 });
+
+test('sketch without a doorkeeper: every occurrence counts, and a reset rounds up so that a count of one survives', () => {
+  const s = new CountMinSketch(64, { doorkeeper: false });
+  for (let i = 0; i < 5; i++) s.increment(A);
+  s.increment(C);
+  assert.equal(s.frequency(A), 5);
+  assert.equal(s.frequency(C), 1, 'no doorkeeper: the first occurrence is a count');
+  s.reset();
+  assert.equal(s.frequency(A), 3, '5 halved, rounded up');
+  assert.equal(s.frequency(C), 1, 'seen once still outranks never seen');
+  assert.equal(s.frequency(hashKey('/never')), 0);
+  for (let i = 0; i < 100; i++) s.increment(B);
+  s.reset();
+  assert.equal(s.frequency(B), 8, '15 halved, rounded up: no carry into the next counter');
+  // The doorkeeper's sketch rounds down, as Caffeine's: a key seen twice is forgotten by two resets.
+  const d = new CountMinSketch(64);
+  d.increment(C);
+  d.increment(C);
+  d.reset();
+  d.reset();
+  assert.equal(d.frequency(C), 0);
+});
+
+test('sketch: minSamples puts a floor under the period, and the rows widen with it', () => {
+  const small = new CountMinSketch(16, { minSamples: 10_000 });
+  assert.equal(small.sampleSize, 10_000);
+  small.ensureCapacity(5000);
+  assert.equal(small.sampleSize, 50_000, 'above the floor, 10 × capacity decides');
+  // Widening with the period: 3,000 distinct keys counted 3 times each stay told apart in a sketch
+  // sized for 16 keys but a 10,000-sample period (4,096 counters a row).
+  const s = new CountMinSketch(16, { minSamples: 10_000, doorkeeper: false });
+  for (let k = 0; k < 3000; k++) for (let n = 0; n < 3; n++) s.increment(hashKey(`/w/${k}`));
+  let exact = 0;
+  for (let k = 0; k < 3000; k++) if (s.frequency(hashKey(`/w/${k}`)) === 3) exact++;
+  assert.ok(exact > 2500, `${exact} of 3,000 estimates exact`);
+  const narrow = new CountMinSketch(16, { doorkeeper: false });
+  narrow.ensureCapacity(16);
+  let control = 0;
+  for (let k = 0; k < 3000; k++) for (let n = 0; n < 3; n++) narrow.increment(hashKey(`/w/${k}`));
+  for (let k = 0; k < 3000; k++) if (narrow.frequency(hashKey(`/w/${k}`)) === 3) control++;
+  assert.ok(control < 1000, `control: 64 counters a row collide (${control} exact)`);
+});

@@ -54,15 +54,19 @@ test('tinylfu: the victim is chosen before the new entry goes in: the window can
   p.remove(9);
   p.insert(9, 700, 1, Infinity, 0);
   assert.equal(p.segmentOf(9), 'window', 'the new entry always enters the window');
-  // The newcomer is hit once (2 > 1): at the next miss it is admitted and the probation head is evicted.
+  // The resident that won (0) went round to probation's tail: the next candidate meets 1.
+  assert.equal(p.segmentOf(0), 'probation');
+  // The newcomer is hit once (its count above 1's): at the next miss it is admitted and the probation
+  // head is evicted.
   p.access(9, 1);
   p.recordMiss(701);
-  assert.equal(p.victim(0), 0);
+  assert.equal(p.victim(0), 1);
   assert.equal(p.refusedLast(), false);
-  p.remove(0);
-  p.insert(0, 701, 1, Infinity, 0);
+  p.remove(1);
+  p.insert(1, 701, 1, Infinity, 0);
   assert.equal(p.segmentOf(9), 'probation', 'admitted to the main area');
-  assert.equal(p.segmentOf(0), 'window');
+  assert.equal(p.segmentOf(1), 'window');
+  assert.equal(p.segmentOf(0), 'probation', 'the winner of the first duel stays');
 });
 
 test('tinylfu: with room in the window, the victim is the head of probation, then protected, then the window', () => {
@@ -157,4 +161,20 @@ test('tinylfu: the hill climber grows the window under a recency-biased workload
   assert.ok(adaptive.windowFraction > 0.3, `window share ${adaptive.windowFraction}`);
   assert.equal(fixed.windowFraction, 0.01);
   assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
+});
+
+test('tinylfu: a sharp drop of the hit rate ages the sketch at once (the popular keys changed)', () => {
+  for (const drop of [true, false]) {
+    const p = new TinyLfuPolicy(16, { adaptive: false });
+    const store = new MiniStore(p, 100);
+    const hot = Array.from({ length: 50 }, (_, i) => i);
+    for (let i = 0; i < 4000; i++) store.request(hot[i % hot.length]!);
+    const before = p.sketch.frequency(store.hash(0));
+    assert.equal(before, 15, 'a hot key saturates');
+    // 2,000 requests at a hit rate near 0 (new keys) after 2,000 near 100%, or more of the same.
+    for (let i = 0; i < 2000; i++) store.request(drop ? 10_000 + i : hot[i % hot.length]!);
+    const after = p.sketch.frequency(store.hash(0));
+    if (drop) assert.equal(after, 4, 'quartered (rounded up) by the drop, long before the 10,000-sample period ends');
+    else assert.equal(after, 15, 'control: no drop, no aging');
+  }
 });
