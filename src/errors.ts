@@ -56,6 +56,25 @@ export function fsError(code: string, syscall: string, path?: string, dest?: str
   return new FsError(code, syscall, path, dest);
 }
 
+/**
+ * An fs-style error as Node's asynchronous calls report it: with no stack frames (libuv calls back
+ * from an empty JS stack, so Node's own show only the message). Capturing a stack is most of what making
+ * an error costs, and resolvers meet a missing path on most of their probes.
+ */
+export function asyncFsError(code: string, syscall: string, path?: string): FsError {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return new FsError(code, syscall, path); // a frozen Error: the stack is only extra
+  }
+  try {
+    return new FsError(code, syscall, path);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** True for errors that carry a string `code` (fs errors, cachefs errors). */
 export function hasCode(err: unknown): err is Error & { code: string } {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';

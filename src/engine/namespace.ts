@@ -23,13 +23,23 @@ export class Namespace {
     }
   }
 
-  /** The target of symbolic link `key`. */
+  /**
+   * The target of symbolic link `key`. Each answer is remembered (resolvers readlink every component of
+   * every path they try): the target, that the path is not a link (EINVAL), or that nothing is there.
+   */
   async readlink(key: string, userPath: string): Promise<string> {
+    const meta = this.engine.cache.meta;
+    const generation = meta.generation;
+    let target: string;
     try {
-      return await this.engine.backend.readlink(key);
+      target = await this.engine.backend.readlink(key);
     } catch (err) {
+      if (hasCode(err) && err.code === 'EINVAL') meta.setLinkTarget(key, '', generation);
+      else if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(key, generation);
       throw asCallError(err, 'readlink', userPath);
     }
+    meta.setLinkTarget(key, target, generation);
+    return target;
   }
 
   /** The canonical backend path of `key`, every link resolved (a backend without `realpath` has none). */
