@@ -58,8 +58,9 @@ export function fsError(code: string, syscall: string, path?: string, dest?: str
 
 /**
  * An fs-style error as Node's asynchronous calls report it: with no stack frames (libuv calls back
- * from an empty JS stack, so Node's own show only the message). Capturing a stack is most of what making
- * an error costs, and resolvers meet a missing path on most of their probes.
+ * from an empty JS stack, so Node's own show only the message). Capturing a stack is about half of what
+ * making an error costs, and resolvers meet a missing path on most of their probes. A real Error still
+ * (`util.types.isNativeError`), as Node's are: an object merely shaped like one is cheaper, but not that.
  */
 export function asyncFsError(code: string, syscall: string, path?: string): FsError {
   const limit = Error.stackTraceLimit;

@@ -53,7 +53,7 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
     function (path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);
-      checkPath(path);
+      // The path is checked by the hit's own key lookup, or by the ordinary form (as Node checks it).
       if (cb === undefined || options == null || (options as { bigint?: unknown }).bigint !== true) {
         const got = hits.stats(path, follow);
         if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', syscall, pathString(path)));
@@ -66,7 +66,6 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
     readFile(path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);
-      checkPath(path);
       const got = hits.readFile(path, cb === undefined ? undefined : options);
       if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', 'open', pathString(path)));
       if (got !== NOT_CACHED) return process.nextTick(callback, null, got);
@@ -88,7 +87,6 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
     readlink(path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);
-      checkPath(path);
       const got = hits.readlink(path, cb === undefined ? undefined : options);
       if (got === ABSENT || got === NOT_A_LINK) {
         return process.nextTick(callback, asyncFsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path)));

@@ -37,6 +37,8 @@ export class MetadataCache {
    * readlink failed with EINVAL (not a link): dropped with the path's metadata.
    */
   private readonly targets = new Map<string, string>();
+  /** Files' contents parsed as JSON (`readJson`, for resolvers), dropped with the file's metadata. */
+  private readonly json = new Map<string, unknown>();
   /**
    * Counts every drop. An answer from the backend that a drop overtook (a create landed while a probe
    * that found nothing was on its way) must not be remembered: its caller took the count before asking.
@@ -118,9 +120,22 @@ export class MetadataCache {
     this.targets.set(path, target);
   }
 
+  /** The parsed JSON content of `path` if it was kept, else undefined. */
+  parsedJson(path: string): unknown {
+    return this.json.size === 0 ? undefined : this.json.get(path);
+  }
+
+  /** Keeps `path`'s content parsed as JSON (same rule as {@link setMissing} for `generation`). */
+  setParsedJson(path: string, value: unknown, generation: number): void {
+    if (!this.enabled || generation !== this.generation || value === undefined) return;
+    if (this.json.size >= (this.maxEntries || 65_536)) this.json.clear();
+    this.json.set(path, value);
+  }
+
   /** Drops both kinds of metadata of one path; true if any stats were cached. */
   delete(path: string): boolean {
     this.generation++;
+    if (this.json.size !== 0) this.json.delete(path);
     if (this.missing.size !== 0) this.missing.delete(path);
     if (this.targets.size !== 0) this.targets.delete(path);
     const a = this.stats.delete(path);
@@ -142,6 +157,7 @@ export class MetadataCache {
     this.generation++;
     for (const p of this.missing.keys()) if (match(p)) this.missing.delete(p);
     for (const p of this.targets.keys()) if (match(p)) this.targets.delete(p);
+    for (const p of this.json.keys()) if (match(p)) this.json.delete(p);
     const dropped = new Set<string>();
     for (const map of [this.stats, this.lstats]) {
       for (const p of map.keys()) {
@@ -158,6 +174,7 @@ export class MetadataCache {
     this.generation++;
     this.missing.clear();
     this.targets.clear();
+    this.json.clear();
     this.stats.clear();
     this.lstats.clear();
   }
