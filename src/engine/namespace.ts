@@ -88,6 +88,7 @@ export class Namespace {
       throw asCallError(err, 'mkdir', userPath);
     }
     cache.metadataChanged(key);
+    cache.announce(firstCreated ?? key, 'rename');
     if (firstCreated !== undefined) cache.meta.deleteWithin(parentOf(firstCreated));
     return firstCreated;
   }
@@ -188,6 +189,7 @@ export class Namespace {
     }
     cache.forgetResolutions();
     cache.metadataChanged(key);
+    cache.announce(key, 'rename');
   }
 
   /** Changes owner and group (a backend without `chown` only checks that `key` exists). */
@@ -272,6 +274,7 @@ export class Namespace {
           await engine.tierPublished(...sorted.map((prefix) => ({ kind: 'prefix', prefix }) as const));
         }
         engine.cache.forgetResolutions();
+        if (op.kind === 'remove') engine.cache.announce(op.path, 'rename');
         return;
       }
       await engine.locks.run(sorted[i]!, () => lockFrom(i + 1));

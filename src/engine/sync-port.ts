@@ -268,6 +268,7 @@ export class SyncPort {
         cache.meta.delete(candidate);
         if (subtree) cache.meta.deleteWithin(candidate);
       }
+      cache.announce(key, operation === 'writeFile' || operation === 'truncate' || operation === 'chmod' || operation === 'utimes' || operation === 'chown' ? 'change' : 'rename');
       // Other processes learn of the change as soon as Redis takes it (the call itself cannot wait).
       tier?.published(subtree ? { kind: 'prefix', prefix: key } : { kind: 'path', path: key }).catch(() => undefined);
     }

@@ -109,6 +109,15 @@ for (const mode of WRITE_MODES) {
         ['readFile with NUL', (x) => x.readFile('/a\u0000b', () => undefined)],
         ['readFileSync with NUL', (x) => x.readFileSync('/a\u0000b')],
         ['close without a number', (x) => x.close('x' as unknown as number, () => undefined)],
+        // The forms that answer from the cache alone check as the others do.
+        ['stat without a callback', (x) => (x.stat as unknown as (p: string) => void)('/a.txt')],
+        ['lstat without a callback', (x) => (x.lstat as unknown as (p: string, o: object) => void)('/a.txt', {})],
+        ['readlink without a callback', (x) => (x.readlink as unknown as (p: string) => void)('/a.txt')],
+        ['stat with NUL', (x) => x.stat('/a\u0000b', () => undefined)],
+        ['lstat with NUL', (x) => x.lstat('/a\u0000b', () => undefined)],
+        ['readlink with NUL', (x) => x.readlink('/a\u0000b', () => undefined)],
+        ['statSync with NUL', (x) => x.statSync('/a\u0000b')],
+        ['readlink of a number', (x) => x.readlink(5 as unknown as string, () => undefined)],
       ];
       for (const [name, call] of argumentErrors) {
         let nodeCode: unknown;
