@@ -10,7 +10,7 @@ import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
 import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
-import { DirEntry, FileStats } from './stats-object.js';
+import { BigIntFileStats, DirEntry, FileStats } from './stats-object.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -223,19 +223,19 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     readFileSync,
     writeFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, false),
     appendFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, true),
-    statSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | undefined {
+    statSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | BigIntFileStats | undefined {
       try {
         const st = statOf(path, true, 'stat', options?.throwIfNoEntry === false);
-        return st === undefined ? undefined : new FileStats(st);
+        return st === undefined ? undefined : options?.bigint === true ? new BigIntFileStats(new FileStats(st)) : new FileStats(st);
       } catch (err) {
         if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
         throw err;
       }
     },
-    lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): FileStats | undefined {
+    lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | BigIntFileStats | undefined {
       try {
         const st = statOf(path, false, 'lstat', options?.throwIfNoEntry === false);
-        return st === undefined ? undefined : new FileStats(st);
+        return st === undefined ? undefined : options?.bigint === true ? new BigIntFileStats(new FileStats(st)) : new FileStats(st);
       } catch (err) {
         if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
         throw err;

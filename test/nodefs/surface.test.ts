@@ -39,6 +39,8 @@ for (const mode of WRITE_MODES) {
         ['statSync size', (f, b) => f.statSync(b + '/d/b.txt').size],
         ['statSync isDirectory', (f, b) => f.statSync(b + '/d').isDirectory()],
         ['statSync missing, throwIfNoEntry false', (f, b) => f.statSync(b + '/zz', { throwIfNoEntry: false })],
+        ['statSync bigint', (f, b) => { const s = f.statSync(b + '/d/b.txt', { bigint: true }); return [typeof s.size, s.size, typeof s.mtimeNs, s.isFile()]; }],
+        ['lstatSync bigint of a link', (f, b) => { const s = f.lstatSync(b + '/link', { bigint: true })!; return [typeof s.mode, s.isSymbolicLink()]; }],
         ['lstatSync of a link', (f, b) => f.lstatSync(b + '/link').isSymbolicLink()],
         ['readdirSync', (f, b) => f.readdirSync(b + '/d').sort()],
         ['readdirSync withFileTypes', (f, b) => f.readdirSync(b + '/d', { withFileTypes: true }).map((e) => [e.name, e.isDirectory(), e.isFile()]).sort()],
