@@ -30,11 +30,13 @@ const ERRNO = osConstants.errno as Record<string, number>;
  * reports it), `syscall`, `path` and, for two-path calls, `dest`.
  */
 export class FsError extends Error {
-  readonly code: string;
-  readonly errno: number;
-  readonly syscall: string;
-  readonly path?: string;
-  readonly dest?: string;
+  // Declared, not defined: a defined field would give every error an own `path`/`dest` set to
+  // undefined (Node's have none) and cost a define per field on a path resolvers take thousands of times.
+  declare readonly errno: number;
+  declare readonly code: string;
+  declare readonly syscall: string;
+  declare readonly path?: string;
+  declare readonly dest?: string;
 
   constructor(code: string, syscall: string, path?: string, dest?: string, detail?: string) {
     const description = detail ?? DESCRIPTIONS[code] ?? 'unknown error';
@@ -42,12 +44,13 @@ export class FsError extends Error {
     if (path !== undefined) message += ` '${path}'`;
     if (dest !== undefined) message += ` -> '${dest}'`;
     super(message);
-    this.name = 'Error';
-    this.code = code;
-    this.errno = ERRNO[code] !== undefined ? -ERRNO[code]! : -1;
-    this.syscall = syscall;
-    if (path !== undefined) this.path = path;
-    if (dest !== undefined) this.dest = dest;
+    // Own properties in Node's order (errno, code, syscall, path, dest); `name` is Error's, inherited.
+    const errno = ERRNO[code];
+    (this as { errno: number }).errno = errno !== undefined ? -errno : -1;
+    (this as { code: string }).code = code;
+    (this as { syscall: string }).syscall = syscall;
+    if (path !== undefined) (this as { path?: string }).path = path;
+    if (dest !== undefined) (this as { dest?: string }).dest = dest;
   }
 }
 
