@@ -30,11 +30,13 @@ const ERRNO = osConstants.errno as Record<string, number>;
  * reports it), `syscall`, `path` and, for two-path calls, `dest`.
  */
 export class FsError extends Error {
-  readonly code: string;
-  readonly errno: number;
-  readonly syscall: string;
-  readonly path?: string;
-  readonly dest?: string;
+  // Declared, not defined: a defined field would give every error an own `path`/`dest` set to
+  // undefined (Node's have none) and cost a define per field on a path resolvers take thousands of times.
+  declare readonly errno: number;
+  declare readonly code: string;
+  declare readonly syscall: string;
+  declare readonly path?: string;
+  declare readonly dest?: string;
 
   constructor(code: string, syscall: string, path?: string, dest?: string, detail?: string) {
     const description = detail ?? DESCRIPTIONS[code] ?? 'unknown error';
@@ -42,18 +44,39 @@ export class FsError extends Error {
     if (path !== undefined) message += ` '${path}'`;
     if (dest !== undefined) message += ` -> '${dest}'`;
     super(message);
-    this.name = 'Error';
-    this.code = code;
-    this.errno = ERRNO[code] !== undefined ? -ERRNO[code]! : -1;
-    this.syscall = syscall;
-    if (path !== undefined) this.path = path;
-    if (dest !== undefined) this.dest = dest;
+    // Own properties in Node's order (errno, code, syscall, path, dest); `name` is Error's, inherited.
+    const errno = ERRNO[code];
+    (this as { errno: number }).errno = errno !== undefined ? -errno : -1;
+    (this as { code: string }).code = code;
+    (this as { syscall: string }).syscall = syscall;
+    if (path !== undefined) (this as { path?: string }).path = path;
+    if (dest !== undefined) (this as { dest?: string }).dest = dest;
   }
 }
 
 /** Builds an fs-style error. */
 export function fsError(code: string, syscall: string, path?: string, dest?: string): FsError {
   return new FsError(code, syscall, path, dest);
+}
+
+/**
+ * An fs-style error as Node's asynchronous calls report it: with no stack frames (libuv calls back
+ * from an empty JS stack, so Node's own show only the message). Capturing a stack is about half of what
+ * making an error costs, and resolvers meet a missing path on most of their probes. A real Error still
+ * (`util.types.isNativeError`), as Node's are: an object merely shaped like one is cheaper, but not that.
+ */
+export function asyncFsError(code: string, syscall: string, path?: string): FsError {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return new FsError(code, syscall, path); // a frozen Error: the stack is only extra
+  }
+  try {
+    return new FsError(code, syscall, path);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** True for errors that carry a string `code` (fs errors, cachefs errors). */

@@ -332,10 +332,25 @@ export class Cache implements CoherencePort, WritePort {
     this.meta.delete(parentOf(to));
     this.loading.clear();
     this.resolutions.forget();
+    this.announce(from, 'rename');
+    this.announce(to, 'rename');
+  }
+
+  /**
+   * Who hears of each change made through the cache or noticed by it (`watch()` iterators): the key,
+   * and Node's kind of event (`'rename'` when a name came or went, `'change'` for content or metadata).
+   */
+  readonly changeListeners = new Set<(key: string, eventType: 'rename' | 'change') => void>();
+
+  /** Tells the {@link changeListeners} that `key` changed. */
+  announce(key: string, eventType: 'rename' | 'change'): void {
+    if (this.changeListeners.size === 0) return;
+    for (const listener of this.changeListeners) listener(key, eventType);
   }
 
   /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
   metadataChanged(key: string): void {
+    this.announce(key, 'change');
     // Nothing cached, nothing to drop: skips making the parent's path on every write.
     if (this.meta.entries === 0) return;
     this.meta.delete(key);

@@ -126,6 +126,8 @@ export interface CoherencePort extends CacheState {
   readonly dirtyData: DirtyData | undefined;
   invalidate(scope: Scope, dirty: 'keep' | 'discard', options?: InvalidateOptions): number;
   metadataChanged(key: string): void;
+  /** Tells `watch()` iterators that `key` changed (see `Cache.announce`). */
+  announce(key: string, eventType: 'rename' | 'change'): void;
   forgetResolutions(): void;
 }
 

@@ -180,6 +180,7 @@ export class Revalidator {
     }
     if (store.hasIdentity(slot)) core.counters.changesDetected++;
     core.invalidate({ path: key }, 'keep');
+    core.announce(key, 'change');
     return -1;
   }
 

@@ -1,17 +1,18 @@
 import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
 import type { Cache } from '../cache/cache.js';
-import { asCallError, hasCode } from '../errors.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
 import { baseName, joinPath, parentOf } from '../paths.js';
 import { returnBuffers } from '../store/return-buffers.js';
 import { isSymlinkMode } from '../util/modes.js';
+import { knownAbsent } from './absence.js';
 
 /** What cold misses need of the engine (an interface, so that no import runs back up to it). */
 export interface ColdHost {
   readonly cache: Cache;
   readonly backend: Backend;
+  readonly blocks: { readonly files: Map<string, unknown> };
   readonly opts: { readonly metadataCache: boolean };
   readonly tierLink: unknown;
-  readonly blocks: { readonly files: Map<string, unknown> };
   readonly loader: {
     share(key: string, start: (ticket: number) => Promise<Buffer>): Promise<Buffer>;
     load(key: string, syscallPath: string): Promise<Buffer>;
@@ -67,6 +68,7 @@ export class ColdMisses {
       return host.readWhole(await host.resolve(key), userPath);
     }
     const candidate = await this.candidateOf(key);
+    if (knownAbsent(host, candidate)) throw fsError('ENOENT', 'open', userPath);
     const resolutions = host.cache.resolutions;
     const knownCandidate = candidate === key ? undefined : host.resolvedKey(candidate);
     if (knownCandidate !== undefined || this.heldUnder(candidate)) {
@@ -88,9 +90,11 @@ export class ColdMisses {
   private async openAndLoad(key: string, candidate: string, ticket: number, userPath: string): Promise<Buffer> {
     const host = this.host;
     let file: BackendFile;
+    const generation = host.cache.meta.generation;
     try {
       file = await host.backend.open!(candidate, 'r');
     } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT' && host.opts.metadataCache) this.proveAbsent(candidate, generation);
       throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', userPath);
     }
     let real = file.realPath;
@@ -116,6 +120,21 @@ export class ColdMisses {
   }
 
   /**
+   * An open that found nothing may have met a dangling link: an `lstat` tells, and a path with nothing
+   * at all is remembered as absent. Not awaited: the failed read costs the caller its open only, and an
+   * absence the namespace's changes overtook meanwhile is not remembered (`generation`).
+   */
+  private proveAbsent(candidate: string, generation: number): void {
+    const meta = this.host.cache.meta;
+    this.host.backend.lstat(candidate).then(
+      () => undefined,
+      (err: unknown) => {
+        if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(candidate, generation);
+      },
+    );
+  }
+
+  /**
    * `stat` of `key` (a view's key, perhaps through links): one `lstat` in its resolved directory when
    * the last component is not a link, the resolution then remembered; otherwise as before.
    */
@@ -130,6 +149,7 @@ export class ColdMisses {
       host.cache.resolutions.remember(key, real);
       return host.statOf(real, true, syscall, userPath);
     }
+    if (knownAbsent(host, candidate)) throw fsError('ENOENT', syscall, userPath);
     // Metadata is cached under canonical keys only: held, it proves the candidate (and counts the lookup once).
     const looked = host.cache.meta.get(candidate, true);
     if (looked !== undefined) {
@@ -137,10 +157,12 @@ export class ColdMisses {
       return host.statOf(candidate, true, syscall, userPath, looked);
     }
     let st: BackendStats;
+    const generation = host.cache.meta.generation;
     try {
       st = await host.revalidator.stat(candidate, false, false);
     } catch (err) {
       // Missing, or a file on the way: stat says the same. Anything else is explained the long way.
+      if (hasCode(err) && err.code === 'ENOENT') host.cache.meta.setMissing(candidate, generation);
       if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw asCallError(err, syscall, userPath);
       return host.statOf(await host.resolve(key), true, syscall, userPath);
     }

@@ -5,7 +5,7 @@ import type { InstallHooks } from '../cache/ports.js';
 import { MemoryPressure } from '../coherence/memory-pressure.js';
 import { REVALIDATE, Revalidator } from '../coherence/revalidate.js';
 import { ChangeWatcher } from '../coherence/watcher.js';
-import { asCallError, fsError } from '../errors.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 import { PathLocks } from '../store/path-locks.js';
@@ -364,10 +364,13 @@ export class Engine implements WriteContext {
 
   private async statFromBackend(key: string, follow: boolean, syscall: string, userPath: string, stale: boolean): Promise<BackendStats> {
     let stats: BackendStats;
+    const generation = this.cache.meta.generation;
     try {
       stats = await this.revalidator.stat(key, follow, stale);
     } catch (err) {
       if (stale) this.cache.meta.delete(key);
+      // An lstat that found nothing proves an absence (a stat may have met a dangling link).
+      else if (!follow && hasCode(err) && err.code === 'ENOENT') this.cache.meta.setMissing(key, generation);
       throw asCallError(err, syscall, userPath);
     }
     if (this.opts.metadataCache) this.cache.meta.set(key, follow, stats);

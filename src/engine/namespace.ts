@@ -23,13 +23,23 @@ export class Namespace {
     }
   }
 
-  /** The target of symbolic link `key`. */
+  /**
+   * The target of symbolic link `key`. Each answer is remembered (resolvers readlink every component of
+   * every path they try): the target, that the path is not a link (EINVAL), or that nothing is there.
+   */
   async readlink(key: string, userPath: string): Promise<string> {
+    const meta = this.engine.cache.meta;
+    const generation = meta.generation;
+    let target: string;
     try {
-      return await this.engine.backend.readlink(key);
+      target = await this.engine.backend.readlink(key);
     } catch (err) {
+      if (hasCode(err) && err.code === 'EINVAL') meta.setLinkTarget(key, '', generation);
+      else if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(key, generation);
       throw asCallError(err, 'readlink', userPath);
     }
+    meta.setLinkTarget(key, target, generation);
+    return target;
   }
 
   /** The canonical backend path of `key`, every link resolved (a backend without `realpath` has none). */
@@ -78,6 +88,7 @@ export class Namespace {
       throw asCallError(err, 'mkdir', userPath);
     }
     cache.metadataChanged(key);
+    cache.announce(firstCreated ?? key, 'rename');
     if (firstCreated !== undefined) cache.meta.deleteWithin(parentOf(firstCreated));
     return firstCreated;
   }
@@ -178,6 +189,7 @@ export class Namespace {
     }
     cache.forgetResolutions();
     cache.metadataChanged(key);
+    cache.announce(key, 'rename');
   }
 
   /** Changes owner and group (a backend without `chown` only checks that `key` exists). */
@@ -262,6 +274,7 @@ export class Namespace {
           await engine.tierPublished(...sorted.map((prefix) => ({ kind: 'prefix', prefix }) as const));
         }
         engine.cache.forgetResolutions();
+        if (op.kind === 'remove') engine.cache.announce(op.path, 'rename');
         return;
       }
       await engine.locks.run(sorted[i]!, () => lockFrom(i + 1));

@@ -1,6 +1,8 @@
 import type { BackendStats, BackendSync } from '../backend/backend.js';
-import { asCallError, fsError } from '../errors.js';
-import { isDirectoryMode } from '../util/modes.js';
+import { asCallError, fsError, hasCode } from '../errors.js';
+import { baseName, joinPath, parentOf } from '../paths.js';
+import { isDirectoryMode, isSymlinkMode } from '../util/modes.js';
+import { candidateOf, knownAbsent, knownMissing } from './absence.js';
 import type { Engine } from './engine.js';
 
 /** Raised by a `…Sync` call that must reach a backend without a synchronous face. */
@@ -59,6 +61,7 @@ export class SyncPort {
   readWhole(key: string, userPath: string): Buffer {
     const engine = this.engine;
     engine.counters.readOps++;
+    if (engine.resolvedKey(key) === undefined && knownMissing(engine, key)) throw fsError('ENOENT', 'open', userPath);
     const real = this.resolve(key, 'readFile');
     const store = engine.store;
     let slot = engine.hitSlot(real);
@@ -71,9 +74,11 @@ export class SyncPort {
     const sync = this.face('readFile');
     engine.counters.misses++;
     let bytes: Uint8Array;
+    const generation = engine.meta.generation;
     try {
       bytes = sync.readFile(real);
     } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT' && engine.opts.metadataCache) this.proveAbsent(key, generation);
       // Node opens a directory fine and fails on the read, without a path.
       if (err instanceof Error && (err as { code?: string }).code === 'EISDIR') throw fsError('EISDIR', 'read');
       throw asCallError(err, 'open', userPath);
@@ -81,6 +86,19 @@ export class SyncPort {
     const out = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.install(real, out);
     return out;
+  }
+
+  /**
+   * A read that found nothing may have met a dangling link: an `lstat` of the path in its resolved
+   * directory tells, and nothing at all there is remembered (unless a change overtook it, `generation`).
+   */
+  private proveAbsent(key: string, generation: number): void {
+    const candidate = this.candidate(key, 'open');
+    try {
+      this.face('lstat').lstat(candidate);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') this.engine.meta.setMissing(candidate, generation);
+    }
   }
 
   /** Keeps bytes just read synchronously, unless an async load or a dirty copy has the path. */
@@ -122,20 +140,70 @@ export class SyncPort {
     }
   }
 
-  /** Stats of `key` (following links, or not): the metadata cache's when servable, else the backend's. */
+  /**
+   * Stats of `key` (following links, or not): the metadata cache's when servable, else the backend's,
+   * remembered. As the async way does (engine/cold.ts), a path not resolved yet costs one `lstat` in its
+   * resolved directory, which also proves an absence (remembered too); a link is followed the long way.
+   */
   stat(key: string, follow: boolean, syscall: string, userPath: string): BackendStats {
     const engine = this.engine;
-    const real = follow ? this.resolve(key, syscall) : key;
-    const cached = engine.meta.get(real, follow);
+    const meta = engine.meta;
+    const known = follow ? engine.resolvedKey(key) : undefined;
+    if (known !== undefined) {
+      const cached = meta.get(known, true);
+      if (cached !== undefined && engine.servable(cached)) return cached;
+      return this.statOfReal(known, syscall, userPath);
+    }
+    const candidate = this.candidate(key, syscall);
+    if (knownAbsent(engine, candidate)) throw fsError('ENOENT', syscall, userPath);
+    const cached = meta.get(candidate, follow) ?? (follow || engine.resolvedKey(candidate) !== candidate ? undefined : meta.get(candidate, true));
     if (cached !== undefined && engine.servable(cached)) return cached;
+    const sync = this.face(syscall);
+    const generation = meta.generation;
+    let stats: BackendStats;
+    try {
+      stats = sync.lstat(candidate);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(candidate, generation);
+      throw asCallError(err, syscall, userPath);
+    }
+    if (isSymlinkMode(stats.mode)) {
+      if (follow) return this.statOfReal(this.resolve(key, syscall), syscall, userPath);
+      meta.set(candidate, false, stats);
+      return stats;
+    }
+    const resolutions = engine.cache.resolutions;
+    resolutions.remember(candidate, candidate);
+    if (key !== candidate) resolutions.remember(key, candidate);
+    meta.set(candidate, true, stats);
+    return this.withDirtyData(candidate, stats);
+  }
+
+  /** `key` with its directory's links resolved (from the cache, else the backend's sync `realpath`). */
+  private candidate(key: string, syscall: string): string {
+    const known = candidateOf(this.engine, key);
+    if (known !== undefined || key === '/') return known ?? key;
+    const parent = parentOf(key);
+    const realParent = this.resolve(parent, syscall);
+    return realParent === parent ? key : joinPath(realParent, baseName(key));
+  }
+
+  /** `stat` of real path `real` from the backend, remembered. */
+  private statOfReal(real: string, syscall: string, userPath: string): BackendStats {
     const sync = this.face(syscall);
     let stats: BackendStats;
     try {
-      stats = follow ? sync.stat(real) : sync.lstat(real);
+      stats = sync.stat(real);
     } catch (err) {
       throw asCallError(err, syscall, userPath);
     }
-    const store = engine.store;
+    this.engine.meta.set(real, true, stats);
+    return this.withDirtyData(real, stats);
+  }
+
+  /** `stats` as the program sees them: dirty data overrides size and times. */
+  private withDirtyData(real: string, stats: BackendStats): BackendStats {
+    const store = this.engine.store;
     if (store.dirtyCount > 0 && !isDirectoryMode(stats.mode)) {
       const slot = store.lookup(real);
       if (slot >= 0 && store.isDirty(slot)) {
@@ -145,6 +213,27 @@ export class SyncPort {
       }
     }
     return stats;
+  }
+
+  /**
+   * The target of link `key` (its directory's links resolved, as the async form does), remembered as
+   * the async form remembers it (engine/namespace.ts): the target, not a link, or nothing there.
+   */
+  readlink(key: string, userPath: string): string {
+    const sync = this.face('readlink');
+    const candidate = this.candidate(key, 'readlink');
+    const meta = this.engine.meta;
+    const generation = meta.generation;
+    let target: string;
+    try {
+      target = sync.readlink(candidate);
+    } catch (err) {
+      if (hasCode(err) && err.code === 'EINVAL') meta.setLinkTarget(candidate, '', generation);
+      else if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(candidate, generation);
+      throw asCallError(err, 'readlink', userPath);
+    }
+    meta.setLinkTarget(candidate, target, generation);
+    return target;
   }
 
   /**
@@ -173,6 +262,13 @@ export class SyncPort {
     for (const key of keys) {
       cache.invalidate({ path: key }, 'discard', { parent: true });
       if (subtree) cache.invalidate({ within: key }, 'discard');
+      // Absences are kept under canonical keys: a path through a linked directory names another one.
+      const candidate = this.candidate(key, operation);
+      if (candidate !== key) {
+        cache.meta.delete(candidate);
+        if (subtree) cache.meta.deleteWithin(candidate);
+      }
+      cache.announce(key, operation === 'writeFile' || operation === 'truncate' || operation === 'chmod' || operation === 'utimes' || operation === 'chown' ? 'change' : 'rename');
       // Other processes learn of the change as soon as Redis takes it (the call itself cannot wait).
       tier?.published(subtree ? { kind: 'prefix', prefix: key } : { kind: 'path', path: key }).catch(() => undefined);
     }

@@ -9,6 +9,7 @@ import { toTimeMs } from './arguments.js';
 import { CacheDir } from './dir.js';
 import { copyTree, type CopyOptions, type TreeCalls } from './copy-tree.js';
 import { BigIntFileStats, FileStats, type DirEntry, type StatOptions } from './stats-object.js';
+import { watchChanges, type WatchEvent, type WatchOptions } from './watch.js';
 
 /** What `statfs(path, { bigint: true })` returns: Node's `StatFs` fields as bigints. */
 export type BigIntStatFs = { [K in keyof BackendStatFs]: bigint };
@@ -34,6 +35,18 @@ export abstract class MoreCalls extends CacheControl {
   abstract unlink(path: PathLike): Promise<void>;
   abstract chmod(path: PathLike, mode: number): Promise<void>;
   abstract cwd(): string;
+
+  /**
+   * Changes of a directory (its entries; everything below with `recursive`) or of a file, as an async
+   * iterator of `{ eventType, filename }` like fs/promises' `watch`: the changes made through this
+   * cache, and those its backend's watcher (the `watch` option) or revalidation notices. A `break` ends
+   * it; `signal` makes it throw an `AbortError`. The path is keyed as the cache last resolved it.
+   */
+  watch(path: PathLike, options?: WatchOptions | null): AsyncIterableIterator<WatchEvent> {
+    this.check('watch');
+    const key = this.view.keyOf(path, 'filename', 'watch');
+    return watchChanges(this.core, this.core.resolvedKey(key) ?? key, options ?? {});
+  }
 
   /** Stats of a path itself (a symbolic link is not followed); `bigint` gives {@link BigIntFileStats}. */
   lstat(path: PathLike, options?: { bigint?: false } | null): Promise<FileStats>;

@@ -1,6 +1,8 @@
-import { fsError, hasCode } from '../errors.js';
-import type { PathLike } from '../paths.js';
+import { asyncFsError, fsError, hasCode } from '../errors.js';
+import { pathString, type PathLike } from '../paths.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
+import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
+import { FileStats } from './stats-object.js';
 
 type Callback = (err: unknown, value?: unknown) => void;
 
@@ -11,7 +13,7 @@ const paths2 = ['path', 'dest'];
  * missing callback, a bad path) are thrown at once, as Node's own `fs` throws them; fs errors reach the
  * callback, on a later tick, never both.
  */
-export function callbackForms(ctx: NodeFsContext) {
+export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
   const cache = ctx.cache as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
   const names = paths2;
@@ -38,12 +40,42 @@ export function callbackForms(ctx: NodeFsContext) {
   const nothing = () => undefined;
 
   const realpath = form('realpath', 1);
-  return {
+  const slow = {
     readFile: form('readFile', 1, undefined, readOfDirectory),
-    writeFile: form('writeFile', 1, nothing),
-    appendFile: form('appendFile', 1, nothing),
     stat: form('stat', 1),
     lstat: form('lstat', 1),
+    readlink: form('readlink', 1),
+  };
+
+  // What the cache answers alone is called back on the next tick with no promise made: a resolver
+  // asks these again and again, for files it saw and for paths it saw missing.
+  const statForm = (follow: boolean, syscall: 'stat' | 'lstat') =>
+    function (path: PathLike, options: unknown, cb?: unknown): void {
+      const callback = cb ?? options;
+      checkCallback(callback);
+      // The path is checked by the hit's own key lookup, or by the ordinary form (as Node checks it).
+      if (cb === undefined || options == null || (options as { bigint?: unknown }).bigint !== true) {
+        const got = hits.stats(path, follow);
+        if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', syscall, pathString(path)));
+        if (got !== NOT_CACHED) return process.nextTick(callback, null, new FileStats(got));
+      }
+      if (cb === undefined) slow[syscall](path, callback);
+      else slow[syscall](path, options, callback);
+    };
+  return {
+    readFile(path: PathLike, options: unknown, cb?: unknown): void {
+      const callback = cb ?? options;
+      checkCallback(callback);
+      const got = hits.readFile(path, cb === undefined ? undefined : options);
+      if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', 'open', pathString(path)));
+      if (got !== NOT_CACHED) return process.nextTick(callback, null, got);
+      if (cb === undefined) slow.readFile(path, callback);
+      else slow.readFile(path, options, callback);
+    },
+    writeFile: form('writeFile', 1, nothing),
+    appendFile: form('appendFile', 1, nothing),
+    stat: statForm(true, 'stat'),
+    lstat: statForm(false, 'lstat'),
     readdir: form('readdir', 1),
     mkdir: form('mkdir', 1),
     mkdtemp: form('mkdtemp', 0),
@@ -52,7 +84,17 @@ export function callbackForms(ctx: NodeFsContext) {
     rm: form('rm', 1, nothing),
     rename: form('rename', 2, nothing),
     realpath: Object.assign(realpath, { native: form('realpath', 1) }),
-    readlink: form('readlink', 1),
+    readlink(path: PathLike, options: unknown, cb?: unknown): void {
+      const callback = cb ?? options;
+      checkCallback(callback);
+      const got = hits.readlink(path, cb === undefined ? undefined : options);
+      if (got === ABSENT || got === NOT_A_LINK) {
+        return process.nextTick(callback, asyncFsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path)));
+      }
+      if (got !== NOT_CACHED) return process.nextTick(callback, null, got);
+      if (cb === undefined) slow.readlink(path, callback);
+      else slow.readlink(path, options, callback);
+    },
     symlink: form('symlink', 1, nothing, undefined, 1),
     access: form('access', 1, nothing),
     copyFile: form('copyFile', 2, nothing),

@@ -2,13 +2,15 @@ import { constants } from 'node:fs';
 import type { BackendSync } from '../backend/backend.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import { linkTarget } from '../args.js';
-import { joinPath, parentOf, pathOfText, pathText, type PathLike } from '../paths.js';
+import type { BackendStats } from '../backend/backend.js';
+import { joinPath, parentOf, pathOfText, pathString, pathText, type PathLike } from '../paths.js';
 import { nameAs } from '../util/byte-path.js';
 import { nameEncoding, namesAs } from './names.js';
 import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
 import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
-import { DirEntry, FileStats } from './stats-object.js';
+import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
+import { BigIntFileStats, DirEntry, FileStats } from './stats-object.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -18,13 +20,23 @@ const EMPTY = new Uint8Array(0);
  * cache forgets the path: in write-back mode, a path with dirty data gets that data plus the change
  * written through in one synchronous write, so nothing the program wrote is lost and no flush is needed.
  */
-export function syncForms(ctx: NodeFsContext) {
+export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   const { port, view } = ctx;
 
-  const statOf = (path: PathLike, follow: boolean, syscall: string) => {
+  /** Stats, or undefined for a path that does not exist when `absentOk` (no error is made for it). */
+  function statOf(path: PathLike, follow: boolean, syscall: string, absentOk: true): BackendStats | undefined;
+  function statOf(path: PathLike, follow: boolean, syscall: string, absentOk?: false): BackendStats;
+  function statOf(path: PathLike, follow: boolean, syscall: string, absentOk: boolean): BackendStats | undefined;
+  function statOf(path: PathLike, follow: boolean, syscall: string, absentOk = false): BackendStats | undefined {
+    const got = hits.stats(path, follow);
+    if (got === ABSENT) {
+      if (absentOk) return undefined;
+      throw fsError('ENOENT', syscall, pathString(path));
+    }
+    if (got !== NOT_CACHED) return got;
     const p = pathArg(ctx, path);
-    return port.stat(follow ? p.key : p.key, follow, syscall, p.shown);
-  };
+    return port.stat(p.key, follow, syscall, p.shown);
+  }
 
   /** The bytes the program sees at `real` now (dirty data, else the backend's), or undefined if none. */
   const currentBytes = (sync: BackendSync, real: string): Uint8Array | undefined => {
@@ -39,6 +51,9 @@ export function syncForms(ctx: NodeFsContext) {
   };
 
   function readFileSync(path: PathLike, options?: unknown): Buffer | string {
+    const got = hits.readFile(path, options);
+    if (got === ABSENT) throw fsError('ENOENT', 'open', pathString(path));
+    if (got !== NOT_CACHED) return got;
     const { encoding } = optionsObject<{ flag: string }>(options);
     const p = pathArg(ctx, path);
     const out = port.readWhole(p.key, p.shown);
@@ -208,17 +223,19 @@ export function syncForms(ctx: NodeFsContext) {
     readFileSync,
     writeFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, false),
     appendFileSync: (path: PathLike, data: WriteData, options?: unknown) => writeWith(path, data, options, true),
-    statSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | undefined {
+    statSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | BigIntFileStats | undefined {
       try {
-        return new FileStats(statOf(path, true, 'stat'));
+        const st = statOf(path, true, 'stat', options?.throwIfNoEntry === false);
+        return st === undefined ? undefined : options?.bigint === true ? new BigIntFileStats(new FileStats(st)) : new FileStats(st);
       } catch (err) {
         if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
         throw err;
       }
     },
-    lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean }): FileStats | undefined {
+    lstatSync(path: PathLike, options?: { throwIfNoEntry?: boolean; bigint?: boolean }): FileStats | BigIntFileStats | undefined {
       try {
-        return new FileStats(statOf(path, false, 'lstat'));
+        const st = statOf(path, false, 'lstat', options?.throwIfNoEntry === false);
+        return st === undefined ? undefined : options?.bigint === true ? new BigIntFileStats(new FileStats(st)) : new FileStats(st);
       } catch (err) {
         if (options?.throwIfNoEntry === false && hasCode(err) && err.code === 'ENOENT') return undefined;
         throw err;
@@ -226,8 +243,7 @@ export function syncForms(ctx: NodeFsContext) {
     },
     existsSync(path: PathLike): boolean {
       try {
-        statOf(path, true, 'stat');
-        return true;
+        return statOf(path, true, 'stat', true) !== undefined;
       } catch (err) {
         if (hasCode(err) && err.code.startsWith('ERR_CACHEFS')) throw err;
         return false;
@@ -239,14 +255,12 @@ export function syncForms(ctx: NodeFsContext) {
     rmSync,
     realpathSync: Object.assign(realpathSync, { native: realpathSync }),
     readlinkSync(path: PathLike, options?: unknown): string | Buffer {
+      const got = hits.readlink(path, options);
+      if (got === ABSENT || got === NOT_A_LINK) throw fsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path));
+      if (got !== NOT_CACHED) return got;
       const encoding = nameEncoding(options);
       const p = pathArg(ctx, path);
-      const sync = port.face('readlink');
-      try {
-        return nameAs(sync.readlink(p.key), encoding);
-      } catch (err) {
-        throw asCallError(err, 'readlink', p.shown);
-      }
+      return nameAs(port.readlink(p.key, p.shown), encoding);
     },
     rmdirSync: simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true),
     unlinkSync: simple('unlink', 'unlink', (sync, key) => sync.unlink(key)),

@@ -5,6 +5,9 @@ import { VIEW_OF } from './internals.js';
 import { callbackForms } from './node-fs-callbacks.js';
 import type { NodeFsContext } from './node-fs-context.js';
 import { descriptorForms } from './node-fs-descriptors.js';
+import { cacheHits } from './node-fs-hits.js';
+import { jsonForms } from './node-fs-json.js';
+import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
 import { syncForms } from './node-fs-sync.js';
 import { DirEntry, FileStats } from './stats-object.js';
@@ -20,13 +23,17 @@ import { DirEntry, FileStats } from './stats-object.js';
  */
 export function toNodeFs(cache: CacheFS) {
   const ctx: NodeFsContext = { cache, core: cache.core, view: cache[VIEW_OF](), port: new SyncPort(cache.core) };
-  const sync = syncForms(ctx);
+  const hits = cacheHits(ctx);
+  const sync = syncForms(ctx, hits);
   const { createEmpty: _createEmpty, currentBytes: _currentBytes, ...syncPublic } = sync;
+  const callbacks = callbackForms(ctx, hits);
   return {
-    ...callbackForms(ctx),
+    ...callbacks,
     ...syncPublic,
     ...descriptorForms(ctx, sync),
     ...streamForms(ctx),
+    ...watchForms(ctx),
+    ...jsonForms(ctx, callbacks.readFile as never, syncPublic.readFileSync),
     promises: cache,
     constants,
     Stats: FileStats,

@@ -39,6 +39,24 @@ export class MetadataCache {
   private moves = 0;
   /** An entry at most this many moves old is young enough not to move on a hit. */
   private readonly youngMoves: number;
+  /**
+   * Paths known not to exist (nothing there, not even a link), with when that was learnt (epoch ms, for
+   * revalidation). A resolver probes far more missing paths than existing ones; without these each probe
+   * is a backend call. Dropped with the path's other metadata by every change the cache makes or hears of.
+   */
+  private readonly missing = new Map<string, number>();
+  /**
+   * Targets of symbolic links read through the cache, and `''` (never a link's target) for a path whose
+   * readlink failed with EINVAL (not a link): dropped with the path's metadata.
+   */
+  private readonly targets = new Map<string, string>();
+  /** Files' contents parsed as JSON (`readJson`, for resolvers), dropped with the file's metadata. */
+  private readonly json = new Map<string, unknown>();
+  /**
+   * Counts every drop. An answer from the backend that a drop overtook (a create landed while a probe
+   * that found nothing was on its way) must not be remembered: its caller took the count before asking.
+   */
+  generation = 0;
 
   constructor(
     readonly enabled: boolean,
@@ -86,8 +104,56 @@ export class MetadataCache {
     }
   }
 
-  /** Drops both kinds of metadata of one path; true if any was cached. */
+  /**
+   * True when `path` was seen not to exist after `since` (epoch ms; -1: at any time). Not counted as
+   * a lookup: the caller asks {@link get} first when it wants one counted.
+   */
+  isMissing(path: string, since = -1): boolean {
+    const at = this.missing.get(path);
+    return at !== undefined && at > since;
+  }
+
+  /**
+   * Remembers that `path` does not exist, unless metadata was dropped since `generation` was read (the
+   * absence may already be out of date).
+   */
+  setMissing(path: string, generation: number): void {
+    if (!this.enabled || generation !== this.generation) return;
+    const missing = this.missing;
+    if (missing.size >= (this.maxEntries || 65_536)) missing.delete(missing.keys().next().value as string);
+    missing.set(path, Date.now());
+  }
+
+  /** The target of link `path` if it was read before; `''` when it was found not to be a link. */
+  linkTarget(path: string): string | undefined {
+    return this.targets.size === 0 ? undefined : this.targets.get(path);
+  }
+
+  /** Remembers link `path`'s target (same rule as {@link setMissing} for `generation`). */
+  setLinkTarget(path: string, target: string, generation: number): void {
+    if (!this.enabled || generation !== this.generation) return;
+    if (this.targets.size >= (this.maxEntries || 65_536)) this.targets.clear();
+    this.targets.set(path, target);
+  }
+
+  /** The parsed JSON content of `path` if it was kept, else undefined. */
+  parsedJson(path: string): unknown {
+    return this.json.size === 0 ? undefined : this.json.get(path);
+  }
+
+  /** Keeps `path`'s content parsed as JSON (same rule as {@link setMissing} for `generation`). */
+  setParsedJson(path: string, value: unknown, generation: number): void {
+    if (!this.enabled || generation !== this.generation || value === undefined) return;
+    if (this.json.size >= (this.maxEntries || 65_536)) this.json.clear();
+    this.json.set(path, value);
+  }
+
+  /** Drops both kinds of metadata of one path; true if any stats were cached. */
   delete(path: string): boolean {
+    this.generation++;
+    if (this.json.size !== 0) this.json.delete(path);
+    if (this.missing.size !== 0) this.missing.delete(path);
+    if (this.targets.size !== 0) this.targets.delete(path);
     const a = this.stats.delete(path);
     const b = this.lstats.delete(path);
     return a || b;
@@ -104,6 +170,10 @@ export class MetadataCache {
 
   /** Drops the metadata of every path that `match` accepts; returns the number of paths dropped. */
   deleteWhere(match: (path: string) => boolean): number {
+    this.generation++;
+    for (const p of this.missing.keys()) if (match(p)) this.missing.delete(p);
+    for (const p of this.targets.keys()) if (match(p)) this.targets.delete(p);
+    for (const p of this.json.keys()) if (match(p)) this.json.delete(p);
     const dropped = new Set<string>();
     for (const map of [this.stats, this.lstats]) {
       for (const p of map.keys()) {
@@ -117,6 +187,10 @@ export class MetadataCache {
   }
 
   clear(): void {
+    this.generation++;
+    this.missing.clear();
+    this.targets.clear();
+    this.json.clear();
     this.stats.clear();
     this.lstats.clear();
   }

@@ -9,7 +9,7 @@ export function routeLookups(host: ts.CompilerHost, fileSystem: typeof nodeFs): 
   // As TypeScript's own sys does: any error (ENOENT, ENOTDIR under a file) means "no".
   const stat = (p: string): nodeFs.Stats | undefined => {
     try {
-      return fileSystem.statSync(p);
+      return fileSystem.statSync(p, { throwIfNoEntry: false });
     } catch {
       return undefined;
     }

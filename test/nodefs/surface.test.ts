@@ -39,6 +39,8 @@ for (const mode of WRITE_MODES) {
         ['statSync size', (f, b) => f.statSync(b + '/d/b.txt').size],
         ['statSync isDirectory', (f, b) => f.statSync(b + '/d').isDirectory()],
         ['statSync missing, throwIfNoEntry false', (f, b) => f.statSync(b + '/zz', { throwIfNoEntry: false })],
+        ['statSync bigint', (f, b) => { const s = f.statSync(b + '/d/b.txt', { bigint: true }); return [typeof s.size, s.size, typeof s.mtimeNs, s.isFile()]; }],
+        ['lstatSync bigint of a link', (f, b) => { const s = f.lstatSync(b + '/link', { bigint: true })!; return [typeof s.mode, s.isSymbolicLink()]; }],
         ['lstatSync of a link', (f, b) => f.lstatSync(b + '/link').isSymbolicLink()],
         ['readdirSync', (f, b) => f.readdirSync(b + '/d').sort()],
         ['readdirSync withFileTypes', (f, b) => f.readdirSync(b + '/d', { withFileTypes: true }).map((e) => [e.name, e.isDirectory(), e.isFile()]).sort()],
@@ -109,6 +111,15 @@ for (const mode of WRITE_MODES) {
         ['readFile with NUL', (x) => x.readFile('/a\u0000b', () => undefined)],
         ['readFileSync with NUL', (x) => x.readFileSync('/a\u0000b')],
         ['close without a number', (x) => x.close('x' as unknown as number, () => undefined)],
+        // The forms that answer from the cache alone check as the others do.
+        ['stat without a callback', (x) => (x.stat as unknown as (p: string) => void)('/a.txt')],
+        ['lstat without a callback', (x) => (x.lstat as unknown as (p: string, o: object) => void)('/a.txt', {})],
+        ['readlink without a callback', (x) => (x.readlink as unknown as (p: string) => void)('/a.txt')],
+        ['stat with NUL', (x) => x.stat('/a\u0000b', () => undefined)],
+        ['lstat with NUL', (x) => x.lstat('/a\u0000b', () => undefined)],
+        ['readlink with NUL', (x) => x.readlink('/a\u0000b', () => undefined)],
+        ['statSync with NUL', (x) => x.statSync('/a\u0000b')],
+        ['readlink of a number', (x) => x.readlink(5 as unknown as string, () => undefined)],
       ];
       for (const [name, call] of argumentErrors) {
         let nodeCode: unknown;

@@ -6,9 +6,12 @@ import { CacheFS, nodeBackend, toNodeFs, type WriteMode } from '../../src/index.
 
 export const WRITE_MODES: WriteMode[] = ['write-through', 'write-around', 'write-back'];
 
-/** A cache over `root` that holds a few small files only, so that any real program makes it evict. */
+/**
+ * A cache over `root` that holds a few small files only, so that any real program makes it evict; its
+ * metadata cache (stats, absences, link targets) is on and small, so that it evicts too.
+ */
 export function smallCache(root: string, writeMode: WriteMode): CacheFS {
-  return new CacheFS(nodeBackend(root), { writeMode, maxBytes: 64 * 1024, maxEntries: 24, flushInterval: 20 });
+  return new CacheFS(nodeBackend(root), { writeMode, maxBytes: 64 * 1024, maxEntries: 24, flushInterval: 20, metadataCache: true, metadataMaxEntries: 64 });
 }
 
 /** The drop-in over a small cache, and the cache (for its stats and its close). */

@@ -1,0 +1,216 @@
+// Absences, link targets and "not a link" remembered by the metadata cache: served without a backend
+// call, answered exactly as node:fs answers on the same real tree, and dropped by every change that
+// could make them wrong (a create through the cache in any form, a rename into place, a change the
+// cache overtakes, revalidation).
+import assert from 'node:assert/strict';
+import * as nodeFs from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CacheFS, nodeBackend, toNodeFs, type Backend } from '../../src/index.js';
+import { tempDirs, until } from '../support.js';
+import { errorShape, WRITE_MODES, writeTree } from './trees.js';
+
+const dirs = tempDirs();
+after(() => dirs.cleanup());
+
+/** A real nodeBackend that counts the calls that ask about a path (a wrapper, not a fake). */
+function counted(root: string): { backend: Backend; calls: () => number } {
+  const real = nodeBackend(root);
+  let n = 0;
+  const asks = new Set(['stat', 'lstat', 'readlink', 'realpath', 'open', 'readFile']);
+  const backend = new Proxy(real, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function' || !asks.has(String(name))) return value;
+      return (...args: unknown[]) => {
+        n++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { backend, calls: () => n };
+}
+
+function callback<T>(call: (cb: (err: unknown, value?: T) => void) => void): Promise<{ error?: Record<string, unknown>; value?: T }> {
+  return new Promise((resolve) => call((err, value) => resolve(err ? { error: errorShape(err) } : { value })));
+}
+
+function sync<T>(call: () => T): { error?: Record<string, unknown>; value?: T } {
+  try {
+    return { value: call() };
+  } catch (err) {
+    return { error: errorShape(err) };
+  }
+}
+
+async function tree(): Promise<string> {
+  const root = await dirs.make('absence-');
+  writeTree(root, { 'a.txt': 'A', 'd/b.txt': 'B' });
+  nodeFs.symlinkSync('a.txt', join(root, 'link'));
+  nodeFs.symlinkSync('d', join(root, 'dirlink'));
+  return root;
+}
+
+for (const mode of WRITE_MODES) {
+  describe(`absences and link answers, ${mode}`, () => {
+    it('answers a missing path, a file and a link as node:fs does, the second time without the backend', async () => {
+      const root = await tree();
+      const { backend, calls } = counted('/');
+      const cache = new CacheFS(backend, { writeMode: mode, metadataCache: true });
+      const fs = toNodeFs(cache);
+      const probes: [string, (f: typeof nodeFs) => Promise<unknown>][] = [
+        ['stat missing', (f) => callback((cb) => f.stat(join(root, 'nope'), cb))],
+        ['lstat missing', (f) => callback((cb) => f.lstat(join(root, 'd/nope'), cb))],
+        ['readFile missing', (f) => callback((cb) => f.readFile(join(root, 'nope.json'), cb))],
+        ['readlink missing', (f) => callback((cb) => f.readlink(join(root, 'nope'), cb))],
+        ['readlink of a file', (f) => callback((cb) => f.readlink(join(root, 'a.txt'), cb))],
+        ['readlink of a directory', (f) => callback((cb) => f.readlink(join(root, 'd'), cb))],
+        ['readlink of /', (f) => callback((cb) => f.readlink('/', cb))],
+        ['readlink of a link', (f) => callback((cb) => f.readlink(join(root, 'link'), cb))],
+        ['readlink buffer', (f) => callback<Buffer>((cb) => f.readlink(join(root, 'link'), 'buffer', cb)).then((r) => ({ ...r, value: r.value?.toString('latin1') }))],
+        ['missing through a linked directory', (f) => callback((cb) => f.stat(join(root, 'dirlink/nope'), cb))],
+        ['statSync missing', async (f) => sync(() => f.statSync(join(root, 'nope')))],
+        ['statSync missing, no throw', async (f) => sync(() => f.statSync(join(root, 'nope'), { throwIfNoEntry: false }))],
+        ['lstatSync missing', async (f) => sync(() => f.lstatSync(join(root, 'd/nope')))],
+        ['readFileSync missing', async (f) => sync(() => f.readFileSync(join(root, 'nope.json')))],
+        ['readlinkSync of a file', async (f) => sync(() => f.readlinkSync(join(root, 'a.txt')))],
+        ['readlinkSync missing', async (f) => sync(() => f.readlinkSync(join(root, 'nope')))],
+        ['existsSync missing', async (f) => sync(() => f.existsSync(join(root, 'nope')))],
+        ['promise stat missing', (f) => f.promises.stat(join(root, 'nope')).then(() => ({}), (err: unknown) => ({ error: errorShape(err) }))],
+      ];
+      for (const [name, probe] of probes) {
+        const expected = await probe(nodeFs);
+        assert.deepEqual(await probe(fs as unknown as typeof nodeFs), expected, `${name} (first)`);
+        // A failed read proves its absence in the background (one lstat): soon, not at once.
+        await until(async () => {
+          const before = calls();
+          assert.deepEqual(await probe(fs as unknown as typeof nodeFs), expected, `${name} (again)`);
+          return calls() === before;
+        }, `${name}: an answer from the cache alone`);
+      }
+      // Each error is a fresh object, as Node's are.
+      const [e1, e2] = await Promise.all([0, 1].map(() => new Promise((resolve) => fs.stat(join(root, 'nope'), resolve))));
+      assert.notEqual(e1, e2);
+      await cache.close();
+    });
+
+    it('forgets an absence when the cache creates the path, in any form', async () => {
+      const root = await tree();
+      const cache = new CacheFS(nodeBackend('/'), { writeMode: mode, metadataCache: true, flushInterval: 20 });
+      const fs = toNodeFs(cache);
+      const creations: [string, (p: string) => Promise<unknown> | unknown][] = [
+        ['writeFile', (p) => cache.writeFile(p, 'x')],
+        ['writeFileSync', (p) => fs.writeFileSync(p, 'x')],
+        ['writeFileSync through a linked directory', (p) => fs.writeFileSync(p.replace(`${root}/d/`, `${root}/dirlink/`), 'x')],
+        ['appendFile', (p) => cache.appendFile(p, 'x')],
+        ['open wx', async (p) => (await cache.open(p, 'wx')).close()],
+        ['mkdir', (p) => cache.mkdir(p)],
+        ['mkdirSync', (p) => fs.mkdirSync(p)],
+        ['mkdir recursive below', (p) => cache.mkdir(join(p, 'x/y'), { recursive: true })],
+        ['symlink', (p) => cache.symlink(join(root, 'a.txt'), p)],
+        ['symlinkSync', (p) => fs.symlinkSync(join(root, 'a.txt'), p)],
+        ['link', (p) => cache.link(join(root, 'a.txt'), p)],
+        ['copyFile', (p) => cache.copyFile(join(root, 'a.txt'), p)],
+        ['copyFileSync', (p) => fs.copyFileSync(join(root, 'a.txt'), p)],
+        ['cp', (p) => cache.cp(join(root, 'a.txt'), p)],
+        ['rename into place', async (p) => (await cache.writeFile(join(root, 'src.tmp'), 'x'), cache.rename(join(root, 'src.tmp'), p))],
+        ['renameSync into place', (p) => (fs.writeFileSync(join(root, 'src2.tmp'), 'x'), fs.renameSync(join(root, 'src2.tmp'), p))],
+      ];
+      let i = 0;
+      for (const [name, create] of creations) {
+        const p = join(root, 'd', `new${i++}`);
+        // Every way a resolver asks, so that each kind of answer is remembered.
+        assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT', name);
+        assert.equal((await callback((cb) => fs.lstat(p, cb))).error?.code, 'ENOENT', name);
+        assert.equal((await callback((cb) => fs.readlink(p, cb))).error?.code, 'ENOENT', name);
+        assert.equal(fs.existsSync(p), false, name);
+        await create(p);
+        const expected = nodeFs.lstatSync(p);
+        const seen = await callback<nodeFs.Stats>((cb) => fs.lstat(p, cb));
+        assert.equal(seen.error, undefined, `${name}: lstat after the create`);
+        assert.equal(seen.value!.mode, expected.mode, name);
+        assert.equal(fs.existsSync(p), true, name);
+        assert.deepEqual(await callback((cb) => fs.readlink(p, cb)), await callback((cb) => nodeFs.readlink(p, cb)), `${name}: readlink`);
+      }
+      await cache.close();
+    });
+
+    it('forgets a "not a link" answer and a link target when the path is replaced', async () => {
+      const root = await tree();
+      const cache = new CacheFS(nodeBackend('/'), { writeMode: mode, metadataCache: true, flushInterval: 20 });
+      const fs = toNodeFs(cache);
+      const p = join(root, 'd/b.txt');
+      assert.equal((await callback((cb) => fs.readlink(p, cb))).error?.code, 'EINVAL');
+      await cache.unlink(p);
+      await cache.symlink('../a.txt', p);
+      assert.deepEqual(await callback((cb) => fs.readlink(p, cb)), { value: '../a.txt' });
+      fs.unlinkSync(p);
+      fs.symlinkSync('elsewhere', p);
+      assert.equal(fs.readlinkSync(p), 'elsewhere');
+      await cache.rm(p);
+      assert.deepEqual(await callback((cb) => fs.readlink(p, cb)), await callback((cb) => nodeFs.readlink(p, cb)));
+      await cache.close();
+    });
+  });
+}
+
+describe('absences and their limits', () => {
+  it('does not remember an absence that a create overtook while the probe was on its way', async () => {
+    const root = await tree();
+    const real = nodeBackend('/');
+    let hold: Promise<void> | undefined;
+    // A wrapper that answers lstat only once `hold` settles (the real call has run already).
+    const backend = new Proxy(real, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (name !== 'lstat') return value;
+        return async (path: string) => {
+          const answer = real.lstat(path).then((st) => ({ st }), (err: unknown) => ({ err }));
+          if (hold !== undefined) await hold;
+          const got = await answer;
+          if ('err' in got) throw got.err;
+          return got.st;
+        };
+      },
+    });
+    const cache = new CacheFS(backend, { metadataCache: true });
+    const fs = toNodeFs(cache);
+    const p = join(root, 'd/late');
+    let release!: () => void;
+    hold = new Promise((resolve) => (release = resolve));
+    const probe = callback((cb) => fs.stat(p, cb));
+    hold = undefined;
+    await cache.writeFile(p, 'made meanwhile');
+    release();
+    assert.equal((await probe).error?.code, 'ENOENT'); // it asked before the file existed
+    assert.equal((await callback<nodeFs.Stats>((cb) => fs.stat(p, cb))).value?.size, 'made meanwhile'.length);
+    await cache.close();
+  });
+
+  it('asks again once an absence is older than revalidation allows', async () => {
+    const root = await tree();
+    const cache = new CacheFS(nodeBackend('/'), { metadataCache: true, revalidate: 'always' });
+    const fs = toNodeFs(cache);
+    const p = join(root, 'outside');
+    assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT');
+    nodeFs.writeFileSync(p, 'made outside the cache');
+    assert.equal((await callback<nodeFs.Stats>((cb) => fs.stat(p, cb))).value?.size, 'made outside the cache'.length);
+    assert.equal(fs.existsSync(p), true);
+    await cache.close();
+  });
+
+  it('remembers nothing without the metadata cache', async () => {
+    const root = await tree();
+    const cache = new CacheFS(nodeBackend('/'));
+    const fs = toNodeFs(cache);
+    const p = join(root, 'outside');
+    assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT');
+    assert.equal((await callback((cb) => fs.readlink(join(root, 'a.txt'), cb))).error?.code, 'EINVAL');
+    nodeFs.writeFileSync(p, 'made outside the cache');
+    nodeFs.unlinkSync(join(root, 'a.txt'));
+    nodeFs.symlinkSync('d', join(root, 'a.txt'));
+    assert.equal(fs.existsSync(p), true);
+    assert.equal((await callback((cb) => fs.readlink(join(root, 'a.txt'), cb))).value, 'd');
+    await cache.close();
+  });
+});
