@@ -351,8 +351,12 @@ export class Cache implements CoherencePort, WritePort {
   /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
   metadataChanged(key: string): void {
     this.announce(key, 'change');
-    // Nothing cached, nothing to drop: skips making the parent's path on every write.
-    if (this.meta.entries === 0) return;
+    // Nothing cached, nothing to drop: skips making the parent's path on every write. A probe in
+    // flight must still learn that it was overtaken.
+    if (this.meta.holdsNothing) {
+      this.meta.changedWhileEmpty();
+      return;
+    }
     this.meta.delete(key);
     this.meta.delete(parentOf(key));
     const resolutions = this.resolutions;

@@ -69,6 +69,19 @@ export class MetadataCache {
     return this.stats.size + this.lstats.size;
   }
 
+  /** True when nothing at all is kept: no stats, absences, link answers nor parsed JSON. */
+  get holdsNothing(): boolean {
+    return this.stats.size + this.lstats.size + this.missing.size + this.targets.size + this.json.size === 0;
+  }
+
+  /**
+   * Records a change that found nothing to drop: a probe that started before it must still not keep
+   * what it learnt (see {@link setMissing}).
+   */
+  changedWhileEmpty(): void {
+    this.generation++;
+  }
+
   get(path: string, follow: boolean): BackendStats | undefined {
     const map = follow ? this.stats : this.lstats;
     const found = map.get(path);
