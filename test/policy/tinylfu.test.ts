@@ -163,6 +163,27 @@ test('tinylfu: the hill climber grows the window under a recency-biased workload
   assert.ok(stores[0]!.hits > 1.5 * stores[1]!.hits, `hits: adaptive ${stores[0]!.hits}, fixed ${stores[1]!.hits}`);
 });
 
+test('tinylfu: the climber takes the cold first period as its baseline unless the window already wins', () => {
+  // A skewed, stationary workload: the first period (10,000 requests) fills the cache, so its hit rate
+  // is low whatever the window; compared with it, the second period would look like an improvement.
+  // The window must still be at 1% once the first period has ended: the first period only measures.
+  const random = prng(0x5eed);
+  const skewed = (): number => Math.floor(5000 * random() ** 4);
+  const p = new TinyLfuPolicy(16);
+  const store = new MiniStore(p, 100);
+  for (let i = 0; i < 15_000; i++) store.request(skewed());
+  assert.equal(p.windowFraction, 0.01);
+  // A recency-biased one (each new key re-requested right after): window entries out-earn main ones in
+  // the first period, so the window grows at once, within the same 15,000 requests.
+  const q = new TinyLfuPolicy(16);
+  const recent = new MiniStore(q, 100);
+  for (let i = 0; i < 7_500; i++) {
+    recent.request(100_000 + i);
+    recent.request(100_000 + i - Math.floor(random() * 3));
+  }
+  assert.ok(q.windowFraction > 0.05, `window share ${q.windowFraction}`);
+});
+
 test('tinylfu: a sharp drop of the hit rate ages the sketch at once (the popular keys changed)', () => {
   for (const drop of [true, false]) {
     const p = new TinyLfuPolicy(16, { adaptive: false });
