@@ -12,7 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POLICY_NAMES, type PolicyName } from '../src/policy/policy.js';
-import { formatHitRatioTable, renderHitRatioSvg, runHitRatio, summarizeHitRatio } from './hit-ratio.js';
+import { formatHitRatioTable, runHitRatio, summarizeHitRatio } from './hit-ratio.js';
+import { renderHitRatioSvg } from './hit-ratio-chart.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.env['HIT_RATIO_ONLY'] ? new RegExp(process.env['HIT_RATIO_ONLY']) : undefined;

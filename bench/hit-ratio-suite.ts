@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatHitRatioTable, renderHitRatioSvg, runHitRatio, summarizeHitRatio, type HitRatioRow } from './hit-ratio.js';
+import { formatHitRatioTable, runHitRatio, summarizeHitRatio, type HitRatioRow } from './hit-ratio.js';
+import { renderHitRatioSvg } from './hit-ratio-chart.js';
 import type { Suite } from './suite.js';
 
 /** Where the chart goes: the source tree's bench/results, also when run from dist/bench. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatHitRatioTable, renderHitRatioSvg, replayPolicyHits, runHitRatio, VARIANTS } from '../../bench/hit-ratio.js';
+import { formatHitRatioTable, replayPolicyHits, runHitRatio, VARIANTS } from '../../bench/hit-ratio.js';
+import { renderHitRatioSvg } from '../../bench/hit-ratio-chart.js';
 import { replayThroughApi } from '../../bench/hit-ratio-api.js';
 import { referenceSieveHits } from '../../bench/sieve-reference.js';
 import { loadLirsTrace } from '../../bench/traces-public.js';
