@@ -99,31 +99,9 @@ export class Writer {
     });
   }
 
-  /**
-   * Writes `data` at `position` of real path `key` (a handle write). Runs under the path's lock, taken
-   * inline rather than through {@link #locked}: a handle's writes are the hot path, and a closure and an
-   * async frame per write were a third of what a small write allocated.
-   */
-  async writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
-    const parts = this.parts;
-    parts.cache.counters.writeOps++;
-    const waiting = parts.locks.acquire(key);
-    try {
-      try {
-        if (waiting !== undefined) await waiting;
-        parts.blocks.dropForWrite(key);
-        // Each check costs a turn even with nothing to do: made only where it can do something.
-        if (parts.cache.revalidateAfter >= 0) await parts.revalidator.beforePatch(key);
-        await parts.write.writeAt(key, data, position, userPath);
-        if (parts.tierLink !== undefined) await parts.tierPublished({ kind: 'path', path: key });
-      } finally {
-        parts.blocks.dropForWrite(key);
-        parts.locks.release(key);
-      }
-    } catch (err) {
-      parts.forgetAfterFailure(key);
-      throw err;
-    }
+  /** Writes `data` at `position` of real path `key` (a handle write), under the path's lock ({@link #patch}). */
+  writeAt(key: string, data: Uint8Array, position: number, userPath: string): Promise<void> {
+    return this.#patch(key, data, position, userPath);
   }
 
   /** Appends `data` to real path `key` (creating it); returns the new size. Runs under the path's lock. */
@@ -153,8 +131,17 @@ export class Writer {
     });
   }
 
-  /** Sets the length of real path `key`. Runs under the path's lock, taken inline as in {@link writeAt} (every open with `'w'` truncates). */
-  async truncate(key: string, length: number, userPath: string): Promise<void> {
+  /** Sets the length of real path `key`, under the path's lock ({@link #patch}; every open with `'w'` truncates). */
+  truncate(key: string, length: number, userPath: string): Promise<void> {
+    return this.#patch(key, undefined, length, userPath);
+  }
+
+  /**
+   * A handle write (`data` at `at`) or a truncation (no `data`, length `at`) under the path's lock, taken
+   * inline rather than through {@link #locked}: these are the hot path, and a closure and an async frame
+   * per write were a third of what a small write allocated.
+   */
+  async #patch(key: string, data: Uint8Array | undefined, at: number, userPath: string): Promise<void> {
     const parts = this.parts;
     parts.cache.counters.writeOps++;
     const waiting = parts.locks.acquire(key);
@@ -162,8 +149,10 @@ export class Writer {
       try {
         if (waiting !== undefined) await waiting;
         parts.blocks.dropForWrite(key);
+        // Each check costs a turn even with nothing to do: made only where it can do something.
         if (parts.cache.revalidateAfter >= 0) await parts.revalidator.beforePatch(key);
-        await parts.write.truncate(key, length, userPath);
+        if (data === undefined) await parts.write.truncate(key, at, userPath);
+        else await parts.write.writeAt(key, data, at, userPath);
         if (parts.tierLink !== undefined) await parts.tierPublished({ kind: 'path', path: key });
       } finally {
         parts.blocks.dropForWrite(key);
