@@ -351,10 +351,10 @@ export class Cache implements CoherencePort, WritePort {
   /** The metadata of `key` changed: drop it and the parent's (its mtime and listing changed too). */
   metadataChanged(key: string): void {
     this.announce(key, 'change');
-    // Nothing cached, nothing to drop: skips making the parent's path on every write. A probe in
-    // flight must still learn that it was overtaken.
+    // Nothing cached: skips making the parent's path on every write. The delete still moves the
+    // generation on, so a probe in flight learns that it was overtaken.
     if (this.meta.holdsNothing) {
-      this.meta.changedWhileEmpty();
+      this.meta.delete(key);
       return;
     }
     this.meta.delete(key);

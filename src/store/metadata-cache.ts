@@ -74,14 +74,6 @@ export class MetadataCache {
     return this.stats.size + this.lstats.size + this.missing.size + this.targets.size + this.json.size === 0;
   }
 
-  /**
-   * Records a change that found nothing to drop: a probe that started before it must still not keep
-   * what it learnt (see {@link setMissing}).
-   */
-  changedWhileEmpty(): void {
-    this.generation++;
-  }
-
   get(path: string, follow: boolean): BackendStats | undefined {
     const map = follow ? this.stats : this.lstats;
     const found = map.get(path);
