@@ -2,7 +2,8 @@ import { asyncFsError, fsError, hasCode } from '../errors.js';
 import { pathString, type PathLike } from '../paths.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
-import { FileStats } from './stats-object.js';
+import { callBackLater } from './callback-ticks.js';
+import type { RecentAnswers } from './node-fs-answers.js';
 
 type Callback = (err: unknown, value?: unknown) => void;
 
@@ -13,7 +14,7 @@ const paths2 = ['path', 'dest'];
  * missing callback, a bad path) are thrown at once, as Node's own `fs` throws them; fs errors reach the
  * callback, on a later tick, never both.
  */
-export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
+export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: RecentAnswers) {
   const cache = ctx.cache as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
   const names = paths2;
@@ -54,21 +55,21 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
       const callback = cb ?? options;
       checkCallback(callback);
       // The path is checked by the hit's own key lookup, or by the ordinary form (as Node checks it).
+      let answer = callback;
       if (cb === undefined || options == null || (options as { bigint?: unknown }).bigint !== true) {
-        const got = hits.stats(path, follow);
-        if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', syscall, pathString(path)));
-        if (got !== NOT_CACHED) return process.nextTick(callback, null, new FileStats(got));
+        if (answers.stats(path, follow, callback)) return;
+        answer = answers.learnStats(path, follow, callback);
       }
-      if (cb === undefined) slow[syscall](path, callback);
-      else slow[syscall](path, options, callback);
+      if (cb === undefined) slow[syscall](path, answer);
+      else slow[syscall](path, options, answer);
     };
   return {
     readFile(path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);
       const got = hits.readFile(path, cb === undefined ? undefined : options);
-      if (got === ABSENT) return process.nextTick(callback, asyncFsError('ENOENT', 'open', pathString(path)));
-      if (got !== NOT_CACHED) return process.nextTick(callback, null, got);
+      if (got === ABSENT) return callBackLater(callback, asyncFsError('ENOENT', 'open', pathString(path)));
+      if (got !== NOT_CACHED) return callBackLater(callback, null, got);
       if (cb === undefined) slow.readFile(path, callback);
       else slow.readFile(path, options, callback);
     },
@@ -87,13 +88,16 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
     readlink(path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);
-      const got = hits.readlink(path, cb === undefined ? undefined : options);
-      if (got === ABSENT || got === NOT_A_LINK) {
-        return process.nextTick(callback, asyncFsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path)));
+      if (cb === undefined) {
+        if (answers.readlink(path, callback)) return;
+        return slow.readlink(path, answers.learnLink(path, callback));
       }
-      if (got !== NOT_CACHED) return process.nextTick(callback, null, got);
-      if (cb === undefined) slow.readlink(path, callback);
-      else slow.readlink(path, options, callback);
+      const got = hits.readlink(path, options);
+      if (got === ABSENT || got === NOT_A_LINK) {
+        return callBackLater(callback, asyncFsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path)));
+      }
+      if (got !== NOT_CACHED) return callBackLater(callback, null, got);
+      slow.readlink(path, options, callback);
     },
     symlink: form('symlink', 1, nothing, undefined, 1),
     access: form('access', 1, nothing),

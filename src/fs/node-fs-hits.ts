@@ -26,6 +26,9 @@ type Miss = typeof NOT_CACHED | typeof ABSENT;
 export function cacheHits(ctx: NodeFsContext) {
   const { core, view } = ctx;
 
+  /** The canonical key of the stats {@link stats} returned last (for a caller that keeps the answer). */
+  let servedKey = '';
+
   const usable = (path: PathLike): boolean =>
     view.root === '' && core.readiness.gate === undefined && !core.closed && !namesDirectory(path);
 
@@ -37,6 +40,7 @@ export function cacheHits(ctx: NodeFsContext) {
       const real = core.resolvedKey(key);
       if (real !== undefined) {
         const cached = core.meta.get(real, true);
+        servedKey = real;
         return cached !== undefined && core.servable(cached) ? cached : NOT_CACHED;
       }
     }
@@ -44,6 +48,7 @@ export function cacheHits(ctx: NodeFsContext) {
     if (candidate === undefined) return NOT_CACHED;
     if (!follow) {
       const cached = core.meta.get(candidate, false) ?? canonicalStats(candidate);
+      servedKey = candidate;
       if (cached !== undefined) return core.servable(cached) ? cached : NOT_CACHED;
     }
     return knownAbsent(core, candidate) ? ABSENT : NOT_CACHED;
@@ -100,7 +105,14 @@ export function cacheHits(ctx: NodeFsContext) {
     return knownAbsent(core, candidate) ? ABSENT : NOT_CACHED;
   }
 
-  return { stats, readFile, readlink };
+  return {
+    stats,
+    readFile,
+    readlink,
+    get servedKey(): string {
+      return servedKey;
+    },
+  };
 }
 
 /** What {@link cacheHits} returns. */

@@ -1,4 +1,7 @@
+import { hasCode } from '../errors.js';
 import type { PathLike } from '../paths.js';
+import { callBackLater } from './callback-ticks.js';
+import type { RecentAnswers } from './node-fs-answers.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
 
 type ReadFileCallback = (path: PathLike, cb: (err: unknown, data?: Buffer | string) => void) => void;
@@ -11,7 +14,7 @@ type ReadFileCallback = (path: PathLike, cb: (err: unknown, data?: Buffer | stri
  * so it is kept only with `metadataCache` and without revalidation or a tier. Callers must not mutate it.
  * Errors as `CachedInputFileSystem`'s: the read's own, JSON.parse's, or `No file content` for an empty file.
  */
-export function jsonForms(ctx: NodeFsContext, readFile: ReadFileCallback, readFileSync: (path: PathLike) => Buffer | string) {
+export function jsonForms(ctx: NodeFsContext, answers: RecentAnswers, readFile: ReadFileCallback, readFileSync: (path: PathLike) => Buffer | string) {
   const { core, view } = ctx;
   const keeps = (): boolean => core.opts.metadataCache && core.revalidateAfter < 0 && core.tierLink === undefined && view.root === '';
 
@@ -26,13 +29,20 @@ export function jsonForms(ctx: NodeFsContext, readFile: ReadFileCallback, readFi
   return {
     readJson(path: PathLike, cb: unknown): void {
       checkCallback(cb);
+      if (answers.json(path, cb)) return;
       checkPath(path);
+      const generation = core.meta.generation;
       const real = realOf(path);
       const kept = real === undefined || core.closed ? undefined : core.meta.parsedJson(real);
-      if (kept !== undefined) return process.nextTick(cb, null, kept);
-      const generation = core.meta.generation;
+      if (kept !== undefined) {
+        answers.keepJson(path, kept, null, generation);
+        return callBackLater(cb, null, kept);
+      }
       readFile(path, (err, data) => {
-        if (err) return cb(err);
+        if (err) {
+          if (hasCode(err) && err.code === 'ENOENT') answers.keepJson(path, undefined, 'ENOENT', generation);
+          return cb(err);
+        }
         let value: unknown;
         try {
           value = parse(data!);
@@ -40,7 +50,10 @@ export function jsonForms(ctx: NodeFsContext, readFile: ReadFileCallback, readFi
           return cb(parseError);
         }
         const known = realOf(path);
-        if (known !== undefined) core.meta.setParsedJson(known, value, generation);
+        if (known !== undefined) {
+          core.meta.setParsedJson(known, value, generation);
+          answers.keepJson(path, value, null, generation);
+        }
         cb(null, value);
       });
     },

@@ -6,6 +6,7 @@ import { callbackForms } from './node-fs-callbacks.js';
 import type { NodeFsContext } from './node-fs-context.js';
 import { descriptorForms } from './node-fs-descriptors.js';
 import { cacheHits } from './node-fs-hits.js';
+import { RecentAnswers } from './node-fs-answers.js';
 import { jsonForms } from './node-fs-json.js';
 import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
@@ -26,14 +27,15 @@ export function toNodeFs(cache: CacheFS) {
   const hits = cacheHits(ctx);
   const sync = syncForms(ctx, hits);
   const { createEmpty: _createEmpty, currentBytes: _currentBytes, ...syncPublic } = sync;
-  const callbacks = callbackForms(ctx, hits);
+  const answers = new RecentAnswers(ctx, hits);
+  const callbacks = callbackForms(ctx, hits, answers);
   return {
     ...callbacks,
     ...syncPublic,
     ...descriptorForms(ctx, sync),
     ...streamForms(ctx),
     ...watchForms(ctx),
-    ...jsonForms(ctx, callbacks.readFile as never, syncPublic.readFileSync),
+    ...jsonForms(ctx, answers, callbacks.readFile as never, syncPublic.readFileSync),
     promises: cache,
     constants,
     Stats: FileStats,

@@ -119,10 +119,14 @@ for (const mode of WRITE_MODES) {
       let i = 0;
       for (const [name, create] of creations) {
         const p = join(root, 'd', `new${i++}`);
-        // Every way a resolver asks, so that each kind of answer is remembered.
-        assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT', name);
-        assert.equal((await callback((cb) => fs.lstat(p, cb))).error?.code, 'ENOENT', name);
-        assert.equal((await callback((cb) => fs.readlink(p, cb))).error?.code, 'ENOENT', name);
+        // Every way a resolver asks, twice (the second answer comes from memory), so that each kind of
+        // answer is remembered.
+        for (let again = 0; again < 2; again++) {
+          assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT', name);
+          assert.equal((await callback((cb) => fs.lstat(p, cb))).error?.code, 'ENOENT', name);
+          assert.equal((await callback((cb) => fs.readlink(p, cb))).error?.code, 'ENOENT', name);
+          assert.equal((await callback((cb) => fs.readJson(p, cb))).error?.code, 'ENOENT', name);
+        }
         assert.equal(fs.existsSync(p), false, name);
         await create(p);
         const expected = nodeFs.lstatSync(p);
@@ -131,6 +135,7 @@ for (const mode of WRITE_MODES) {
         assert.equal(seen.value!.mode, expected.mode, name);
         assert.equal(fs.existsSync(p), true, name);
         assert.deepEqual(await callback((cb) => fs.readlink(p, cb)), await callback((cb) => nodeFs.readlink(p, cb)), `${name}: readlink`);
+        assert.equal((await callback<nodeFs.Stats>((cb) => fs.stat(p, cb))).value?.mode, nodeFs.statSync(p).mode, `${name}: stat after the create`);
       }
       await cache.close();
     });
@@ -153,6 +158,70 @@ for (const mode of WRITE_MODES) {
     });
   });
 }
+
+describe('answers given again from memory', () => {
+  it('are what node:fs answers, each error a fresh object a caller may change', async () => {
+    const root = await tree();
+    writeTree(root, { 'package.json': '{"name":"p"}' });
+    const { backend, calls } = counted('/');
+    const cache = new CacheFS(backend, { metadataCache: true });
+    const fs = toNodeFs(cache);
+    const asks: [string, (f: typeof nodeFs) => Promise<{ error?: Record<string, unknown>; value?: unknown }>][] = [
+      ['stat missing', (f) => callback((cb) => f.stat(join(root, 'nope'), cb))],
+      ['lstat missing', (f) => callback((cb) => f.lstat(join(root, 'd/nope'), cb))],
+      ['stat through a file', (f) => callback((cb) => f.stat(join(root, 'a.txt/x'), cb))],
+      ['readlink of a file', (f) => callback((cb) => f.readlink(join(root, 'a.txt'), cb))],
+      ['readlink missing', (f) => callback((cb) => f.readlink(join(root, 'nope'), cb))],
+      ['readlink of a link', (f) => callback((cb) => f.readlink(join(root, 'link'), cb))],
+      ['stat of a file', (f) => callback<nodeFs.Stats>((cb) => f.stat(join(root, 'a.txt'), cb)).then((r) => ({ error: r.error, value: r.value?.size }))],
+      ['lstat of a link', (f) => callback<nodeFs.Stats>((cb) => f.lstat(join(root, 'link'), cb)).then((r) => ({ error: r.error, value: r.value?.isSymbolicLink() }))],
+    ];
+    for (const [name, ask] of asks) {
+      const expected = await ask(nodeFs);
+      for (let again = 0; again < 3; again++) assert.deepEqual(await ask(fs as unknown as typeof nodeFs), expected, `${name} (${again})`);
+    }
+    const before = calls();
+    for (const [name, ask] of asks) assert.deepEqual(await ask(fs as unknown as typeof nodeFs), await ask(nodeFs), name);
+    assert.equal(calls(), before, 'all from memory');
+    const json = (): Promise<{ error?: Record<string, unknown>; value?: unknown }> => callback((cb) => fs.readJson(join(root, 'package.json'), cb));
+    assert.deepEqual(await json(), { value: { name: 'p' } });
+    assert.deepEqual(await json(), { value: { name: 'p' } });
+
+    const errors = await Promise.all([0, 1].map(() => new Promise<Error>((resolve) => fs.stat(join(root, 'nope'), resolve))));
+    const [e1, e2] = errors as [Error & { code?: string }, Error & { code?: string }];
+    assert.notEqual(e1, e2);
+    assert.ok(e1 instanceof Error);
+    const nodeError = await new Promise<Error>((resolve) => nodeFs.stat(join(root, 'nope'), resolve as never));
+    assert.equal(e1.message, nodeError.message);
+    assert.equal(String(e1), String(nodeError));
+    assert.equal(e1.stack?.split('\n')[0], nodeError.stack?.split('\n')[0]);
+    assert.deepEqual(Object.keys(e1), Object.keys(nodeError));
+    e1.message = `while resolving: ${e1.message}`;
+    (e1 as { code?: string }).code = 'CHANGED';
+    const e3 = await new Promise<Error & { code?: string }>((resolve) => fs.stat(join(root, 'nope'), resolve as never));
+    assert.equal(e3.message, nodeError.message, 'a caller changing its error changes no other');
+    assert.equal(e3.code, 'ENOENT');
+
+    // Changed through the cache: every answer is dropped.
+    await cache.writeFile(join(root, 'nope'), 'now here');
+    await cache.writeFile(join(root, 'package.json'), '{"name":"q"}');
+    assert.equal((await callback<nodeFs.Stats>((cb) => fs.stat(join(root, 'nope'), cb))).value?.size, 8);
+    assert.deepEqual(await json(), { value: { name: 'q' } });
+    await cache.close();
+  });
+
+  it('are dropped when the watcher hears of a change made behind the cache', async () => {
+    const root = await tree();
+    const cache = new CacheFS(nodeBackend(root), { metadataCache: true, watch: true });
+    await cache.ready();
+    const fs = toNodeFs(cache);
+    const p = '/d/later';
+    for (let again = 0; again < 2; again++) assert.equal((await callback((cb) => fs.stat(p, cb))).error?.code, 'ENOENT');
+    nodeFs.writeFileSync(join(root, p), 'made behind the cache');
+    await until(async () => (await callback<nodeFs.Stats>((cb) => fs.stat(p, cb))).value?.size === 'made behind the cache'.length, 'the watcher drops the remembered absence');
+    await cache.close();
+  });
+});
 
 describe('absences and their limits', () => {
   it('does not remember an absence that a create overtook while the probe was on its way', async () => {
