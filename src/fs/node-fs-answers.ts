@@ -66,7 +66,7 @@ export class RecentAnswers {
    * missing); false when only the backend can tell, or when the caller must take its ordinary way.
    */
   stats(path: unknown, follow: boolean, callback: Callback): boolean {
-    const remembers = typeof path === 'string' && this.#current();
+    const remembers = isAbsoluteText(path) && this.#current();
     const answers = follow ? this.#stats : this.#lstats;
     if (remembers) {
       const known = answers.get(path);
@@ -96,7 +96,7 @@ export class RecentAnswers {
 
   /** Calls back with `readlink` of `path` (no options: a string target) when the cache alone can tell. */
   readlink(path: unknown, callback: Callback): boolean {
-    const remembers = typeof path === 'string' && this.#current();
+    const remembers = isAbsoluteText(path) && this.#current();
     if (remembers) {
       const known = this.#links.get(path);
       if (known !== undefined) {
@@ -118,7 +118,7 @@ export class RecentAnswers {
    * primes its second.
    */
   learnStats(path: unknown, follow: boolean, callback: Callback): Callback {
-    if (typeof path !== 'string' || !this.#current()) return callback;
+    if (!isAbsoluteText(path) || !this.#current()) return callback;
     const generation = this.#generation;
     const answers = follow ? this.#stats : this.#lstats;
     return (err, value) => {
@@ -133,7 +133,7 @@ export class RecentAnswers {
 
   /** `callback`, wrapped to keep the backend's `readlink` answer (see {@link learnStats}). */
   learnLink(path: unknown, callback: Callback): Callback {
-    if (typeof path !== 'string' || !this.#current()) return callback;
+    if (!isAbsoluteText(path) || !this.#current()) return callback;
     const generation = this.#generation;
     return (err, value) => {
       if (this.#current() && generation === this.#generation) {
@@ -147,7 +147,7 @@ export class RecentAnswers {
 
   /** Calls back with `readJson`'s earlier answer for `path` (a value, or ENOENT); false when none is kept. */
   json(path: unknown, callback: Callback): boolean {
-    if (typeof path !== 'string' || !this.#current()) return false;
+    if (!isAbsoluteText(path) || !this.#current()) return false;
     const known = this.#json.get(path);
     if (known === undefined) return false;
     giveAgain(known, 'open', path, callback);
@@ -156,7 +156,7 @@ export class RecentAnswers {
 
   /** Keeps `readJson`'s answer for `path` (its value, or an error code), learnt at `generation`. */
   keepJson(path: unknown, value: unknown, errorCode: string | null, generation: number): void {
-    if (typeof path === 'string' && this.#current() && generation === this.#generation) {
+    if (isAbsoluteText(path) && this.#current() && generation === this.#generation) {
       remember(this.#json, path, new Answer(value, errorCode, undefined), this.#limit);
     }
   }
@@ -176,6 +176,14 @@ export class RecentAnswers {
     }
     return true;
   }
+}
+
+/**
+ * Only absolute path texts are kept: a relative one names another file once the process changes its
+ * working directory, and Buffers and URLs are rare enough to take the ordinary way.
+ */
+function isAbsoluteText(path: unknown): path is string {
+  return typeof path === 'string' && path.charCodeAt(0) === 47; // '/'
 }
 
 /** Calls back with `answer`: its value, or a fresh error of its code for `syscall` on `path`. */

@@ -210,6 +210,19 @@ describe('answers given again from memory', () => {
     await cache.close();
   });
 
+  it('are not kept for a relative path, which names another file after a chdir', async () => {
+    const root = await tree();
+    const cache = new CacheFS(nodeBackend('/'), { metadataCache: true });
+    const fs = toNodeFs(cache);
+    await cache.chdir(join(root, 'd'));
+    for (let again = 0; again < 2; again++) assert.equal((await callback((cb) => fs.stat('a.txt', cb))).error?.code, 'ENOENT');
+    for (let again = 0; again < 2; again++) assert.equal((await callback((cb) => fs.readlink('b.txt', cb))).error?.code, 'EINVAL');
+    await cache.chdir(root);
+    assert.equal((await callback<nodeFs.Stats>((cb) => fs.stat('a.txt', cb))).value?.size, 1);
+    assert.equal((await callback((cb) => fs.readlink('link', cb))).value, 'a.txt');
+    await cache.close();
+  });
+
   it('are dropped when the watcher hears of a change made behind the cache', async () => {
     const root = await tree();
     const cache = new CacheFS(nodeBackend(root), { metadataCache: true, watch: true });
