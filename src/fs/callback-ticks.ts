@@ -1,8 +1,12 @@
 type Callback = (err: unknown, value?: unknown) => void;
 
-/** Callbacks waiting for the next tick, as flat triples: callback, error (null for none), value. */
-const waiting: unknown[] = [];
-let next = 0;
+/**
+ * Callbacks waiting for the next tick, as flat triples: callback, error (null for none), value. A
+ * callback that asks again queues into the other array, so a resolver's chain of calls never grows
+ * one array, nor keeps the answers it already gave reachable.
+ */
+let waiting: unknown[] = [];
+let spare: unknown[] = [];
 let scheduled = false;
 
 /**
@@ -19,27 +23,32 @@ export function callBackLater(cb: Callback, err: unknown, value?: unknown): void
 }
 
 function callBackWaiting(): void {
-  let finished = false;
-  try {
-    // A callback may queue more: they run in this same pass, in order, as ticks queued by a tick do.
-    while (next < waiting.length) {
-      const cb = waiting[next] as Callback;
-      const err = waiting[next + 1];
-      const value = waiting[next + 2];
-      next += 3;
-      if (err === null) cb(null, value);
-      else cb(err);
-    }
-    finished = true;
-  } finally {
-    if (finished) {
-      waiting.length = 0;
-      next = 0;
-      scheduled = false;
-    } else {
-      // A callback threw (the process may survive it, through 'uncaughtException'): the rest still
-      // get their answers, on a later tick.
-      process.nextTick(callBackWaiting);
+  // Callbacks queued by callbacks run in this same pass, after the ones before them, as ticks
+  // queued by a tick do.
+  while (waiting.length !== 0) {
+    const batch = waiting;
+    waiting = spare;
+    let i = 0;
+    try {
+      for (; i < batch.length; i += 3) {
+        const cb = batch[i] as Callback;
+        const err = batch[i + 1];
+        const value = batch[i + 2];
+        if (err === null) cb(null, value);
+        else cb(err);
+      }
+    } finally {
+      if (i < batch.length) {
+        // A callback threw (the process may survive it, through 'uncaughtException'): the rest
+        // still get their answers, first, on a later tick.
+        waiting = batch.slice(i + 3).concat(waiting);
+        spare = [];
+        process.nextTick(callBackWaiting);
+      } else {
+        batch.length = 0;
+        spare = batch;
+      }
     }
   }
+  scheduled = false;
 }

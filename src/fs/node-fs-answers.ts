@@ -156,6 +156,7 @@ export class RecentAnswers {
 
   /** Keeps `readJson`'s answer for `path` (its value, or an error code), learnt at `generation`. */
   keepJson(path: unknown, value: unknown, errorCode: string | null, generation: number): void {
+    if (errorCode !== null && !NAMESPACE_ANSWERS.has(errorCode)) return;
     if (isAbsoluteText(path) && this.#current() && generation === this.#generation) {
       remember(this.#json, path, new Answer(value, errorCode, undefined), this.#limit);
     }

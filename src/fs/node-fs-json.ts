@@ -40,7 +40,7 @@ export function jsonForms(ctx: NodeFsContext, answers: RecentAnswers, readFile: 
       }
       readFile(path, (err, data) => {
         if (err) {
-          if (hasCode(err) && err.code === 'ENOENT') answers.keepJson(path, undefined, 'ENOENT', generation);
+          if (hasCode(err)) answers.keepJson(path, undefined, err.code, generation);
           return cb(err);
         }
         let value: unknown;
