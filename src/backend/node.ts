@@ -6,7 +6,7 @@ import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
 import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
-import { NodeFile, NodeFileSync, virtualError } from './node-file.js';
+import { NodeFile, NodeFileSync, localDiskDevice, virtualError } from './node-file.js';
 import { diskPlans, readAll } from './node-plans.js';
 import { inspectAsync, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
@@ -44,6 +44,8 @@ export function nodeBackend(root: string): Backend {
   const rootReal = exactName(fs.realpathSync(given), () => fs.realpathSync(given, 'buffer'));
   if (!fs.statSync(syscallPath(rootReal)).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
   const c = new Confinement(rootReal, given);
+  // On a local disk an open file's fstat and read-only close run inline (node-file.ts says why).
+  const inlineDevice = localDiskDevice(syscallPath(rootReal));
   const plans = diskPlans(c);
   const watchers = new Set<fs.FSWatcher>();
 
@@ -192,12 +194,12 @@ export function nodeBackend(root: string): Backend {
         }
         if (fd !== undefined) {
           const at = procPath(fd);
-          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk));
+          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk), flags === 'r', inlineDevice);
           fs.close(fd, noop);
         }
       }
       const [fd, real] = await async('open', plans.open)(path, flags);
-      return new NodeFile(fd, path, real);
+      return new NodeFile(fd, path, real, flags === 'r', inlineDevice);
     },
     sync: syncFace,
     realPathOnOpen: true,
