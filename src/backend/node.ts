@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import type { Backend, BackendSync, BackendWatcher } from './backend.js';
+import type { Backend, BackendStats, BackendSync, BackendWatcher } from './backend.js';
 import { toBackendStats } from './backend.js';
 import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
@@ -115,14 +115,11 @@ export function nodeBackend(root: string): Backend {
       if (stats.isDirectory()) c.rememberChild(parentOf(path), path, disk);
       return toBackendStats(stats);
     },
-    async lstat(path) {
-      const disk = c.knownEntry(path) ?? (await c.checkedEntry(path));
-      if (disk === undefined) return slowLstat(path);
-      try {
-        return toBackendStats(await lstatAsync(disk));
-      } catch (err) {
-        throw virtualError(err, 'lstat', path);
-      }
+    lstat(path) {
+      // In a directory already checked (the common case) one lstat, no async frame of its own.
+      const known = c.knownEntry(path);
+      if (known !== undefined) return lstatAt(known, path);
+      return c.checkedEntry(path).then((disk) => (disk === undefined ? slowLstat(path) : lstatAt(disk, path)));
     },
     async readFile(path) {
       // The hot path without a plan: open the plain path (or the known directory's) with O_NOFOLLOW and
@@ -241,6 +238,13 @@ export function nodeBackend(root: string): Backend {
 }
 
 function noop(): void {}
+
+/** `lstat` of disk path `disk` as the backend answers it: stats, or an error naming virtual `path`. */
+function lstatAt(disk: string, path: string): Promise<BackendStats> {
+  return new Promise((resolve, reject) =>
+    fs.lstat(syscallPath(disk), (err, stats) => (err ? reject(virtualError(err, 'lstat', path)) : resolve(toBackendStats(stats)))),
+  );
+}
 
 /**
  * The path a watch event names. Node's recursive watcher gives names as UTF-8 strings only (no Buffer
