@@ -32,6 +32,24 @@ export function localDiskDevice(root: string | Buffer): InlineDevice {
 }
 
 /**
+ * Closes a read-only descriptor without waiting: inline when `stats` (its fstat) show a linked file on
+ * the root's local disk, where the close frees nothing; in the pool otherwise.
+ */
+export function releaseReadOnly(fd: number, stats: fs.Stats, device: InlineDevice): void {
+  if (device !== undefined && stats.dev === device && stats.nlink > 0) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Nothing to report for a read-only descriptor, as with the pool's close.
+    }
+  } else {
+    fs.close(fd, noop);
+  }
+}
+
+function noop(): void {}
+
+/**
  * One descriptor of {@link Backend.open} on the disk; errors name the virtual path it was opened at.
  *
  * On a local disk ({@link InlineDevice}) `stat` and the close of a read-only descriptor run on the

@@ -6,7 +6,7 @@ import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
 import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
-import { NodeFile, NodeFileSync, localDiskDevice, virtualError } from './node-file.js';
+import { NodeFile, NodeFileSync, localDiskDevice, releaseReadOnly, virtualError } from './node-file.js';
 import { diskPlans, readAll } from './node-plans.js';
 import { inspectAsync, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
@@ -139,7 +139,8 @@ export function nodeBackend(root: string): Backend {
       let stats: fs.Stats;
       try {
         let at: string | undefined;
-        [at, stats] = await inspectAsync(fd);
+        // On a local disk the check and the fstat run inline (node-file.ts says why), else in the pool at once.
+        [at, stats] = inlineDevice !== undefined ? [procPath(fd), fs.fstatSync(fd)] : await inspectAsync(fd);
         if (at !== disk && at !== `${disk} (deleted)`) {
           fs.close(fd, noop);
           return slowReadFile(path);
@@ -153,7 +154,7 @@ export function nodeBackend(root: string): Backend {
       } catch (err) {
         throw virtualError(err, 'open', path);
       } finally {
-        fs.close(fd, noop);
+        releaseReadOnly(fd, stats, inlineDevice);
       }
     },
     writeFile: async('open', plans.writeFile),

@@ -440,7 +440,7 @@ describe('nodeBackend open files', () => {
     await rejectsWith(file.close(), 'EBADF');
   });
 
-  it('after an fstat, close still waits for reads in flight and releases the descriptor (read-only, unlinked meanwhile, or written)', { skip: process.platform !== 'linux' && 'counts /proc/self/fd' }, async () => {
+  it('after an fstat, close still waits for reads in flight and releases the descriptor (read-only, unlinked meanwhile, or written), as readFile does', { skip: process.platform !== 'linux' && 'counts /proc/self/fd' }, async () => {
     const root = await freshDir('close-after-stat');
     const data = Buffer.alloc(64 * 1024, 0x5a);
     const b = nodeBackend(root);
@@ -460,6 +460,8 @@ describe('nodeBackend open files', () => {
       await rejectsWith(file.stat(), 'EBADF');
       await rejectsWith(file.close(), 'EBADF');
     }
+    await fsp.writeFile(path.join(root, 'whole'), data);
+    for (let i = 0; i < 8; i++) assert.equal((await b.readFile('/whole')).length, data.length);
     assert.equal(openDescriptors(), before, 'every descriptor closed');
   });
 });
