@@ -10,33 +10,54 @@ export function virtualError(err: unknown, syscall: string, path: string, dest?:
 }
 
 /**
- * Where descriptor calls of a {@link NodeFile} may run on the calling thread: the root's device, when the
- * root is on a local disk filesystem ({@link localDiskDevice}); undefined keeps every call in the pool.
- */
-export type InlineDevice = number | undefined;
-
-/**
  * Filesystems whose `fstat` of an open descriptor reads the in-memory inode and whose `close` of a
  * read-only descriptor of a linked file does no I/O: ext2/3/4, XFS, Btrfs, tmpfs, ramfs, overlayfs,
  * F2FS, ZFS, bcachefs. A network or FUSE filesystem may ask its server on either, so it is not here.
  */
 const LOCAL_DISK_TYPES = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x858458f6, 0x794c7630, 0xf2f52010, 0x2fc12fc1, 0xca451a4e]);
 
-/** The device of `root` when it is on a local disk filesystem (see {@link LOCAL_DISK_TYPES}), else undefined. */
-export function localDiskDevice(root: string | Buffer): InlineDevice {
-  try {
-    return LOCAL_DISK_TYPES.has(fs.statfsSync(root).type) ? fs.statSync(root).dev : undefined;
-  } catch {
-    return undefined;
+/**
+ * Whether a `nodeBackend`'s descriptor calls (`fstat`, the close of a read-only descriptor) may run on
+ * the calling thread: made only for a root on a local disk ({@link LOCAL_DISK_TYPES}), shared by all the
+ * backend's files. A descriptor found on another device (a filesystem mounted below the root, which may
+ * be a network one) turns it off for good, so such a mount costs at most one inline `fstat`.
+ */
+export class InlineDescriptors {
+  #foreign = false;
+  private constructor(readonly device: number) {}
+
+  /** For a root on a local disk filesystem; undefined elsewhere (every descriptor call in the pool). */
+  static for(root: string | Buffer): InlineDescriptors | undefined {
+    try {
+      return LOCAL_DISK_TYPES.has(fs.statfsSync(root).type) ? new InlineDescriptors(fs.statSync(root).dev) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** No descriptor was found on another device yet. */
+  get active(): boolean {
+    return !this.#foreign;
+  }
+
+  /** Takes note of an fstat made inline; true when its file is on the root's filesystem. */
+  accept(stats: fs.Stats): boolean {
+    if (stats.dev !== this.device) this.#foreign = true;
+    return !this.#foreign;
+  }
+
+  /** Whether a read-only descriptor with these (accepted) stats may be closed inline: its close frees nothing. */
+  closesInline(stats: fs.Stats): boolean {
+    return !this.#foreign && stats.dev === this.device && stats.nlink > 0;
   }
 }
 
 /**
- * Closes a read-only descriptor without waiting: inline when `stats` (its fstat) show a linked file on
- * the root's local disk, where the close frees nothing; in the pool otherwise.
+ * Closes a read-only descriptor without waiting: inline when `inline` says its close frees nothing
+ * ({@link InlineDescriptors.closesInline}), in the pool otherwise.
  */
-export function releaseReadOnly(fd: number, stats: fs.Stats, device: InlineDevice): void {
-  if (device !== undefined && stats.dev === device && stats.nlink > 0) {
+export function releaseReadOnly(fd: number, stats: fs.Stats, inline: InlineDescriptors | undefined): void {
+  if (inline !== undefined && inline.closesInline(stats)) {
     try {
       fs.closeSync(fd);
     } catch {
@@ -52,7 +73,7 @@ function noop(): void {}
 /**
  * One descriptor of {@link Backend.open} on the disk; errors name the virtual path it was opened at.
  *
- * On a local disk ({@link InlineDevice}) `stat` and the close of a read-only descriptor run on the
+ * On a local disk ({@link InlineDescriptors}) `stat` and the close of a read-only descriptor run on the
  * calling thread: each is a syscall of a microsecond or two that touches no disk, where a thread-pool
  * round trip costs several times that in queueing and wake-ups, and a cold read is open, fstat, read,
  * close (`npm run bench -- cold`). Everything that may wait on the disk (open, read, write) stays in the
@@ -69,20 +90,17 @@ export class NodeFile implements BackendFile {
    */
   private inFlight = 0;
   private drained: (() => void) | undefined;
-  /** Calls may still run inline: the root is on a local disk and no fstat found this file elsewhere. */
-  private inline: boolean;
   /** The last fstat found a linked file on the root's device, so a read-only close frees nothing. */
   private closesInline = false;
   private readonly fd: number;
   private readonly path: string;
   private readonly readOnly: boolean;
-  private readonly device: InlineDevice;
-  constructor(fd: number, path: string, readonly realPath?: string, readOnly = false, device: InlineDevice = undefined) {
+  private readonly inline: InlineDescriptors | undefined;
+  constructor(fd: number, path: string, readonly realPath?: string, readOnly = false, inline?: InlineDescriptors) {
     this.fd = fd;
     this.path = path;
     this.readOnly = readOnly;
-    this.device = device;
-    this.inline = device !== undefined;
+    this.inline = inline;
   }
 
   private call<T>(syscall: string, start: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
@@ -105,21 +123,23 @@ export class NodeFile implements BackendFile {
     return this.call('write', (done) => fs.write(this.fd, data, offset, length, position, done));
   }
   async stat(): Promise<BackendStats> {
+    const inline = this.inline;
     let stats: fs.Stats;
-    if (this.inline) {
+    if (inline !== undefined && inline.active) {
       if (this.closed) throw new FsError('EBADF', 'fstat', this.path);
       try {
         stats = fs.fstatSync(this.fd);
       } catch (err) {
         throw virtualError(err, 'fstat', this.path);
       }
-      this.inline = stats.dev === this.device;
+      this.closesInline = inline.accept(stats) && this.readOnly && inline.closesInline(stats);
     } else {
       stats = await this.call<fs.Stats>('fstat', (done) => fs.fstat(this.fd, done));
+      this.closesInline = false;
     }
-    this.closesInline = this.inline && this.readOnly && stats.nlink > 0;
     return toBackendStats(stats);
   }
+
   truncate(length: number): Promise<void> {
     this.closesInline = false;
     return this.call('ftruncate', (done) => fs.ftruncate(this.fd, length, done));

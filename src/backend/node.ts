@@ -6,7 +6,7 @@ import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
 import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
-import { NodeFile, NodeFileSync, localDiskDevice, releaseReadOnly, virtualError } from './node-file.js';
+import { InlineDescriptors, NodeFile, NodeFileSync, releaseReadOnly, virtualError } from './node-file.js';
 import { diskPlans, readAll } from './node-plans.js';
 import { inspectAsync, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
@@ -45,7 +45,7 @@ export function nodeBackend(root: string): Backend {
   if (!fs.statSync(syscallPath(rootReal)).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
   const c = new Confinement(rootReal, given);
   // On a local disk an open file's fstat and read-only close run inline (node-file.ts says why).
-  const inlineDevice = localDiskDevice(syscallPath(rootReal));
+  const inline = InlineDescriptors.for(syscallPath(rootReal));
   const plans = diskPlans(c);
   const watchers = new Set<fs.FSWatcher>();
 
@@ -140,7 +140,12 @@ export function nodeBackend(root: string): Backend {
       try {
         let at: string | undefined;
         // On a local disk the check and the fstat run inline (node-file.ts says why), else in the pool at once.
-        [at, stats] = inlineDevice !== undefined ? [procPath(fd), fs.fstatSync(fd)] : await inspectAsync(fd);
+        if (inline !== undefined && inline.active) {
+          [at, stats] = [procPath(fd), fs.fstatSync(fd)];
+          inline.accept(stats);
+        } else {
+          [at, stats] = await inspectAsync(fd);
+        }
         if (at !== disk && at !== `${disk} (deleted)`) {
           fs.close(fd, noop);
           return slowReadFile(path);
@@ -154,7 +159,7 @@ export function nodeBackend(root: string): Backend {
       } catch (err) {
         throw virtualError(err, 'open', path);
       } finally {
-        releaseReadOnly(fd, stats, inlineDevice);
+        releaseReadOnly(fd, stats, inline);
       }
     },
     writeFile: async('open', plans.writeFile),
@@ -192,12 +197,12 @@ export function nodeBackend(root: string): Backend {
         }
         if (fd !== undefined) {
           const at = procPath(fd);
-          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk), flags === 'r', inlineDevice);
+          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk), flags === 'r', inline);
           fs.close(fd, noop);
         }
       }
       const [fd, real] = await async('open', plans.open)(path, flags);
-      return new NodeFile(fd, path, real, flags === 'r', inlineDevice);
+      return new NodeFile(fd, path, real, flags === 'r', inline);
     },
     sync: syncFace,
     realPathOnOpen: true,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import type { Backend } from '../../src/backend/backend.js';
 import { nodeBackend } from '../../src/backend/node.js';
+import { InlineDescriptors } from '../../src/backend/node-file.js';
 import { backendContract, bytes, rejectsWith, S_IFLNK, S_IFMT, S_IFREG, text } from './contract.js';
 import { facesContract } from './faces.js';
 
@@ -463,5 +464,27 @@ describe('nodeBackend open files', () => {
     await fsp.writeFile(path.join(root, 'whole'), data);
     for (let i = 0; i < 8; i++) assert.equal((await b.readFile('/whole')).length, data.length);
     assert.equal(openDescriptors(), before, 'every descriptor closed');
+  });
+
+  it('descriptor calls run inline only on the root\'s filesystem, never for an unlinked file, and a file on another filesystem turns them off for good', async (t) => {
+    const root = await freshDir('inline-rule');
+    const inline = InlineDescriptors.for(root);
+    if (inline === undefined) return t.skip('the temporary directory is not on a local disk filesystem');
+    const file = path.join(root, 'f');
+    await fsp.writeFile(file, 'x');
+    assert.equal(inline.accept(fs.statSync(file)), true);
+    assert.equal(inline.closesInline(fs.statSync(file)), true);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.unlinkSync(file);
+      assert.equal(inline.closesInline(fs.fstatSync(fd)), false, 'the last close of an unlinked file frees its blocks');
+    } finally {
+      fs.closeSync(fd);
+    }
+    await fsp.writeFile(file, 'x');
+    assert.equal(inline.accept(fs.statSync('/proc/self')), false, 'procfs is another filesystem');
+    assert.equal(inline.active, false);
+    assert.equal(inline.accept(fs.statSync(file)), false, 'off for good');
+    assert.equal(inline.closesInline(fs.statSync(file)), false);
   });
 });
