@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import type { Backend, BackendSync, BackendWatcher } from './backend.js';
+import type { Backend, BackendStats, BackendSync, BackendWatcher } from './backend.js';
 import { toBackendStats } from './backend.js';
 import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
 import { exactName, syscallPath } from '../util/byte-path.js';
 import { Confinement } from './node-confine.js';
-import { NodeFile, NodeFileSync, virtualError } from './node-file.js';
+import { InlineDescriptors, NodeFile, NodeFileSync, releaseReadOnly, virtualError } from './node-file.js';
 import { diskPlans, readAll } from './node-plans.js';
 import { inspectAsync, lstatAsync, openAsync, procPath, runAsync, runSync, type Plan } from './plan.js';
 
@@ -44,6 +44,8 @@ export function nodeBackend(root: string): Backend {
   const rootReal = exactName(fs.realpathSync(given), () => fs.realpathSync(given, 'buffer'));
   if (!fs.statSync(syscallPath(rootReal)).isDirectory()) throw new FsError('ENOTDIR', 'scandir', root);
   const c = new Confinement(rootReal, given);
+  // On a local disk an open file's fstat and read-only close run inline (node-file.ts says why).
+  const inline = InlineDescriptors.for(syscallPath(rootReal));
   const plans = diskPlans(c);
   const watchers = new Set<fs.FSWatcher>();
 
@@ -113,14 +115,11 @@ export function nodeBackend(root: string): Backend {
       if (stats.isDirectory()) c.rememberChild(parentOf(path), path, disk);
       return toBackendStats(stats);
     },
-    async lstat(path) {
-      const disk = c.knownEntry(path) ?? (await c.checkedEntry(path));
-      if (disk === undefined) return slowLstat(path);
-      try {
-        return toBackendStats(await lstatAsync(disk));
-      } catch (err) {
-        throw virtualError(err, 'lstat', path);
-      }
+    lstat(path) {
+      // In a directory already checked (the common case) one lstat, no async frame of its own.
+      const known = c.knownEntry(path);
+      if (known !== undefined) return lstatAt(known, path);
+      return c.checkedEntry(path).then((disk) => (disk === undefined ? slowLstat(path) : lstatAt(disk, path)));
     },
     async readFile(path) {
       // The hot path without a plan: open the plain path (or the known directory's) with O_NOFOLLOW and
@@ -140,7 +139,13 @@ export function nodeBackend(root: string): Backend {
       let stats: fs.Stats;
       try {
         let at: string | undefined;
-        [at, stats] = await inspectAsync(fd);
+        // On a local disk the check and the fstat run inline (node-file.ts says why), else in the pool at once.
+        if (inline !== undefined && inline.active) {
+          [at, stats] = [procPath(fd), fs.fstatSync(fd)];
+          inline.accept(stats);
+        } else {
+          [at, stats] = await inspectAsync(fd);
+        }
         if (at !== disk && at !== `${disk} (deleted)`) {
           fs.close(fd, noop);
           return slowReadFile(path);
@@ -154,7 +159,7 @@ export function nodeBackend(root: string): Backend {
       } catch (err) {
         throw virtualError(err, 'open', path);
       } finally {
-        fs.close(fd, noop);
+        releaseReadOnly(fd, stats, inline);
       }
     },
     writeFile: async('open', plans.writeFile),
@@ -192,12 +197,12 @@ export function nodeBackend(root: string): Backend {
         }
         if (fd !== undefined) {
           const at = procPath(fd);
-          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk));
+          if (at === disk || at === `${disk} (deleted)`) return new NodeFile(fd, path, c.toVirtual(disk), flags === 'r', inline);
           fs.close(fd, noop);
         }
       }
       const [fd, real] = await async('open', plans.open)(path, flags);
-      return new NodeFile(fd, path, real);
+      return new NodeFile(fd, path, real, flags === 'r', inline);
     },
     sync: syncFace,
     realPathOnOpen: true,
@@ -239,6 +244,13 @@ export function nodeBackend(root: string): Backend {
 }
 
 function noop(): void {}
+
+/** `lstat` of disk path `disk` as the backend answers it: stats, or an error naming virtual `path`. */
+function lstatAt(disk: string, path: string): Promise<BackendStats> {
+  return new Promise((resolve, reject) =>
+    fs.lstat(syscallPath(disk), (err, stats) => (err ? reject(virtualError(err, 'lstat', path)) : resolve(toBackendStats(stats)))),
+  );
+}
 
 /**
  * The path a watch event names. Node's recursive watcher gives names as UTF-8 strings only (no Buffer

@@ -138,11 +138,20 @@ export class ColdMisses {
    * `stat` of `key` (a view's key, perhaps through links): one `lstat` in its resolved directory when
    * the last component is not a link, the resolution then remembered; otherwise as before.
    */
-  async stat(key: string, syscall: string, userPath: string): Promise<BackendStats> {
+  stat(key: string, syscall: string, userPath: string): Promise<BackendStats> {
     const host = this.host;
     const known = host.resolvedKey(key);
     if (known !== undefined) return host.statOf(known, true, syscall, userPath);
-    const candidate = await this.candidateOf(key);
+    // A sibling was seen (the common case): the candidate without an async step of its own.
+    const parent = parentOf(key);
+    const realParent = host.resolvedKey(parent);
+    if (realParent === undefined) return this.candidateOf(key).then((candidate) => this.statCandidate(key, candidate, syscall, userPath));
+    return this.statCandidate(key, realParent === parent ? key : joinPath(realParent, baseName(key)), syscall, userPath);
+  }
+
+  /** {@link stat} once the candidate (`key` with its directory resolved) is known. */
+  private async statCandidate(key: string, candidate: string, syscall: string, userPath: string): Promise<BackendStats> {
+    const host = this.host;
     const knownCandidate = candidate === key ? undefined : host.resolvedKey(candidate);
     if (knownCandidate !== undefined || this.heldUnder(candidate)) {
       const real = knownCandidate ?? candidate;

@@ -18,7 +18,7 @@ import { CacheFileHandle, openedNow } from './file-handle.js';
 import { isCreatingAppend, isPlainRead, isReplace, parseOpenFlags } from './flags.js';
 import { listDirectory } from './list-directory.js';
 import { nameEncoding, type NameEncoding, type NameOptions } from './names.js';
-import { accessBits, BigIntFileStats, DirEntry, FileStats, type StatOptions } from './stats-object.js';
+import { accessBits, BigIntFileStats, DirEntry, FileStats, fileStatsOf, type StatOptions } from './stats-object.js';
 import { View } from './view.js';
 import { targetForBackend, targetForView } from './view-root.js';
 
@@ -210,12 +210,15 @@ export class CacheFS extends MoreCalls {
       try {
         this.check('stat');
         const core = this.core;
-        const key = namesDirectory(path) || this.view.root !== '' ? undefined : core.resolvedKey(this.view.keyOf(path, 'path', 'stat'));
+        const inTree = namesDirectory(path) || this.view.root !== '' ? undefined : this.view.keyOf(path, 'path', 'stat');
+        const key = inTree === undefined ? undefined : core.resolvedKey(inTree);
         if (key !== undefined) {
           const cached = core.meta.get(key, true);
           if (cached !== undefined && core.servable(cached)) return Promise.resolve(new FileStats(cached));
           return this.#statMiss(key, path, cached ?? null);
         }
+        // Not resolved yet: the cold path, with the key just made (not normalized a second time).
+        if (inTree !== undefined) return core.cold.stat(inTree, 'stat', pathString(path)).then(fileStatsOf);
       } catch (err) {
         return Promise.reject(err);
       }

@@ -34,6 +34,11 @@ export class FileStats {
   isSocket(): boolean { return (this.mode & S_IFMT) === S_IFSOCK; }
 }
 
+/** The stats object of a backend answer, for `.then(fileStatsOf)` (a function, not a closure per call). */
+export function fileStatsOf(stats: BackendStats): FileStats {
+  return new FileStats(stats);
+}
+
 /** What `readdir(path, { withFileTypes: true })` returns: the shape of Node's `fs.Dirent`. */
 export class DirEntry {
   readonly name: string;

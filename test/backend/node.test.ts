@@ -1,12 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import type { Backend } from '../../src/backend/backend.js';
 import { nodeBackend } from '../../src/backend/node.js';
+import { InlineDescriptors } from '../../src/backend/node-file.js';
 import { backendContract, bytes, rejectsWith, S_IFLNK, S_IFMT, S_IFREG, text } from './contract.js';
 import { facesContract } from './faces.js';
 
@@ -437,5 +439,52 @@ describe('nodeBackend open files', () => {
     }
     await rejectsWith(file.read(Buffer.alloc(1), 0, 1, 0), 'EBADF');
     await rejectsWith(file.close(), 'EBADF');
+  });
+
+  it('after an fstat, close still waits for reads in flight and releases the descriptor (read-only, unlinked meanwhile, or written), as readFile does', { skip: process.platform !== 'linux' && 'counts /proc/self/fd' }, async () => {
+    const root = await freshDir('close-after-stat');
+    const data = Buffer.alloc(64 * 1024, 0x5a);
+    const b = nodeBackend(root);
+    const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = openDescriptors();
+    for (const [name, flags, change] of [['linked', 'r', 'none'], ['unlinked', 'r', 'unlink'], ['written', 'r+', 'write']] as const) {
+      await fsp.writeFile(path.join(root, name), data);
+      const file = await b.open!(`/${name}`, flags);
+      if (change === 'unlink') await fsp.unlink(path.join(root, name));
+      if (change === 'write') assert.equal(await file.write!(Buffer.from('hi'), 0, 2, 0), 2);
+      assert.equal((await file.stat()).size, data.length, name);
+      const order: string[] = [];
+      const reads = Array.from({ length: 16 }, (_, i) => file.read(Buffer.alloc(4096), 0, 4096, i * 4096).then((n) => (order.push('read'), n)));
+      await file.close().then(() => order.push('close'));
+      assert.equal(order.indexOf('close'), 16, `${name}: close resolved after every read in flight`);
+      assert.deepEqual(await Promise.all(reads), Array(16).fill(4096));
+      await rejectsWith(file.stat(), 'EBADF');
+      await rejectsWith(file.close(), 'EBADF');
+    }
+    await fsp.writeFile(path.join(root, 'whole'), data);
+    for (let i = 0; i < 8; i++) assert.equal((await b.readFile('/whole')).length, data.length);
+    assert.equal(openDescriptors(), before, 'every descriptor closed');
+  });
+
+  it('descriptor calls run inline only on the root\'s filesystem, never for an unlinked file, and a file on another filesystem turns them off for good', async (t) => {
+    const root = await freshDir('inline-rule');
+    const inline = InlineDescriptors.for(root);
+    if (inline === undefined) return t.skip('the temporary directory is not on a local disk filesystem');
+    const file = path.join(root, 'f');
+    await fsp.writeFile(file, 'x');
+    assert.equal(inline.accept(fs.statSync(file)), true);
+    assert.equal(inline.closesInline(fs.statSync(file)), true);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.unlinkSync(file);
+      assert.equal(inline.closesInline(fs.fstatSync(fd)), false, 'the last close of an unlinked file frees its blocks');
+    } finally {
+      fs.closeSync(fd);
+    }
+    await fsp.writeFile(file, 'x');
+    assert.equal(inline.accept(fs.statSync('/proc/self')), false, 'procfs is another filesystem');
+    assert.equal(inline.active, false);
+    assert.equal(inline.accept(fs.statSync(file)), false, 'off for good');
+    assert.equal(inline.closesInline(fs.statSync(file)), false);
   });
 });
