@@ -167,6 +167,12 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
       checkCallback(callback);
       checkFd(fd);
       const given = args.slice(0, args.indexOf(callback));
+      // Node's other form, `read(fd, [{ buffer, offset, length, position }], cb)`: a buffer of its own
+      // (16 KiB) when none is given, and that buffer handed back.
+      if (!ArrayBuffer.isView(given[0])) {
+        const { buffer: own = Buffer.alloc(16384), ...rest } = (given[0] ?? {}) as { buffer?: unknown };
+        given.splice(0, 2, own, rest);
+      }
       const a = bufferArgs(given[0], given[1], given[2], given[3]);
       deliver(callback, (async () => {
         const d = lookup(fd, 'read');
