@@ -10,6 +10,7 @@ import { jsonForms } from './node-fs-json.js';
 import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
 import { syncForms } from './node-fs-sync.js';
+import { vectorForms } from './node-fs-vectors.js';
 import { DirEntry, FileStats } from './stats-object.js';
 
 /**
@@ -27,10 +28,13 @@ export function toNodeFs(cache: CacheFS) {
   const sync = syncForms(ctx, hits);
   const { createEmpty: _createEmpty, currentBytes: _currentBytes, ...syncPublic } = sync;
   const callbacks = callbackForms(ctx, hits);
+  const descriptors = descriptorForms(ctx, sync);
+  const { descriptorOf: _descriptorOf, ...descriptorPublic } = descriptors;
   return {
     ...callbacks,
     ...syncPublic,
-    ...descriptorForms(ctx, sync),
+    ...descriptorPublic,
+    ...vectorForms(ctx, descriptors, sync),
     ...streamForms(ctx),
     ...watchForms(ctx),
     ...jsonForms(ctx, callbacks.readFile as never, syncPublic.readFileSync),
