@@ -271,13 +271,18 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       out.set(dirty.subarray(0, Math.min(len, dirty.length)));
       sync.writeFile(key, out);
     }),
-    chmodSync: simple('chmod', 'chmod', (sync, key, mode: number | string) => sync.chmod(key, typeof mode === 'string' ? parseInt(mode, 8) : mode)),
+    chmodSync: simple('chmod', 'chmod', (sync, key, mode: number | string) => {
+      port.writeDirtyThrough(sync, key);
+      sync.chmod(key, typeof mode === 'string' ? parseInt(mode, 8) : mode);
+    }),
     utimesSync: simple('utime', 'utimes', (sync, key, atime: number | string | Date, mtime: number | string | Date) => {
-      const dirty = port.dirtyContent(key);
-      if (dirty !== undefined) sync.writeFile(key, dirty);
+      port.writeDirtyThrough(sync, key);
       sync.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'));
     }),
-    chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => sync.chown?.(key, uid, gid)),
+    chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => {
+      port.writeDirtyThrough(sync, key);
+      sync.chown?.(key, uid, gid);
+    }),
     symlinkSync(target: PathLike, path: PathLike): void {
       const t = linkTarget(target); // as the async form: a string made well-formed, a Buffer's exact bytes
       const p = pathArg(ctx, path);
@@ -295,8 +300,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       const b = pathArg(ctx, to, 'newPath');
       port.mutate('rename', [a.key, b.key], (sync) => {
         try {
-          const dirty = port.dirtyContent(a.key);
-          if (dirty !== undefined) sync.writeFile(a.key, dirty);
+          port.writeDirtyThrough(sync, a.key, true); // a directory's files move with it
           sync.rename(a.key, b.key);
         } catch (err) {
           throw asCallError(err, 'rename', a.shown, b.shown);
