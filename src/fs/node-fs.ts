@@ -10,6 +10,7 @@ import { jsonForms } from './node-fs-json.js';
 import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
 import { syncForms } from './node-fs-sync.js';
+import { moreSyncForms } from './node-fs-sync-more.js';
 import { vectorForms } from './node-fs-vectors.js';
 import { DirEntry, FileStats } from './stats-object.js';
 
@@ -33,6 +34,7 @@ export function toNodeFs(cache: CacheFS) {
   return {
     ...callbacks,
     ...syncPublic,
+    ...moreSyncForms(ctx, sync),
     ...descriptorPublic,
     ...vectorForms(ctx, descriptors, sync),
     ...streamForms(ctx),

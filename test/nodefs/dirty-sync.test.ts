@@ -21,6 +21,9 @@ const changes: [string, string, (f: Fs) => void][] = [
   ['utimesSync', '/d/a.txt', (f) => f.utimesSync('/d/a.txt', 1, 2)],
   ['renameSync of the file', '/d/b.txt', (f) => f.renameSync('/d/a.txt', '/d/b.txt')],
   ['renameSync of its directory', '/e/a.txt', (f) => f.renameSync('/d', '/e')],
+  ['linkSync', '/d/hard.txt', (f) => f.linkSync('/d/a.txt', '/d/hard.txt')],
+  ['lchownSync', '/d/a.txt', (f) => f.lchownSync('/d/a.txt', ...ids())],
+  ['lutimesSync', '/d/a.txt', (f) => f.lutimesSync('/d/a.txt', 1, 2)],
 ];
 
 describe('toNodeFs sync changes in write-back keep unflushed data', () => {
