@@ -2,7 +2,7 @@ import { asCallError, fsError, InvalidArgTypeError, OutOfRangeError } from '../e
 import type { PathLike } from '../paths.js';
 import type { CacheFileHandle } from './file-handle.js';
 import { parseOpenFlags, type OpenMode } from './flags.js';
-import { checkCallback, pathArg, type NodeFsContext } from './node-fs-context.js';
+import { checkCallback, directoryNamed, pathArg, type NodeFsContext } from './node-fs-context.js';
 import type { SyncForms } from './node-fs-sync.js';
 import { BigIntFileStats, FileStats } from './stats-object.js';
 
@@ -107,7 +107,7 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
     if (openMode.create) {
       sync.createEmpty(p.key, p.shown, openMode.exclusive, openMode.truncate, mode);
     } else {
-      const st = new FileStats(ctx.port.stat(p.key, true, 'open', p.shown));
+      const st = new FileStats(directoryNamed(ctx, path, 'open') ?? ctx.port.stat(p.key, true, 'open', p.shown));
       if (st.isDirectory() && openMode.writable) throw fsError('EISDIR', 'open', p.shown);
       if (openMode.truncate) sync.truncateSync(path, 0);
     }

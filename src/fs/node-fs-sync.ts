@@ -8,7 +8,7 @@ import { nameAs } from '../util/byte-path.js';
 import { nameEncoding, namesAs } from './names.js';
 import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
-import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
+import { directoryNamed, optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
 import { BigIntFileStats, DirEntry, FileStats } from './stats-object.js';
 
@@ -28,6 +28,8 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk?: false): BackendStats;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk: boolean): BackendStats | undefined;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk = false): BackendStats | undefined {
+    const directory = directoryNamed(ctx, path, syscall);
+    if (directory !== undefined) return directory;
     const got = hits.stats(path, follow);
     if (got === ABSENT) {
       if (absentOk) return undefined;
@@ -51,6 +53,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   };
 
   function readFileSync(path: PathLike, options?: unknown): Buffer | string {
+    directoryNamed(ctx, path, 'open');
     const got = hits.readFile(path, options);
     if (got === ABSENT) throw fsError('ENOENT', 'open', pathString(path));
     if (got !== NOT_CACHED) return got;
@@ -191,7 +194,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
 
   function accessSync(path: PathLike, mode: number = constants.F_OK): void {
     const p = pathArg(ctx, path);
-    const st = port.stat(p.key, true, 'access', p.shown);
+    const st = directoryNamed(ctx, path, 'access') ?? port.stat(p.key, true, 'access', p.shown);
     if (mode === constants.F_OK) return;
     const uid = process.getuid?.() ?? -1;
     let bits: number;

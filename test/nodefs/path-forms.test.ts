@@ -109,10 +109,33 @@ const shapes: Record<string, SyncCase> = {
   'constants': (f) => [f.constants.O_RDONLY, f.constants.COPYFILE_EXCL, f.constants.S_IFMT, f.constants.F_OK, f.constants.R_OK],
 };
 
+/** Each call's value or error message, so one case can hold several calls that fail. */
+const each = (...calls: (() => unknown)[]) => calls.map((call) => {
+  try {
+    const value = call();
+    return value !== null && typeof value === 'object' && 'isDirectory' in value ? ['stats', (value as { isDirectory(): boolean }).isDirectory()] : value;
+  } catch (err) {
+    return (err as Error).message;
+  }
+});
+
+const trailingSlash: Record<string, SyncCase> = {
+  'a file named with a trailing slash, cold and cached': (f, b) => [0, 1].flatMap(() => [
+    f.readFileSync(b + '/a.txt', 'utf8'),
+    ...each(() => f.readFileSync(b + '/a.txt/'), () => f.statSync(b + '/a.txt/'), () => f.lstatSync(b + '/a.txt/'), () => f.accessSync(b + '/a.txt/'),
+      () => f.openSync(b + '/a.txt/', 'r'), () => f.statSync(b + '/a.txt/', { throwIfNoEntry: false }), () => f.existsSync(b + '/a.txt/'), () => f.existsSync(b + '/a.txt/.')),
+  ]),
+  'links and directories named with a trailing slash': (f, b) => each(() => f.lstatSync(b + '/link/'), () => f.lstatSync(b + '/dlink/'), () => f.statSync(b + '/dlink/'),
+    () => f.existsSync(b + '/d/'), () => f.existsSync(b + '/dlink/'), () => f.readFileSync(b + '/d/'), () => f.accessSync(b + '/d/'), () => f.statSync(b + '/nope/')),
+};
+
 for (const mode of WRITE_MODES) {
   describe(`path forms through toNodeFs, ${mode}`, () => {
     it('link, lchown, lutimes, statfs and opendir have sync forms that answer as node:fs does', async () => {
       assert.deepEqual(await differences(mode, added), []);
+    });
+    it('a path with a trailing slash must name a directory, as node:fs checks', async () => {
+      assert.deepEqual(await differences(mode, trailingSlash), []);
     });
     it('Buffer and URL paths, encodings, withFileTypes, recursive, bigint and throwIfNoEntry answer as node:fs does', async () => {
       assert.deepEqual(await differences(mode, shapes), []);
