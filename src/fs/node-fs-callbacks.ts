@@ -1,3 +1,4 @@
+import { integerInRange } from '../args.js';
 import { asyncFsError, fsError, hasCode } from '../errors.js';
 import { pathString, type PathLike } from '../paths.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
@@ -40,6 +41,7 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
   const nothing = () => undefined;
 
   const realpath = form('realpath', 1);
+  const access = form('access', 1, nothing);
   const slow = {
     readFile: form('readFile', 1, undefined, readOfDirectory),
     stat: form('stat', 1),
@@ -96,7 +98,11 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits) {
       else slow.readlink(path, options, callback);
     },
     symlink: form('symlink', 1, nothing, undefined, 1),
-    access: form('access', 1, nothing),
+    access(path: PathLike, mode: unknown, cb?: unknown): void {
+      // A bad mode is an argument error: thrown here, as Node's access throws it, not passed.
+      if (cb !== undefined && mode != null) integerInRange(mode, 'mode', 0, 7);
+      access.apply(null, cb === undefined ? [path, mode] : [path, mode, cb]);
+    },
     copyFile: form('copyFile', 2, nothing),
     truncate: form('truncate', 1, nothing),
     chmod: form('chmod', 1, nothing),

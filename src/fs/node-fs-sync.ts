@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import type { BackendSync } from '../backend/backend.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
-import { linkTarget } from '../args.js';
+import { integerInRange, linkTarget } from '../args.js';
 import type { BackendStats } from '../backend/backend.js';
 import { joinPath, parentOf, pathOfText, pathString, pathText, type PathLike } from '../paths.js';
 import { nameAs } from '../util/byte-path.js';
@@ -193,6 +193,8 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     };
 
   function accessSync(path: PathLike, mode: number = constants.F_OK): void {
+    if (mode !== null) integerInRange(mode, 'mode', 0, 7); // as Node: a bad mode threw EACCES here before
+    mode ??= constants.F_OK;
     const p = pathArg(ctx, path);
     const st = directoryNamed(ctx, path, 'access') ?? port.stat(p.key, true, 'access', p.shown);
     if (mode === constants.F_OK) return;
@@ -313,7 +315,12 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
       const a = pathArg(ctx, src, 'src');
       const b = pathArg(ctx, dest, 'dest');
-      const bytes = port.readWhole(a.key, a.shown);
+      let bytes: Buffer;
+      try {
+        bytes = port.readWhole(a.key, a.shown);
+      } catch (err) {
+        throw asCallError(err, 'copyfile', a.shown, b.shown); // Node names both paths, whichever failed
+      }
       port.mutate('copyFile', [b.key], (sync) => {
         try {
           sync.writeFile(b.key, bytes, { flag: (mode & constants.COPYFILE_EXCL) !== 0 ? 'wx' : 'w' });

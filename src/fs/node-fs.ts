@@ -42,6 +42,11 @@ export function toNodeFs(cache: CacheFS) {
     ...jsonForms(ctx, callbacks.readFile as never, syncPublic.readFileSync),
     promises: cache,
     constants,
+    // Node still offers the access modes on the module itself, and older programs read them there.
+    F_OK: constants.F_OK,
+    R_OK: constants.R_OK,
+    W_OK: constants.W_OK,
+    X_OK: constants.X_OK,
     Stats: FileStats,
     Dirent: DirEntry,
   };

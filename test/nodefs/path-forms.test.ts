@@ -129,6 +129,22 @@ const trailingSlash: Record<string, SyncCase> = {
     () => f.existsSync(b + '/d/'), () => f.existsSync(b + '/dlink/'), () => f.readFileSync(b + '/d/'), () => f.accessSync(b + '/d/'), () => f.statSync(b + '/nope/')),
 };
 
+const checks: Record<string, SyncCase> = {
+  // By code and class: Node's own messages for these differ between its versions.
+  'accessSync and access with modes out of range or not numbers': (f, b) => [
+    () => f.accessSync(b + '/a.txt', f.constants.R_OK), () => f.accessSync(b + '/a.txt', 99), () => f.accessSync(b + '/a.txt', 'r' as never),
+    () => f.access(b + '/a.txt', 99, () => undefined), () => f.access(b + '/a.txt', 'r' as never, () => undefined),
+  ].map((call) => {
+    try {
+      return call();
+    } catch (err) {
+      return [(err as NodeJS.ErrnoException).code, err instanceof RangeError, err instanceof TypeError];
+    }
+  }),
+  'copyFileSync of a missing file and of a directory': (f, b) => each(() => f.copyFileSync(b + '/nope', b + '/cp'), () => f.copyFileSync(b + '/d', b + '/cpd')),
+  'the access modes on the module': (f) => ['F_OK', 'R_OK', 'W_OK', 'X_OK'].map((k) => (f as unknown as Record<string, number>)[k]),
+};
+
 for (const mode of WRITE_MODES) {
   describe(`path forms through toNodeFs, ${mode}`, () => {
     it('link, lchown, lutimes, statfs and opendir have sync forms that answer as node:fs does', async () => {
@@ -136,6 +152,9 @@ for (const mode of WRITE_MODES) {
     });
     it('a path with a trailing slash must name a directory, as node:fs checks', async () => {
       assert.deepEqual(await differences(mode, trailingSlash), []);
+    });
+    it('checks arguments and names paths in errors as node:fs does', async () => {
+      assert.deepEqual(await differences(mode, checks), []);
     });
     it('Buffer and URL paths, encodings, withFileTypes, recursive, bigint and throwIfNoEntry answer as node:fs does', async () => {
       assert.deepEqual(await differences(mode, shapes), []);
