@@ -5,7 +5,9 @@ import type { OpenFileSource } from '../engine/open-file.js';
 import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from '../errors.js';
 import { toTimeMs } from './arguments.js';
 import type { OpenMode } from './flags.js';
-import { FileStats } from './stats-object.js';
+import { linesOf, readStreamOf, readvOf, writeStreamOf, writevOf } from './file-handle-more.js';
+import type { ReadStreamOptions, WriteStreamOptions } from './node-fs-streams.js';
+import { BigIntFileStats, FileStats } from './stats-object.js';
 import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 
 /** Result of {@link CacheFileHandle.read}, as Node's `FileHandle.read` returns it. */
@@ -332,9 +334,33 @@ export class CacheFileHandle {
     this.position = await this.core.append(this.key, bytes, this.userPath);
   }
 
-  async stat(): Promise<FileStats> {
+  stat(options?: { bigint?: false } | null): Promise<FileStats>;
+  stat(options: { bigint: true }): Promise<BigIntFileStats>;
+  async stat(options?: { bigint?: boolean } | null): Promise<FileStats | BigIntFileStats> {
     this.check('fstat');
-    return new FileStats(await this.core.statOf(this.key, true, 'fstat', this.userPath));
+    const st = new FileStats(await this.core.statOf(this.key, true, 'fstat', this.userPath));
+    return options?.bigint === true ? new BigIntFileStats(st) : st;
+  }
+
+  /** Reads into each buffer in turn (file-handle-more.ts has it and the others below). */
+  readv<T extends NodeJS.ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
+    return readvOf(this, buffers, position);
+  }
+
+  writev<T extends NodeJS.ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
+    return writevOf(this, buffers, position);
+  }
+
+  createReadStream(options?: ReadStreamOptions) {
+    return readStreamOf(this, this.userPath, options);
+  }
+
+  createWriteStream(options?: WriteStreamOptions) {
+    return writeStreamOf(this, this.userPath, options);
+  }
+
+  readLines(options?: ReadStreamOptions) {
+    return linesOf(this, this.userPath, options);
   }
 
   async truncate(len = 0): Promise<void> {
