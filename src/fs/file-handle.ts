@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ReadSource } from '../engine/blocks.js';
 import type { OpenFileSource } from '../engine/open-file.js';
 import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from '../errors.js';
-import { toTimeMs } from './arguments.js';
+import { gatherData, isIterableData, toTimeMs, type IterableData } from './arguments.js';
 import type { OpenMode } from './flags.js';
 import { linesOf, readStreamOf, readvOf, writeStreamOf, writevOf } from './file-handle-more.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './node-fs-streams.js';
@@ -319,8 +319,9 @@ export class CacheFileHandle {
   }
 
   /** Writes all of `data` at the handle's position (at the end in append mode), as Node's does. */
-  async writeFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
+  async writeFile(data: string | NodeJS.ArrayBufferView | IterableData, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
     const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
+    if (isIterableData(data)) data = await gatherData(data, encoding); // as Node's: iterables and streams
     const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
     await this.write(bytes, 0, bytes.length, null);
   }

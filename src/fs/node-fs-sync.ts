@@ -192,6 +192,8 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       }, subtree);
     };
 
+  const rmdirOnly = simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true);
+
   function accessSync(path: PathLike, mode: number = constants.F_OK): void {
     if (mode !== null) integerInRange(mode, 'mode', 0, 7); // as Node: a bad mode threw EACCES here before
     mode ??= constants.F_OK;
@@ -267,7 +269,12 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       const p = pathArg(ctx, path);
       return nameAs(port.readlink(p.key, p.shown), encoding);
     },
-    rmdirSync: simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true),
+    rmdirSync(path: PathLike, options?: { recursive?: boolean } | null): void {
+      // Node 20 still takes the deprecated `recursive` (older cleanup code passes it): a tree goes as with
+      // rm; a link, even to a directory, is left to rmdir's ENOTDIR, as Node's lstat check leaves it.
+      if (options?.recursive && isDirectoryMode(statOf(path, false, 'lstat').mode)) return rmSync(path, { recursive: true });
+      rmdirOnly(path);
+    },
     unlinkSync: simple('unlink', 'unlink', (sync, key) => sync.unlink(key)),
     truncateSync: simple('open', 'truncate', (sync, key, len: number = 0) => {
       const dirty = port.dirtyContent(key);
