@@ -3,16 +3,17 @@ import { asCallError, fsError } from '../errors.js';
 import { pathString, type PathLike } from '../paths.js';
 import { isSymlinkMode } from '../util/modes.js';
 import { toTimeMs } from './arguments.js';
+import { copyTreeSync, type CopyOptions } from './copy-tree.js';
 import { CacheDir } from './dir.js';
 import type { BigIntStatFs } from './more-calls.js';
 import type { NameEncoding } from './names.js';
 import { pathArg, type NodeFsContext } from './node-fs-context.js';
 import type { SyncForms } from './node-fs-sync.js';
-import type { DirEntry } from './stats-object.js';
+import type { DirEntry, FileStats } from './stats-object.js';
 
 /**
  * The `…Sync` forms of the calls the cache gained with the rest of the fs surface (`link`, `lchown`,
- * `lutimes`, `statfs`, `opendir`), by the same rules as the others (node-fs-sync.ts): the backend's
+ * `lutimes`, `statfs`, `opendir`, `cp`), by the same rules as the others (node-fs-sync.ts): the backend's
  * sync face at once, unflushed write-back bytes written through first, the cache forgetting the paths.
  * Each fails as its async twin does where the backend lacks the face (EPERM, ENOTSUP, ENOSYS).
  */
@@ -79,6 +80,15 @@ export function moreSyncForms(ctx: NodeFsContext, sync: SyncForms) {
       const plain = { type, bsize, blocks, bfree, bavail, files, ffree };
       if (options?.bigint !== true) return plain;
       return Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, BigInt(v)])) as BigIntStatFs;
+    },
+    /** Node's `cpSync`: the same steps and checks as the cache's `cp` (copy-tree.ts), through the sync forms. */
+    cpSync(src: PathLike, dest: PathLike, options?: Omit<CopyOptions, 'filter'> & { filter?: (src: string, dest: string) => boolean } | null): void {
+      copyTreeSync({
+        stat: (p) => sync.statSync(p) as FileStats, lstat: (p) => sync.lstatSync(p) as FileStats, mkdir: (p, o) => sync.mkdirSync(p, o),
+        copyFile: (a, b, mode) => sync.copyFileSync(a, b, mode), readlink: (p) => sync.readlinkSync(p) as string, symlink: (t, p) => sync.symlinkSync(t, p),
+        unlink: (p) => sync.unlinkSync(p), chmod: (p, mode) => sync.chmodSync(p, mode), cwd: () => ctx.cache.cwd(),
+        readdir: (p) => sync.readdirSync(p) as string[],
+      }, pathString(src), pathString(dest), options ?? {});
     },
     opendirSync(path: PathLike, options?: { recursive?: boolean; encoding?: NameEncoding | null } | null): CacheDir {
       let entries: DirEntry[];

@@ -24,6 +24,7 @@ const changes: [string, string, (f: Fs) => void][] = [
   ['linkSync', '/d/hard.txt', (f) => f.linkSync('/d/a.txt', '/d/hard.txt')],
   ['lchownSync', '/d/a.txt', (f) => f.lchownSync('/d/a.txt', ...ids())],
   ['lutimesSync', '/d/a.txt', (f) => f.lutimesSync('/d/a.txt', 1, 2)],
+  ['cpSync of its directory (the copy has the bytes)', '/e/a.txt', (f) => f.cpSync('/d', '/e', { recursive: true })],
 ];
 
 describe('toNodeFs sync changes in write-back keep unflushed data', () => {

@@ -38,6 +38,22 @@ const added: Record<string, SyncCase> = {
     dir.closeSync();
     return seen.sort();
   },
+  'cpSync of a tree, then of a file': (f, b) => {
+    f.cpSync(b + '/d', b + '/dc', { recursive: true });
+    f.cpSync(b + '/a.txt', b + '/dc/a-copy.txt');
+    return [f.readdirSync(b + '/dc', { recursive: true }).sort(), f.readFileSync(b + '/dc/e/c.txt', 'utf8'), f.readFileSync(b + '/dc/a-copy.txt', 'utf8')];
+  },
+  'cpSync with a filter, links kept as links, verbatim and resolved': (f, b) => {
+    f.cpSync(b + '/', b + '/../copied-root-is-refused', { recursive: true, filter: () => false });
+    f.cpSync(b + '/d', b + '/df', { recursive: true, filter: (src) => !src.endsWith('c.txt') });
+    f.cpSync(b + '/link', b + '/link-copy', { verbatimSymlinks: true });
+    f.cpSync(b + '/link', b + '/link-copy2');
+    return [f.readdirSync(b + '/df', { recursive: true }).sort(), f.readlinkSync(b + '/link-copy'), f.readlinkSync(b + '/link-copy2')];
+  },
+  'cpSync refusals: a directory without recursive, into itself, onto a file, an existing file with errorOnExist': (f, b) => each(
+    () => f.cpSync(b + '/d', b + '/x'), () => f.cpSync(b + '/d', b + '/d/e/inside', { recursive: true }), () => f.cpSync(b + '/d', b + '/a.txt', { recursive: true }),
+    () => f.cpSync(b + '/a.txt', b + '/d/b.txt', { force: false, errorOnExist: true }), () => f.cpSync(b + '/a.txt', b + '/d/b.txt', { force: false }), () => f.cpSync(b + '/nope', b + '/x'),
+  ).map((x) => (typeof x === 'string' ? x.split(b).join('') : x)),
   // Node 20's opendirSync names no path in its error (its async form does); the drop-in names it in both.
   'opendirSync of a file and of a missing path': (f, b) => {
     const out = [];
