@@ -47,6 +47,11 @@ export class CopyError extends Error {
     this.path = path;
     this.info = { message: detail, path, syscall: 'cp', errno, code: errnoCode };
   }
+
+  /** As Node's SystemError prints: `SystemError [ERR_FS_CP_EINVAL]: Invalid src or dest: …`. */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
 }
 
 type Stats = FileStats | null;

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import type { BackendSync } from '../backend/backend.js';
+import { rmIsDirectory } from '../engine/namespace.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import { integerInRange, linkTarget } from '../args.js';
 import type { BackendStats } from '../backend/backend.js';
@@ -168,9 +169,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
         throw asCallError(err, options?.force ? 'rm' : 'lstat', p.shown);
       }
       if (isDirectoryMode(st.mode) && !options?.recursive) {
-        const err = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${p.shown}`) as Error & Record<string, unknown>;
-        Object.assign(err, { code: 'ERR_FS_EISDIR', syscall: 'rm', path: p.shown, errno: 21 });
-        throw err;
+        throw rmIsDirectory(p.shown);
       }
       try {
         removeTree(sync, p.key);
