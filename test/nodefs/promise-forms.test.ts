@@ -37,6 +37,11 @@ const promiseCases: Record<string, CallbackCase> = {
     (await f.promises.readdir(b + '/d', { recursive: true, withFileTypes: true })).map((e) => [e.name, e.parentPath, e.isFile()]).sort(),
     sortedNames(await f.promises.readdir(b + '/d', 'buffer')), await f.promises.readlink(b + '/link', 'buffer'), await f.promises.realpath(b + '/dlink/e', 'buffer'),
   ]),
+  'readdir withFileTypes: parentPath as given (trailing slash, URL), in both async forms': p(async (f, b) => [
+    (await f.promises.readdir(b + '/d/', { withFileTypes: true })).map((e) => e.parentPath),
+    (await f.promises.readdir(urlOf(b, '/d'), { withFileTypes: true })).map((e) => e.parentPath),
+    await new Promise((resolve, reject) => f.readdir(b + '/d/', { withFileTypes: true }, (err, list) => (err ? reject(err) : resolve(list.map((e) => e.parentPath))))),
+  ]),
   'readFile of a file named as a directory': p((f, b) => f.promises.readFile(b + '/a.txt/')),
   'rmdir recursive': p((f, b) => f.promises.mkdir(b + '/m/n/o', { recursive: true }).then(() => f.promises.writeFile(b + '/m/n/x', 'x'))
     .then(() => f.promises.rmdir(b + '/m', { recursive: true })).then(() => f.existsSync(b + '/m'))),
