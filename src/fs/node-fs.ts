@@ -11,6 +11,7 @@ import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
 import { syncForms } from './node-fs-sync.js';
 import { moreSyncForms } from './node-fs-sync-more.js';
+import { promisifyLikeNode } from './node-fs-promisify.js';
 import { vectorForms } from './node-fs-vectors.js';
 import { DirEntry, FileStats } from './stats-object.js';
 
@@ -31,12 +32,14 @@ export function toNodeFs(cache: CacheFS) {
   const callbacks = callbackForms(ctx, hits);
   const descriptors = descriptorForms(ctx, sync);
   const { descriptorOf: _descriptorOf, ...descriptorPublic } = descriptors;
+  const vectors = vectorForms(ctx, descriptors, sync);
+  promisifyLikeNode({ exists: callbacks.exists as never, read: descriptors.read as never, write: descriptors.write as never, readv: vectors.readv as never, writev: vectors.writev as never });
   return {
     ...callbacks,
     ...syncPublic,
     ...moreSyncForms(ctx, sync),
     ...descriptorPublic,
-    ...vectorForms(ctx, descriptors, sync),
+    ...vectors,
     ...streamForms(ctx),
     ...watchForms(ctx),
     ...jsonForms(ctx, callbacks.readFile as never, syncPublic.readFileSync),

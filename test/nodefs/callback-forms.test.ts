@@ -3,6 +3,7 @@
 // them, see the difference), and the errors of rm's own checks are SystemErrors by name.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { differences, type CallbackCase, type SyncCase } from './compare.js';
 import { WRITE_MODES } from './trees.js';
 
@@ -26,6 +27,17 @@ const callbackCases: Record<string, CallbackCase> = {
   'cp': (f, b, cb) => f.cp(b + '/d', b + '/dc', { recursive: true }, cb),
   'rm': (f, b, cb) => f.rm(b + '/dc', { recursive: true }, cb),
   'rmdir': (f, b, cb) => f.rmdir(b + '/m/n/o', cb),
+  // util.promisify honours Node's own answers for these: a boolean for exists, both results for the others.
+  'promisify(exists), promisify(read), promisify(write), promisify(readv), promisify(writev)': (f, b, cb) => {
+    (async () => {
+      const fd = f.openSync(b + '/d/b.txt', 'r+');
+      const out = [await promisify(f.exists)(b + '/d/b.txt'), await promisify(f.exists)(b + '/nope'),
+        await promisify(f.read)(fd, Buffer.alloc(3), 0, 3, 0), await promisify(f.write)(fd, Buffer.from('B'), 0, 1, 0),
+        await promisify(f.readv)(fd, [Buffer.alloc(2)], 0), await promisify(f.writev)(fd, [Buffer.from('!')], 5)];
+      f.closeSync(fd);
+      return out;
+    })().then((out) => cb(null, out), cb);
+  },
   'rm of a directory without recursive': (f, b, cb) => f.rm(b + '/d', (err) => cb(null, (err as Error).name, String(err))),
   'cp of a directory without recursive': (f, b, cb) => f.cp(b + '/d', b + '/x', (err) => cb(null, (err as Error).name, String(err))),
 };
