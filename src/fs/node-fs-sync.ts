@@ -29,14 +29,15 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk?: false): BackendStats;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk: boolean): BackendStats | undefined;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk = false): BackendStats | undefined {
-    const directory = directoryNamed(ctx, path, syscall);
-    if (directory !== undefined) return directory;
+    // The cache answers no path that ends in `/` (hits.ts), so a hit needs no directory check.
     const got = hits.stats(path, follow);
     if (got === ABSENT) {
       if (absentOk) return undefined;
       throw fsError('ENOENT', syscall, pathString(path));
     }
     if (got !== NOT_CACHED) return got;
+    const directory = directoryNamed(ctx, path, syscall);
+    if (directory !== undefined) return directory;
     const p = pathArg(ctx, path);
     return port.stat(p.key, follow, syscall, p.shown);
   }
@@ -54,10 +55,10 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   };
 
   function readFileSync(path: PathLike, options?: unknown): Buffer | string {
-    directoryNamed(ctx, path, 'open');
     const got = hits.readFile(path, options);
     if (got === ABSENT) throw fsError('ENOENT', 'open', pathString(path));
     if (got !== NOT_CACHED) return got;
+    directoryNamed(ctx, path, 'open'); // after the hits, which never answer a path ending in `/`
     const { encoding } = optionsObject<{ flag: string }>(options);
     const p = pathArg(ctx, path);
     const out = port.readWhole(p.key, p.shown);
