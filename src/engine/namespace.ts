@@ -283,9 +283,12 @@ export class Namespace {
   }
 }
 
-/** `rm` of a directory without `recursive`: Node's own error for it. */
-function rmIsDirectory(userPath: string): Error {
+/** `rm` of a directory without `recursive`: Node's own error for it (a SystemError, by name too). */
+export function rmIsDirectory(userPath: string): Error {
   const err = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${userPath}`) as Error & Record<string, unknown>;
+  err.name = 'SystemError';
+  // As Node's SystemError prints: `SystemError [ERR_FS_EISDIR]: Path is a directory: …`.
+  Object.defineProperty(err, 'toString', { value: () => `SystemError [ERR_FS_EISDIR]: ${err.message}` });
   err.code = 'ERR_FS_EISDIR';
   err.syscall = 'rm';
   err.path = userPath;

@@ -1,4 +1,5 @@
 import type { BackendStats, BackendSync } from '../backend/backend.js';
+import { isBlockKey } from '../cache/block-keys.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import { baseName, joinPath, parentOf } from '../paths.js';
 import { isDirectoryMode, isSymlinkMode } from '../util/modes.js';
@@ -245,6 +246,22 @@ export class SyncPort {
     const slot = store.lookup(key);
     if (slot < 0 || !store.isDirty(slot)) return undefined;
     return Buffer.from(store.view(slot));
+  }
+
+  /**
+   * Writes the program's dirty bytes of `key` (with `subtree`, of every file below it too) to the
+   * backend through `sync`, before a sync change that drops them from the cache: a chmod, chown or a
+   * directory's rename must not take the unflushed data of write-back with it.
+   */
+  writeDirtyThrough(sync: BackendSync, key: string, subtree = false): void {
+    const store = this.engine.store;
+    if (store.dirtyCount === 0) return;
+    const below = key === '/' ? '/' : `${key}/`;
+    const keys = subtree ? store.allKeys().filter((k) => !isBlockKey(k) && (k === key || k.startsWith(below))) : [key];
+    for (const k of keys) {
+      const dirty = this.dirtyContent(k);
+      if (dirty !== undefined) sync.writeFile(k, dirty);
+    }
   }
 
   /**

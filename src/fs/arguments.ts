@@ -29,3 +29,18 @@ export function toTimeMs(value: number | string | Date, name: string): number {
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value) * 1000;
   throw new InvalidArgTypeError(name, 'of type number, string or an instance of Date', value);
 }
+
+/** What `fs.promises.writeFile` takes besides a string or view: chunks from an iterable, an async iterable or a stream. */
+export type IterableData = Iterable<string | NodeJS.ArrayBufferView> | AsyncIterable<string | NodeJS.ArrayBufferView>;
+
+/** True for data Node's promise `writeFile` reads chunk by chunk (a string is iterable too, but is data). */
+export function isIterableData(data: unknown): data is IterableData {
+  return typeof data === 'object' && data !== null && !ArrayBuffer.isView(data) && (Symbol.asyncIterator in data || Symbol.iterator in data);
+}
+
+/** The bytes of all the chunks of `data` (strings in `encoding`), for a write of the whole file. */
+export async function gatherData(data: IterableData, encoding: Encoding | undefined): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of data) chunks.push(toData(chunk as WriteData, encoding));
+  return Buffer.concat(chunks);
+}

@@ -10,7 +10,7 @@ import { namesDirectory, normalizePath, pathString, type PathLike } from '../pat
 import { nameAs } from '../util/byte-path.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
-  encodingOf, toData, toTimeMs, type Encoding, type ReadFileOptions, type WriteData, type WriteFileOptions,
+  encodingOf, gatherData, isIterableData, toData, toTimeMs, type Encoding, type IterableData, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
 import { MoreCalls } from './more-calls.js';
 import { engineFor } from './new-engine.js';
@@ -295,7 +295,8 @@ export class CacheFS extends MoreCalls {
    * Writes a whole file. The `flag` is Node's: `'w'` (default) replaces, `'wx'` fails if it exists,
    * `'a'` appends, `'r+'` overwrites from the start and keeps the tail, `'r'` fails with `EBADF`.
    */
-  async writeFile(path: PathLike, data: WriteData, options?: WriteFileOptions): Promise<void> {
+  async writeFile(path: PathLike, data: WriteData | IterableData, options?: WriteFileOptions): Promise<void> {
+    if (isIterableData(data)) data = await gatherData(data, encodingOf(options)); // as Node's: iterables and streams
     if (this.pending) await this.pending;
     const { bytes, flag, parsed, mode } = this.#wholeFileArguments(data, options, 'w', 'writeFile');
     if (!isReplace(parsed) && !isCreatingAppend(parsed)) return this.#writeThroughHandle(path, bytes, flag, mode);
@@ -381,7 +382,8 @@ export class CacheFS extends MoreCalls {
   }
 
   /** Removes an empty directory. */
-  async rmdir(path: PathLike): Promise<void> {
+  async rmdir(path: PathLike, options?: { recursive?: boolean } | null): Promise<void> {
+    if (options?.recursive && (await this.stat(path)).isDirectory()) return this.rm(path, { recursive: true }); // Node 20 still takes it
     if (this.pending) await this.pending;
     this.check('rmdir');
     await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));

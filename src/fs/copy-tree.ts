@@ -2,17 +2,20 @@ import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import type { FileStats } from './stats-object.js';
 
-/** The calls of the cache that `cp` copies with (so it works through the cache, never around it). */
+/** A call's answer: a promise for `cp`, the value itself for `cpSync`. */
+type Maybe<T> = T | Promise<T>;
+
+/** The calls of the cache that `cp` and `cpSync` copy with (so they work through the cache, never around it). */
 export interface TreeCalls {
-  stat(path: string): Promise<FileStats>;
-  lstat(path: string): Promise<FileStats>;
-  mkdir(path: string, options: { recursive?: boolean; mode?: number }): Promise<string | undefined>;
-  copyFile(src: string, dest: string, mode?: number): Promise<void>;
-  readlink(path: string): Promise<string>;
-  symlink(target: string, path: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  readdir(path: string): Promise<string[]>;
+  stat(path: string): Maybe<FileStats>;
+  lstat(path: string): Maybe<FileStats>;
+  mkdir(path: string, options: { recursive?: boolean; mode?: number }): Maybe<string | undefined>;
+  copyFile(src: string, dest: string, mode?: number): Maybe<void>;
+  readlink(path: string): Maybe<string>;
+  symlink(target: string, path: string): Maybe<void>;
+  unlink(path: string): Maybe<void>;
+  chmod(path: string, mode: number): Maybe<void>;
+  readdir(path: string): Maybe<string[]>;
   cwd(): string;
 }
 
@@ -44,37 +47,80 @@ export class CopyError extends Error {
     this.path = path;
     this.info = { message: detail, path, syscall: 'cp', errno, code: errnoCode };
   }
+
+  /** As Node's SystemError prints: `SystemError [ERR_FS_CP_EINVAL]: Invalid src or dest: …`. */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
+  }
 }
 
 type Stats = FileStats | null;
+
+/**
+ * The steps of a copy: each call on `fs` is yielded, and the driver hands back its answer (awaited for
+ * `cp`, as it is for `cpSync`), so both forms run the one algorithm.
+ */
+type Steps<T> = Generator<unknown, T, any>; // `any`: each yield answers its own call
+
+/** Runs `steps`, awaiting each answer. */
+async function driveAsync<T>(steps: Steps<T>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    let answer: unknown;
+    try {
+      answer = await next.value;
+    } catch (err) {
+      next = steps.throw(err);
+      continue;
+    }
+    next = steps.next(answer);
+  }
+  return next.value;
+}
+
+/** Runs `steps` with synchronous calls. */
+function driveSync<T>(steps: Steps<T>): T {
+  let next = steps.next();
+  while (!next.done) next = steps.next(next.value);
+  return next.value;
+}
 
 /**
  * Copies `src` to `dest` as Node's `fs.promises.cp` does, with the same checks in the same order
  * (filter, same file, kind mismatch, copying into itself, directory without `recursive`), and
  * `force` / `errorOnExist` for existing files. Files go through the cache's `copyFile`.
  */
-export async function copyTree(fs: TreeCalls, src: string, dest: string, options: CopyOptions): Promise<void> {
-  const opts = { force: true, errorOnExist: false, recursive: false, dereference: false, verbatimSymlinks: false, ...options };
-  const checked = await checkPaths(fs, src, dest, opts);
-  if (checked === undefined) return;
-  const parent = posix.dirname(dest);
-  if ((await statOrNull(fs, parent, true)) === null) await fs.mkdir(parent, { recursive: true });
-  await copyEntry(fs, checked.srcStat, checked.destStat, src, dest, opts);
+export function copyTree(fs: TreeCalls, src: string, dest: string, options: CopyOptions): Promise<void> {
+  return driveAsync(copySteps(fs, src, dest, options));
 }
 
-async function statOrNull(fs: TreeCalls, path: string, follow: boolean): Promise<Stats> {
+/** `cpSync`: {@link copyTree} over calls that answer at once (their errors are thrown where they occur). */
+export function copyTreeSync(fs: TreeCalls, src: string, dest: string, options: CopyOptions): void {
+  driveSync(copySteps(fs, src, dest, options));
+}
+
+function* copySteps(fs: TreeCalls, src: string, dest: string, options: CopyOptions): Steps<void> {
+  const opts = { force: true, errorOnExist: false, recursive: false, dereference: false, verbatimSymlinks: false, ...options };
+  const checked = yield* checkPaths(fs, src, dest, opts);
+  if (checked === undefined) return;
+  const parent = posix.dirname(dest);
+  if ((yield* statOrNull(fs, parent, true)) === null) yield fs.mkdir(parent, { recursive: true });
+  yield* copyEntry(fs, checked.srcStat, checked.destStat, src, dest, opts);
+}
+
+function* statOrNull(fs: TreeCalls, path: string, follow: boolean): Steps<Stats> {
   try {
-    return await (follow ? fs.stat(path) : fs.lstat(path));
+    return (yield follow ? fs.stat(path) : fs.lstat(path)) as FileStats;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }
 
-async function checkPaths(fs: TreeCalls, src: string, dest: string, opts: Required<Omit<CopyOptions, 'filter'>> & CopyOptions): Promise<{ srcStat: FileStats; destStat: Stats } | undefined> {
-  if (opts.filter !== undefined && !(await opts.filter(src, dest))) return undefined;
-  const srcStat = await (opts.dereference ? fs.stat(src) : fs.lstat(src));
-  const destStat = await statOrNull(fs, dest, opts.dereference);
+function* checkPaths(fs: TreeCalls, src: string, dest: string, opts: Required<Omit<CopyOptions, 'filter'>> & CopyOptions): Steps<{ srcStat: FileStats; destStat: Stats } | undefined> {
+  if (opts.filter !== undefined && !(yield opts.filter(src, dest))) return undefined;
+  const srcStat = (yield opts.dereference ? fs.stat(src) : fs.lstat(src)) as FileStats;
+  const destStat = yield* statOrNull(fs, dest, opts.dereference);
   if (destStat !== null) {
     if (srcStat.ino !== 0 && srcStat.ino === destStat.ino && srcStat.dev === destStat.dev) {
       throw new CopyError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', EINVAL, dest, 'src and dest cannot be the same');
@@ -98,19 +144,19 @@ function isSubdirectory(fs: TreeCalls, src: string, dest: string): boolean {
   return from.every((part, i) => to[i] === part);
 }
 
-async function copyEntry(fs: TreeCalls, srcStat: FileStats, destStat: Stats, src: string, dest: string, opts: Required<Omit<CopyOptions, 'filter'>> & CopyOptions): Promise<void> {
+function* copyEntry(fs: TreeCalls, srcStat: FileStats, destStat: Stats, src: string, dest: string, opts: Required<Omit<CopyOptions, 'filter'>> & CopyOptions): Steps<void> {
   if (srcStat.isDirectory()) {
     if (!opts.recursive) {
       throw new CopyError('ERR_FS_EISDIR', 'Path is a directory', 'EISDIR', EISDIR, src, `${src} is a directory (not copied)`);
     }
-    if (destStat === null) await fs.mkdir(dest, {});
-    for (const name of await fs.readdir(src)) {
+    if (destStat === null) yield fs.mkdir(dest, {});
+    for (const name of (yield fs.readdir(src)) as string[]) {
       const from = posix.join(src, name);
       const to = posix.join(dest, name);
-      const checked = await checkPaths(fs, from, to, opts);
-      if (checked !== undefined) await copyEntry(fs, checked.srcStat, checked.destStat, from, to, opts);
+      const checked = yield* checkPaths(fs, from, to, opts);
+      if (checked !== undefined) yield* copyEntry(fs, checked.srcStat, checked.destStat, from, to, opts);
     }
-    if (destStat === null) await fs.chmod(dest, srcStat.mode & 0o7777);
+    if (destStat === null) yield fs.chmod(dest, srcStat.mode & 0o7777);
     return;
   }
   if (srcStat.isFile()) {
@@ -119,16 +165,16 @@ async function copyEntry(fs: TreeCalls, srcStat: FileStats, destStat: Stats, src
         if (opts.errorOnExist) throw new CopyError('ERR_FS_CP_EEXIST', 'Target already exists', 'EEXIST', EEXIST, dest, `${dest} already exists`);
         return;
       }
-      await fs.unlink(dest);
+      yield fs.unlink(dest);
     }
-    await fs.copyFile(src, dest);
+    yield fs.copyFile(src, dest);
     return;
   }
   if (srcStat.isSymbolicLink()) {
-    let target = await fs.readlink(src);
+    let target = (yield fs.readlink(src)) as string;
     if (!opts.verbatimSymlinks && !posix.isAbsolute(target)) target = posix.resolve(posix.dirname(posix.resolve(fs.cwd(), src)), target);
-    if (destStat !== null) await fs.unlink(dest);
-    await fs.symlink(target, dest);
+    if (destStat !== null) yield fs.unlink(dest);
+    yield fs.symlink(target, dest);
     return;
   }
   throw new CopyError('ERR_FS_CP_UNKNOWN', 'Cannot copy an unknown file type', 'EINVAL', EINVAL, dest, `cannot copy an unknown file type: ${dest}`);

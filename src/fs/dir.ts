@@ -26,9 +26,18 @@ export class CacheDir implements AsyncIterable<DirEntry> {
     this.#entries = entries;
   }
 
-  /** The next entry, or null after the last one. */
-  async read(): Promise<DirEntry | null> {
-    return this.readSync();
+  /** The next entry, or null after the last one; with a callback, given to it (Node's other form). */
+  read(): Promise<DirEntry | null>;
+  read(callback: (err: Error | null, entry?: DirEntry | null) => void): void;
+  read(callback?: (err: Error | null, entry?: DirEntry | null) => void): Promise<DirEntry | null> | void {
+    if (callback === undefined) return settle(() => this.readSync());
+    let entry: DirEntry | null;
+    try {
+      entry = this.readSync();
+    } catch (err) {
+      return void process.nextTick(callback, err as Error);
+    }
+    process.nextTick(callback, null, entry);
   }
 
   /** The next entry, or null after the last one, at once. */
@@ -37,9 +46,17 @@ export class CacheDir implements AsyncIterable<DirEntry> {
     return this.#next < this.#entries.length ? this.#entries[this.#next++]! : null;
   }
 
-  /** Releases the listing; any later call fails with `ERR_DIR_CLOSED`, as Node's does. */
-  async close(): Promise<void> {
-    this.closeSync();
+  /** Releases the listing; any later call fails with `ERR_DIR_CLOSED`, as Node's does. With a callback, calls it. */
+  close(): Promise<void>;
+  close(callback: (err: Error | null) => void): void;
+  close(callback?: (err: Error | null) => void): Promise<void> | void {
+    if (callback === undefined) return settle(() => this.closeSync());
+    try {
+      this.closeSync();
+    } catch (err) {
+      return void process.nextTick(callback, err as Error);
+    }
+    process.nextTick(callback, null);
   }
 
   /** {@link close}, at once. */
@@ -49,6 +66,11 @@ export class CacheDir implements AsyncIterable<DirEntry> {
     this.#entries = [];
   }
 
+  /** Node's name for the async iteration. */
+  entries(): AsyncGenerator<DirEntry> {
+    return this[Symbol.asyncIterator]();
+  }
+
   /** Yields every entry left, then closes the directory (also when the loop stops early). */
   async *[Symbol.asyncIterator](): AsyncGenerator<DirEntry> {
     try {
@@ -56,5 +78,14 @@ export class CacheDir implements AsyncIterable<DirEntry> {
     } finally {
       if (!this.#closed) this.closeSync();
     }
+  }
+}
+
+/** `work`'s value as a promise, its throw as a rejection (as an async method would give them). */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

@@ -3,9 +3,11 @@ import type { Engine } from '../engine/engine.js';
 import type { ReadSource } from '../engine/blocks.js';
 import type { OpenFileSource } from '../engine/open-file.js';
 import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsError } from '../errors.js';
-import { toTimeMs } from './arguments.js';
+import { gatherData, isIterableData, toTimeMs, type IterableData } from './arguments.js';
 import type { OpenMode } from './flags.js';
-import { FileStats } from './stats-object.js';
+import { linesOf, readStreamOf, readvOf, writeStreamOf, writevOf } from './file-handle-more.js';
+import type { ReadStreamOptions, WriteStreamOptions } from './node-fs-streams.js';
+import { BigIntFileStats, FileStats } from './stats-object.js';
 import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 
 /** Result of {@link CacheFileHandle.read}, as Node's `FileHandle.read` returns it. */
@@ -317,8 +319,9 @@ export class CacheFileHandle {
   }
 
   /** Writes all of `data` at the handle's position (at the end in append mode), as Node's does. */
-  async writeFile(data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
+  async writeFile(data: string | NodeJS.ArrayBufferView | IterableData, options?: BufferEncoding | { encoding?: BufferEncoding | null } | null): Promise<void> {
     const encoding = (typeof options === 'string' ? options : options?.encoding) ?? 'utf8';
+    if (isIterableData(data)) data = await gatherData(data, encoding); // as Node's: iterables and streams
     const bytes = typeof data === 'string' ? Buffer.from(data, encoding) : toBytes(data);
     await this.write(bytes, 0, bytes.length, null);
   }
@@ -332,9 +335,33 @@ export class CacheFileHandle {
     this.position = await this.core.append(this.key, bytes, this.userPath);
   }
 
-  async stat(): Promise<FileStats> {
+  stat(options?: { bigint?: false } | null): Promise<FileStats>;
+  stat(options: { bigint: true }): Promise<BigIntFileStats>;
+  async stat(options?: { bigint?: boolean } | null): Promise<FileStats | BigIntFileStats> {
     this.check('fstat');
-    return new FileStats(await this.core.statOf(this.key, true, 'fstat', this.userPath));
+    const st = new FileStats(await this.core.statOf(this.key, true, 'fstat', this.userPath));
+    return options?.bigint === true ? new BigIntFileStats(st) : st;
+  }
+
+  /** Reads into each buffer in turn (file-handle-more.ts has it and the others below). */
+  readv<T extends NodeJS.ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
+    return readvOf(this, buffers, position);
+  }
+
+  writev<T extends NodeJS.ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesWritten: number; buffers: T }> {
+    return writevOf(this, buffers, position);
+  }
+
+  createReadStream(options?: ReadStreamOptions) {
+    return readStreamOf(this, this.userPath, options);
+  }
+
+  createWriteStream(options?: WriteStreamOptions) {
+    return writeStreamOf(this, this.userPath, options);
+  }
+
+  readLines(options?: ReadStreamOptions) {
+    return linesOf(this, this.userPath, options);
   }
 
   async truncate(len = 0): Promise<void> {

@@ -22,9 +22,12 @@ export async function listDirectory(
   const walk = async (dirKey: string, viewPath: string, prefix: string): Promise<void> => {
     const list = await namespace.list(dirKey, dirKey === key ? shown : viewPath);
     list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Node's parentPath is the path as the program gave it (relative, or with its trailing slash) when
+    // not recursive, as the sync form's already is; a URL's is its path.
+    const parent = withTypes ? parentName(dirKey === key && !recursive && !shown.startsWith('file:') ? shown : viewPath) : '';
     for (const e of list) {
       names.push(prefix + e.name);
-      if (withTypes) entries.push(new DirEntry(entryName(e.name), e.type, parentName(viewPath)));
+      if (withTypes) entries.push(new DirEntry(entryName(e.name), e.type, parent));
       if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
     }
   };

@@ -1,3 +1,4 @@
+import { integerInRange } from '../args.js';
 import { asyncFsError, fsError, hasCode } from '../errors.js';
 import { pathString, type PathLike } from '../paths.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
@@ -18,6 +19,9 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
   const cache = ctx.cache as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
   const names = paths2;
+  const nothing = () => undefined;
+  /** A result that may be absent (mkdir's first created directory): absent, no second argument. */
+  const optional = (value: unknown) => value;
   /** `name(…, cb)`: `paths` path arguments from index `first` are checked at once. */
   const form = (name: string, paths: number, map?: (value: unknown) => unknown, mapError?: (err: unknown) => unknown, first = 0) =>
     function (this: unknown, ...args: unknown[]): void {
@@ -31,16 +35,17 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
         work = Promise.reject(err);
       }
       work.then(
-        (value) => process.nextTick(cb as Callback, null, map ? map(value) : value),
+        // A call with no result calls back with the error slot alone, as Node's do (arity shows).
+        (value) => (map === nothing || (map === optional && value === undefined) ? process.nextTick(cb as Callback, null) : process.nextTick(cb as Callback, null, map ? map(value) : value)),
         (err) => process.nextTick(cb as Callback, mapError ? mapError(err) : err),
       );
     };
 
   // Node opens a directory fine and fails on the read, without a path.
   const readOfDirectory = (err: unknown) => (hasCode(err) && err.code === 'EISDIR' ? fsError('EISDIR', 'read') : err);
-  const nothing = () => undefined;
 
   const realpath = form('realpath', 1);
+  const access = form('access', 1, nothing);
   const slow = {
     readFile: form('readFile', 1, undefined, readOfDirectory),
     stat: form('stat', 1),
@@ -78,7 +83,7 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
     stat: statForm(true, 'stat'),
     lstat: statForm(false, 'lstat'),
     readdir: form('readdir', 1),
-    mkdir: form('mkdir', 1),
+    mkdir: form('mkdir', 1, optional),
     mkdtemp: form('mkdtemp', 0),
     rmdir: form('rmdir', 1, nothing),
     unlink: form('unlink', 1, nothing),
@@ -100,7 +105,11 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
       slow.readlink(path, options, callback);
     },
     symlink: form('symlink', 1, nothing, undefined, 1),
-    access: form('access', 1, nothing),
+    access(path: PathLike, mode: unknown, cb?: unknown): void {
+      // A bad mode is an argument error: thrown here, as Node's access throws it, not passed.
+      if (cb !== undefined && mode != null) integerInRange(mode, 'mode', 0, 7);
+      access.apply(null, cb === undefined ? [path, mode] : [path, mode, cb]);
+    },
     copyFile: form('copyFile', 2, nothing),
     truncate: form('truncate', 1, nothing),
     chmod: form('chmod', 1, nothing),
@@ -111,7 +120,7 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
     lutimes: form('lutimes', 1, nothing),
     statfs: form('statfs', 1),
     opendir: form('opendir', 1),
-    cp: form('cp', 2, nothing),
+    cp: form('cp', 2, () => undefined), // Node's cp calls back (null, undefined)
     /** Node's deprecated `exists`: the callback gets one boolean, never an error. */
     exists(path: PathLike, cb: unknown): void {
       checkCallback(cb);

@@ -1,7 +1,9 @@
 import type { Engine } from '../engine/engine.js';
 import type { SyncPort } from '../engine/sync-port.js';
-import { InvalidArgTypeError } from '../errors.js';
-import { normalizePath, pathString, type PathLike } from '../paths.js';
+import type { BackendStats } from '../backend/backend.js';
+import { fsError, InvalidArgTypeError } from '../errors.js';
+import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
+import { isDirectoryMode } from '../util/modes.js';
 import type { CacheFS } from './cachefs.js';
 import type { View } from './view.js';
 
@@ -39,4 +41,17 @@ export function optionsObject<T extends object>(options: unknown): Partial<T> & 
   if (typeof options === 'string') return { encoding: options as BufferEncoding } as unknown as Partial<T>;
   if (options === null || options === undefined) return {};
   return options as Partial<T>;
+}
+
+/**
+ * For a path that ends in `/` (or `/.`), what the system checks before any call: that it names a
+ * directory, after links. Its stats (followed), or ENOTDIR for a file; undefined for other paths. The
+ * sync forms key a path without its trailing slash, so without this `readFileSync('a.txt/')` read the file.
+ */
+export function directoryNamed(ctx: NodeFsContext, path: PathLike, syscall: string): BackendStats | undefined {
+  if (!namesDirectory(path)) return undefined;
+  const p = pathArg(ctx, path);
+  const st = ctx.port.stat(p.key, true, syscall, p.shown);
+  if (!isDirectoryMode(st.mode)) throw fsError('ENOTDIR', syscall, p.shown);
+  return st;
 }

@@ -1,17 +1,17 @@
-import { fsError, InvalidArgTypeError, OutOfRangeError } from '../errors.js';
+import { asCallError, fsError, InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import type { PathLike } from '../paths.js';
 import type { CacheFileHandle } from './file-handle.js';
 import { parseOpenFlags, type OpenMode } from './flags.js';
-import { checkCallback, pathArg, type NodeFsContext } from './node-fs-context.js';
+import { checkCallback, directoryNamed, pathArg, type NodeFsContext } from './node-fs-context.js';
 import type { SyncForms } from './node-fs-sync.js';
-import { FileStats } from './stats-object.js';
+import { BigIntFileStats, FileStats } from './stats-object.js';
 
 /** How many descriptors one drop-in hands out before `open` fails with EMFILE (as a process limit would). */
 export const MAX_DESCRIPTORS = 4096;
 /** Descriptors start above the process's own (0-2 and what Node itself holds) so that a mix-up shows. */
 const FIRST_DESCRIPTOR = 1000;
 
-interface Descriptor {
+export interface Descriptor {
   key: string;
   shown: string;
   mode: OpenMode;
@@ -82,9 +82,23 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
   };
   /** Runs `work` as a promise, so that what it throws (EBADF) goes to the callback. */
   const later = async <T>(work: () => T | Promise<T>): Promise<T> => work();
-  const deliver = (cb: Callback, work: Promise<unknown[]>): void => {
-    work.then((values) => process.nextTick(cb, null, ...values), (err) => process.nextTick(cb, err));
+  /**
+   * Calls back with `work`'s values or error. Node names no path in a descriptor call's error (the
+   * kernel knows none): `syscall` replaces the path-naming one the cache's handle raised.
+   */
+  const deliver = (cb: Callback, work: Promise<unknown[]>, syscall?: string): void => {
+    work.then((values) => process.nextTick(cb, null, ...values), (err) => process.nextTick(cb, syscall ? asCallError(err, syscall) : err));
   };
+  /** Runs a sync descriptor call, its fs errors without a path as Node's are. */
+  const unnamed = <T>(syscall: string, work: () => T): T => {
+    try {
+      return work();
+    } catch (err) {
+      throw asCallError(err, syscall);
+    }
+  };
+  const statsAs = (st: FileStats, options: unknown): FileStats | BigIntFileStats =>
+    (options as { bigint?: unknown } | null | undefined)?.bigint === true ? new BigIntFileStats(st) : st;
 
   function openSync(path: PathLike, flags?: string | number, mode = 0o666): number {
     const openMode = parseOpenFlags(flags ?? 'r');
@@ -93,7 +107,7 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
     if (openMode.create) {
       sync.createEmpty(p.key, p.shown, openMode.exclusive, openMode.truncate, mode);
     } else {
-      const st = new FileStats(ctx.port.stat(p.key, true, 'open', p.shown));
+      const st = new FileStats(directoryNamed(ctx, path, 'open') ?? ctx.port.stat(p.key, true, 'open', p.shown));
       if (st.isDirectory() && openMode.writable) throw fsError('EISDIR', 'open', p.shown);
       if (openMode.truncate) sync.truncateSync(path, 0);
     }
@@ -105,7 +119,7 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
     const a = bufferArgs(buffer, offset, length, position);
     if (!d.mode.readable) throw fsError('EBADF', 'read');
     const at = a.position ?? d.position;
-    const n = ctx.port.readAt(d.key, a.bytes, a.offset, a.length, at, d.shown);
+    const n = unnamed('read', () => ctx.port.readAt(d.key, a.bytes, a.offset, a.length, at, d.shown));
     if (a.position === null) d.position += n;
     return n;
   }
@@ -120,23 +134,25 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
     const out = new Uint8Array(Math.max(before.length, end));
     out.set(before);
     out.set(w.bytes.subarray(w.offset, w.offset + w.length), at);
-    ctx.port.mutate('write', [d.key], (s) => s.writeFile(d.key, out));
+    unnamed('write', () => ctx.port.mutate('write', [d.key], (s) => s.writeFile(d.key, out)));
     if (w.position === null && !d.mode.append) d.position = end;
     return w.length;
   }
 
   return {
+    /** The open descriptor `fd` (checked as Node checks it; EBADF when not open), for the calls built on these. */
+    descriptorOf: (fd: unknown, syscall: string): Readonly<Descriptor> => lookup(checkFd(fd), syscall),
     openSync,
     readSync,
     writeSync,
-    fstatSync(fd: number): FileStats {
+    fstatSync(fd: number, options?: { bigint?: boolean }): FileStats | BigIntFileStats {
       const d = lookup(checkFd(fd), 'fstat');
-      return new FileStats(ctx.port.stat(d.key, true, 'fstat', d.shown));
+      return statsAs(new FileStats(unnamed('fstat', () => ctx.port.stat(d.key, true, 'fstat', d.shown))), options);
     },
     ftruncateSync(fd: number, len = 0): void {
       const d = lookup(checkFd(fd), 'ftruncate');
       if (!d.mode.writable) throw fsError('EINVAL', 'ftruncate');
-      sync.truncateSync(d.key, len);
+      unnamed('ftruncate', () => sync.truncateSync(d.key, len));
     },
     fsyncSync(fd: number): void {
       lookup(checkFd(fd), 'fsync'); // sync writes reached the backend already
@@ -167,6 +183,12 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
       checkCallback(callback);
       checkFd(fd);
       const given = args.slice(0, args.indexOf(callback));
+      // Node's other form, `read(fd, [{ buffer, offset, length, position }], cb)`: a buffer of its own
+      // (16 KiB) when none is given, and that buffer handed back.
+      if (!ArrayBuffer.isView(given[0])) {
+        const { buffer: own = Buffer.alloc(16384), ...rest } = (given[0] ?? {}) as { buffer?: unknown };
+        given.splice(0, 2, own, rest);
+      }
       const a = bufferArgs(given[0], given[1], given[2], given[3]);
       deliver(callback, (async () => {
         const d = lookup(fd, 'read');
@@ -176,7 +198,7 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
         const { bytesRead } = await handle.read(a.bytes, a.offset, a.length, at);
         if (a.position === null) d.position -= a.length - bytesRead;
         return [bytesRead, given[0]];
-      })());
+      })(), 'read');
     },
     write(fd: number, data: unknown, a?: unknown, b?: unknown, c?: unknown, cb?: unknown): void {
       const args = [a, b, c, cb];
@@ -192,13 +214,13 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
         if (w.position === null) d.position = at + w.length;
         const { bytesWritten } = await handle.write(w.bytes, w.offset, w.length, at);
         return [bytesWritten, data];
-      })());
+      })(), 'write');
     },
     fstat(fd: number, options?: unknown, cb?: unknown): void {
       if (typeof options === 'function') cb = options;
       checkCallback(cb);
       checkFd(fd);
-      deliver(cb, later(() => handleOf(lookup(fd, 'fstat'))).then(async (h) => [await h.stat()]));
+      deliver(cb, later(() => handleOf(lookup(fd, 'fstat'))).then(async (h) => [statsAs(await h.stat(), options)]), 'fstat');
     },
     ftruncate(fd: number, len?: unknown, cb?: unknown): void {
       if (typeof len === 'function') [cb, len] = [len, 0];
@@ -207,7 +229,7 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
       deliver(cb, later(() => handleOf(lookup(fd, 'ftruncate'))).then(async (h) => {
         await h.truncate((len as number | undefined) ?? 0);
         return [];
-      }));
+      }), 'ftruncate');
     },
     fsync(fd: number, cb?: unknown): void {
       checkCallback(cb);
@@ -230,3 +252,4 @@ export function descriptorForms(ctx: NodeFsContext, sync: SyncForms) {
     },
   };
 }
+export type DescriptorForms = ReturnType<typeof descriptorForms>;

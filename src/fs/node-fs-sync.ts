@@ -1,14 +1,15 @@
 import { constants } from 'node:fs';
 import type { BackendSync } from '../backend/backend.js';
+import { rmIsDirectory } from '../engine/namespace.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
-import { linkTarget } from '../args.js';
+import { integerInRange, linkTarget } from '../args.js';
 import type { BackendStats } from '../backend/backend.js';
 import { joinPath, parentOf, pathOfText, pathString, pathText, type PathLike } from '../paths.js';
 import { nameAs } from '../util/byte-path.js';
 import { nameEncoding, namesAs } from './names.js';
 import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
-import { optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
+import { directoryNamed, optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
 import { BigIntFileStats, DirEntry, FileStats } from './stats-object.js';
 
@@ -28,12 +29,15 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk?: false): BackendStats;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk: boolean): BackendStats | undefined;
   function statOf(path: PathLike, follow: boolean, syscall: string, absentOk = false): BackendStats | undefined {
+    // The cache answers no path that ends in `/` (hits.ts), so a hit needs no directory check.
     const got = hits.stats(path, follow);
     if (got === ABSENT) {
       if (absentOk) return undefined;
       throw fsError('ENOENT', syscall, pathString(path));
     }
     if (got !== NOT_CACHED) return got;
+    const directory = directoryNamed(ctx, path, syscall);
+    if (directory !== undefined) return directory;
     const p = pathArg(ctx, path);
     return port.stat(p.key, follow, syscall, p.shown);
   }
@@ -54,6 +58,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     const got = hits.readFile(path, options);
     if (got === ABSENT) throw fsError('ENOENT', 'open', pathString(path));
     if (got !== NOT_CACHED) return got;
+    directoryNamed(ctx, path, 'open'); // after the hits, which never answer a path ending in `/`
     const { encoding } = optionsObject<{ flag: string }>(options);
     const p = pathArg(ctx, path);
     const out = port.readWhole(p.key, p.shown);
@@ -165,9 +170,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
         throw asCallError(err, options?.force ? 'rm' : 'lstat', p.shown);
       }
       if (isDirectoryMode(st.mode) && !options?.recursive) {
-        const err = new Error(`Path is a directory: rm returned EISDIR (is a directory) ${p.shown}`) as Error & Record<string, unknown>;
-        Object.assign(err, { code: 'ERR_FS_EISDIR', syscall: 'rm', path: p.shown, errno: 21 });
-        throw err;
+        throw rmIsDirectory(p.shown);
       }
       try {
         removeTree(sync, p.key);
@@ -189,9 +192,13 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       }, subtree);
     };
 
+  const rmdirOnly = simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true);
+
   function accessSync(path: PathLike, mode: number = constants.F_OK): void {
+    if (mode !== null) integerInRange(mode, 'mode', 0, 7); // as Node: a bad mode threw EACCES here before
+    mode ??= constants.F_OK;
     const p = pathArg(ctx, path);
-    const st = port.stat(p.key, true, 'access', p.shown);
+    const st = directoryNamed(ctx, path, 'access') ?? port.stat(p.key, true, 'access', p.shown);
     if (mode === constants.F_OK) return;
     const uid = process.getuid?.() ?? -1;
     let bits: number;
@@ -262,7 +269,12 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       const p = pathArg(ctx, path);
       return nameAs(port.readlink(p.key, p.shown), encoding);
     },
-    rmdirSync: simple('rmdir', 'rmdir', (sync, key) => sync.rmdir(key), true),
+    rmdirSync(path: PathLike, options?: { recursive?: boolean } | null): void {
+      // Node 20 still takes the deprecated `recursive` (older cleanup code passes it): a tree goes as with
+      // rm; a link, even to a directory, is left to rmdir's ENOTDIR, as Node's lstat check leaves it.
+      if (options?.recursive && isDirectoryMode(statOf(path, false, 'lstat').mode)) return rmSync(path, { recursive: true });
+      rmdirOnly(path);
+    },
     unlinkSync: simple('unlink', 'unlink', (sync, key) => sync.unlink(key)),
     truncateSync: simple('open', 'truncate', (sync, key, len: number = 0) => {
       const dirty = port.dirtyContent(key);
@@ -271,13 +283,18 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       out.set(dirty.subarray(0, Math.min(len, dirty.length)));
       sync.writeFile(key, out);
     }),
-    chmodSync: simple('chmod', 'chmod', (sync, key, mode: number | string) => sync.chmod(key, typeof mode === 'string' ? parseInt(mode, 8) : mode)),
+    chmodSync: simple('chmod', 'chmod', (sync, key, mode: number | string) => {
+      port.writeDirtyThrough(sync, key);
+      sync.chmod(key, typeof mode === 'string' ? parseInt(mode, 8) : mode);
+    }),
     utimesSync: simple('utime', 'utimes', (sync, key, atime: number | string | Date, mtime: number | string | Date) => {
-      const dirty = port.dirtyContent(key);
-      if (dirty !== undefined) sync.writeFile(key, dirty);
+      port.writeDirtyThrough(sync, key);
       sync.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'));
     }),
-    chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => sync.chown?.(key, uid, gid)),
+    chownSync: simple('chown', 'chown', (sync, key, uid: number, gid: number) => {
+      port.writeDirtyThrough(sync, key);
+      sync.chown?.(key, uid, gid);
+    }),
     symlinkSync(target: PathLike, path: PathLike): void {
       const t = linkTarget(target); // as the async form: a string made well-formed, a Buffer's exact bytes
       const p = pathArg(ctx, path);
@@ -295,8 +312,7 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       const b = pathArg(ctx, to, 'newPath');
       port.mutate('rename', [a.key, b.key], (sync) => {
         try {
-          const dirty = port.dirtyContent(a.key);
-          if (dirty !== undefined) sync.writeFile(a.key, dirty);
+          port.writeDirtyThrough(sync, a.key, true); // a directory's files move with it
           sync.rename(a.key, b.key);
         } catch (err) {
           throw asCallError(err, 'rename', a.shown, b.shown);
@@ -306,7 +322,12 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
       const a = pathArg(ctx, src, 'src');
       const b = pathArg(ctx, dest, 'dest');
-      const bytes = port.readWhole(a.key, a.shown);
+      let bytes: Buffer;
+      try {
+        bytes = port.readWhole(a.key, a.shown);
+      } catch (err) {
+        throw asCallError(err, 'copyfile', a.shown, b.shown); // Node names both paths, whichever failed
+      }
       port.mutate('copyFile', [b.key], (sync) => {
         try {
           sync.writeFile(b.key, bytes, { flag: (mode & constants.COPYFILE_EXCL) !== 0 ? 'wx' : 'w' });

@@ -11,6 +11,9 @@ import { jsonForms } from './node-fs-json.js';
 import { watchForms } from './node-fs-watch.js';
 import { streamForms } from './node-fs-streams.js';
 import { syncForms } from './node-fs-sync.js';
+import { moreSyncForms } from './node-fs-sync-more.js';
+import { promisifyLikeNode } from './node-fs-promisify.js';
+import { vectorForms } from './node-fs-vectors.js';
 import { DirEntry, FileStats } from './stats-object.js';
 
 /**
@@ -29,15 +32,26 @@ export function toNodeFs(cache: CacheFS) {
   const { createEmpty: _createEmpty, currentBytes: _currentBytes, ...syncPublic } = sync;
   const answers = new RecentAnswers(ctx, hits);
   const callbacks = callbackForms(ctx, hits, answers);
+  const descriptors = descriptorForms(ctx, sync);
+  const { descriptorOf: _descriptorOf, ...descriptorPublic } = descriptors;
+  const vectors = vectorForms(ctx, descriptors, sync);
+  promisifyLikeNode({ exists: callbacks.exists as never, read: descriptors.read as never, write: descriptors.write as never, readv: vectors.readv as never, writev: vectors.writev as never });
   return {
     ...callbacks,
     ...syncPublic,
-    ...descriptorForms(ctx, sync),
+    ...moreSyncForms(ctx, sync),
+    ...descriptorPublic,
+    ...vectors,
     ...streamForms(ctx),
     ...watchForms(ctx),
     ...jsonForms(ctx, answers, callbacks.readFile as never, syncPublic.readFileSync),
     promises: cache,
     constants,
+    // Node still offers the access modes on the module itself, and older programs read them there.
+    F_OK: constants.F_OK,
+    R_OK: constants.R_OK,
+    W_OK: constants.W_OK,
+    X_OK: constants.X_OK,
     Stats: FileStats,
     Dirent: DirEntry,
   };
