@@ -244,6 +244,7 @@ export class Cache implements CoherencePort, WritePort {
   /** One path, without waiting: its clean entry leaves, a dirty one stays (`'keep'`) or is dropped unwritten. */
   private dropNow(key: string, dirty: 'keep' | 'discard', reason: RemovalReason): boolean {
     let had = this.meta.delete(key);
+    this.meta.forgetAbsencesBelow(key);
     if (this.blocks !== undefined && this.blocks.files.size !== 0 && this.blocks.dropFile(key)) had = true;
     const slot = this.store.lookup(key);
     if (slot >= 0) {
@@ -358,6 +359,7 @@ export class Cache implements CoherencePort, WritePort {
       return;
     }
     this.meta.delete(key);
+    this.meta.forgetAbsencesBelow(key);
     this.meta.delete(parentOf(key));
     const resolutions = this.resolutions;
     if (resolutions.hasAliases) {

@@ -46,6 +46,13 @@ export class MetadataCache {
    */
   private readonly missing = new Map<string, number>();
   /**
+   * Directories with a remembered absence somewhere below them. An absence below a path that did not
+   * exist either says nothing once a file or a link is made there (then it is ENOTDIR, or whatever the
+   * link leads to): a change of that path drops them ({@link forgetAbsencesBelow}), and this set spares
+   * every other change the scan. May name directories whose absences left already (a wasted scan only).
+   */
+  private readonly absentBelow = new Set<string>();
+  /**
    * Targets of symbolic links read through the cache, and `''` (never a link's target) for a path whose
    * readlink failed with EINVAL (not a link): dropped with the path's metadata.
    */
@@ -127,6 +134,32 @@ export class MetadataCache {
     const missing = this.missing;
     if (missing.size >= (this.maxEntries || 65_536)) missing.delete(missing.keys().next().value as string);
     missing.set(path, Date.now());
+    const above = this.absentBelow;
+    if (above.size >= 65_536) {
+      // A crawl's worth of directories: start again rather than grow (forgetting costs misses only).
+      above.clear();
+      missing.clear();
+      missing.set(path, Date.now());
+    }
+    for (let end = path.lastIndexOf('/'); end > 0; end = path.lastIndexOf('/', end - 1)) {
+      const dir = path.slice(0, end);
+      if (above.has(dir)) break; // its own ancestors were added with it
+      above.add(dir);
+    }
+  }
+
+  /**
+   * `path` changed (made, replaced, removed): the absences remembered below it may no longer hold, as a
+   * file or a link there turns "no such file" into "not a directory" or into what the link leads to.
+   */
+  forgetAbsencesBelow(path: string): void {
+    const above = this.absentBelow;
+    if (above.size === 0 || !above.has(path)) return;
+    this.generation++;
+    const prefix = path === '/' ? '/' : `${path}/`;
+    for (const p of this.missing.keys()) if (p.startsWith(prefix)) this.missing.delete(p);
+    above.delete(path);
+    for (const dir of above) if (dir.startsWith(prefix)) above.delete(dir);
   }
 
   /** The target of link `path` if it was read before; `''` when it was found not to be a link. */
@@ -194,6 +227,7 @@ export class MetadataCache {
   clear(): void {
     this.generation++;
     this.missing.clear();
+    this.absentBelow.clear();
     this.targets.clear();
     this.json.clear();
     this.stats.clear();

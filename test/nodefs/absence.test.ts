@@ -269,6 +269,41 @@ describe('absences and their limits', () => {
     await cache.close();
   });
 
+  it('forgets absences below a missing directory once a file or a link is made in its place', async () => {
+    // A path below a directory that did not exist was absent; a file made there turns it into ENOTDIR, a
+    // link into whatever lies below the link's target (a model-test counterexample: rm -r /d, read
+    // /d/e, write the file /d, rename /d/e gave ENOENT where the disk says ENOTDIR).
+    for (const mode of WRITE_MODES) {
+      const root = await dirs.make('absence-below-');
+      writeTree(root, { 't/e': 'E' });
+      const cache = new CacheFS(nodeBackend(root), { writeMode: mode, metadataCache: true, flushInterval: 20 });
+      const fs = toNodeFs(cache);
+      const makes: [string, (p: string) => Promise<unknown> | unknown][] = [
+        ['writeFile', (p) => cache.writeFile(p, '')],
+        ['writeFileSync', (p) => fs.writeFileSync(p, '')],
+        ['symlink', (p) => cache.symlink('t', p)],
+        ['symlinkSync', (p) => fs.symlinkSync('t', p)],
+      ];
+      for (const [name, make] of makes) {
+        const dir = `/${name}`;
+        await assert.rejects(cache.readFile(`${dir}/e`), { code: 'ENOENT' });
+        await until(async () => {
+          // The failed read proves the absence in the background; asked again, it is answered from memory.
+          const got = await callback((cb) => fs.stat(`${dir}/e`, cb));
+          return got.error?.code === 'ENOENT';
+        }, `${name}: absent first`);
+        await assert.rejects(cache.stat(`${dir}/x/y`), { code: 'ENOENT' });
+        await make(dir);
+        const expected = await callback((cb) => nodeFs.stat(join(root, dir, 'e'), cb));
+        assert.deepEqual((await callback((cb) => fs.stat(`${dir}/e`, cb))).error?.code, expected.error?.code, `${name} ${mode}: stat`);
+        await assert.rejects(cache.rename(`${dir}/x/y`, '/elsewhere'), { code: nodeFs.statSync(join(root, dir)).isDirectory() ? 'ENOENT' : 'ENOTDIR' }, `${name} ${mode}: rename`);
+        if (expected.error === undefined) assert.equal(String(await cache.readFile(`${dir}/e`)), 'E', `${name} ${mode}: read through the link`);
+        else await assert.rejects(cache.readFile(`${dir}/e`), { code: expected.error.code }, `${name} ${mode}: read`);
+      }
+      await cache.close();
+    }
+  });
+
   it('forgets an absence when it was the only thing the metadata cache held', async () => {
     // The metadata cache holds no stats here, only the absence: shortcuts for an empty metadata cache
     // must still count absences as something to drop.
