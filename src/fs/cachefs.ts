@@ -196,7 +196,6 @@ export class CacheFS extends MoreCalls {
     return new CacheFileHandle(core, key, shown, openMode, isDirectory, openStats);
   }
 
-  /** Stats of a path, following symbolic links. */
   /**
    * Stats of a path, following links. A metadata-cache hit answers without an `await` and allocates the
    * result object and its promise only (its `Date` fields are made on first use).

@@ -6,7 +6,7 @@ import { CacheClosedError, FsError, InvalidArgTypeError, OutOfRangeError, fsErro
 import { gatherData, isIterableData, toTimeMs, type IterableData } from './arguments.js';
 import type { OpenMode } from './flags.js';
 import { linesOf, readStreamOf, readvOf, writeStreamOf, writevOf } from './file-handle-more.js';
-import type { ReadStreamOptions, WriteStreamOptions } from './node-fs-streams.js';
+import type { ReadStreamOptions, WriteStreamOptions } from './handle-streams.js';
 import { BigIntFileStats, FileStats } from './stats-object.js';
 import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
 
