@@ -4,6 +4,7 @@ import { pathString, type PathLike } from '../paths.js';
 import { checkCallback, checkPath, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
 import { callBackLater } from './callback-ticks.js';
+import { walkedFailure } from './node-fs-realpath.js';
 import type { RecentAnswers } from './node-fs-answers.js';
 
 type Callback = (err: unknown, value?: unknown) => void;
@@ -89,7 +90,17 @@ export function callbackForms(ctx: NodeFsContext, hits: CacheHits, answers: Rece
     unlink: form('unlink', 1, nothing),
     rm: form('rm', 1, nothing),
     rename: form('rename', 2, nothing),
-    realpath: Object.assign(realpath, { native: form('realpath', 1) }),
+    /** Node's walking realpath: a failure names `lstat` and the first part that failed (node-fs-realpath.ts). */
+    realpath: Object.assign(function realpathWalked(path: PathLike, options: unknown, cb?: unknown): void {
+      const callback = (cb ?? options) as Callback;
+      checkCallback(callback);
+      checkPath(path);
+      const cache = ctx.cache;
+      cache.realpath(path, (cb === undefined ? undefined : options) as never).then(
+        (value) => process.nextTick(callback, null, value),
+        (err: unknown) => walkedFailure(err, path, ctx.view.cwd, (p) => cache.lstat(p), (p) => cache.realpath(p)).then((failure) => process.nextTick(callback, failure)),
+      );
+    }, { native: realpath }),
     readlink(path: PathLike, options: unknown, cb?: unknown): void {
       const callback = cb ?? options;
       checkCallback(callback);

@@ -11,6 +11,7 @@ import { isDirectoryMode } from '../util/modes.js';
 import { toData, toTimeMs, type WriteData } from './arguments.js';
 import { directoryNamed, optionsObject, pathArg, type NodeFsContext } from './node-fs-context.js';
 import { ABSENT, NOT_A_LINK, NOT_CACHED, type CacheHits } from './node-fs-hits.js';
+import { walkedFailureSync } from './node-fs-realpath.js';
 import { BigIntFileStats, DirEntry, FileStats } from './stats-object.js';
 
 const EMPTY = new Uint8Array(0);
@@ -260,7 +261,13 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     readdirSync,
     mkdirSync,
     rmSync,
-    realpathSync: Object.assign(realpathSync, { native: realpathSync }),
+    realpathSync: Object.assign(function realpathWalkedSync(path: PathLike, options?: unknown): string | Buffer {
+      try {
+        return realpathSync(path, options);
+      } catch (err) {
+        throw walkedFailureSync(err, path, view.cwd, (p) => statOf(p, false, 'lstat'), (p) => realpathSync(p) as string);
+      }
+    }, { native: realpathSync }),
     readlinkSync(path: PathLike, options?: unknown): string | Buffer {
       const got = hits.readlink(path, options);
       if (got === ABSENT || got === NOT_A_LINK) throw fsError(got === ABSENT ? 'ENOENT' : 'EINVAL', 'readlink', pathString(path));

@@ -42,7 +42,18 @@ const callbackCases: Record<string, CallbackCase> = {
   'cp of a directory without recursive': (f, b, cb) => f.cp(b + '/d', b + '/x', (err) => cb(null, (err as Error).name, String(err))),
 };
 
+// Node's realpath walks the path an lstat at a time: a failure names lstat and the first part that failed.
+const missing = ['/d/nope/x/y', '/a.txt/x', '/nope', '/dlink/nope/x', '/d/e/c.txt'];
+for (const p of missing) {
+  callbackCases[`realpath of ${p}`] = (f, b, cb) => f.realpath(b + p, cb);
+  callbackCases[`realpath.native of ${p}`] = (f, b, cb) => f.realpath.native(b + p, cb);
+}
+
 const syncCases: Record<string, SyncCase> = {
+  ...Object.fromEntries(missing.flatMap((p) => [
+    [`realpathSync of ${p}`, (f: typeof import('node:fs'), b: string) => f.realpathSync(b + p)],
+    [`realpathSync.native of ${p}`, (f: typeof import('node:fs'), b: string) => f.realpathSync.native(b + p)],
+  ])),
   'rmSync of a directory without recursive': (f, b) => {
     try {
       f.rmSync(b + '/d');

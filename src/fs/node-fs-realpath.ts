@@ -1,0 +1,47 @@
+import { fsError, hasCode } from '../errors.js';
+import { normalizePath, type PathLike } from '../paths.js';
+
+/**
+ * Node's `fs.realpath` and `fs.realpathSync` (not their `.native`) are JavaScript that walks the path an
+ * `lstat` at a time from the root, following links, so a failure names `lstat` and the first part that
+ * failed (`/a/nope` of `/a/nope/x/y`; `/a/file/x` through a file), where `.native` and
+ * `fs.promises.realpath` name `realpath` and the whole path. These turn the second answer into the first,
+ * on the failure path only: each step's directory is resolved, then its next part `lstat`ed.
+ */
+const parts = (path: PathLike, cwd: string): string[] => normalizePath(path, cwd).split('/').filter((part) => part !== '');
+
+const joined = (base: string, part: string): string => (base === '/' ? `/${part}` : `${base}/${part}`);
+
+const walkable = (err: unknown): boolean => hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
+
+/** The error the walking `realpathSync` gives for `path` (in the view, against `cwd`) after `err`. */
+export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => unknown, realpath: (p: string) => string): unknown {
+  if (!walkable(err)) return err;
+  let base = '/';
+  for (const part of parts(path, cwd)) {
+    const next = joined(base, part);
+    try {
+      lstat(next);
+      base = realpath(next);
+    } catch (stepError) {
+      return hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, 'lstat', next) : err;
+    }
+  }
+  return err;
+}
+
+/** {@link walkedFailureSync} for the callback form, over the cache's promise calls. */
+export async function walkedFailure(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => Promise<unknown>, realpath: (p: string) => Promise<string>): Promise<unknown> {
+  if (!walkable(err)) return err;
+  let base = '/';
+  for (const part of parts(path, cwd)) {
+    const next = joined(base, part);
+    try {
+      await lstat(next);
+      base = await realpath(next);
+    } catch (stepError) {
+      return hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, 'lstat', next) : err;
+    }
+  }
+  return err;
+}
