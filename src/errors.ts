@@ -1,4 +1,5 @@
 import { constants as osConstants } from 'node:os';
+import { inspect } from 'node:util';
 
 /** Descriptions Node prints for the error codes cachefs raises itself. */
 const DESCRIPTIONS: Record<string, string> = {
@@ -168,8 +169,21 @@ export class InvalidArgError extends TypeError {
 export class InvalidArgTypeError extends TypeError {
   readonly code = 'ERR_INVALID_ARG_TYPE';
   constructor(name: string, expected: string, value: unknown) {
-    super(`The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+    super(`The "${name}" argument must be ${expected}. Received ${specificType(value)}`);
   }
+}
+
+/** What Node's argument-type errors say they received: `type number (5)`, `an instance of Map`, `undefined`. */
+function specificType(value: unknown): string {
+  if (value == null) return String(value);
+  if (typeof value === 'function') return `function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: string } }).constructor;
+    return ctor?.name ? `an instance of ${ctor.name}` : inspect(value, { depth: -1 });
+  }
+  let inspected = inspect(value, { colors: false });
+  if (inspected.length > 28) inspected = `${inspected.slice(0, 25)}...`;
+  return `type ${typeof value} (${inspected})`;
 }
 
 /** An out-of-range argument, in Node's style (`code: 'ERR_OUT_OF_RANGE'`). */

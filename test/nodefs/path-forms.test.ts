@@ -146,6 +146,14 @@ const trailingSlash: Record<string, SyncCase> = {
 };
 
 const checks: Record<string, SyncCase> = {
+  // Node's words for what an argument of the wrong type was (type number (5), an instance of Map, …).
+  'writeFileSync of data of the wrong type': (f, b) => [5, null, new Map(), function named() {}, () => 1, Symbol('s'), true].map((data) => {
+    try {
+      return f.writeFileSync(b + '/x', data as never);
+    } catch (err) {
+      return [(err as { code?: string }).code, (err as Error).message];
+    }
+  }),
   // By code and class: Node's own messages for these differ between its versions.
   'accessSync and access with modes out of range or not numbers': (f, b) => [
     () => f.accessSync(b + '/a.txt', f.constants.R_OK), () => f.accessSync(b + '/a.txt', 99), () => f.accessSync(b + '/a.txt', 'r' as never),
