@@ -382,7 +382,7 @@ export class CacheFS extends MoreCalls {
 
   /** Removes an empty directory. */
   async rmdir(path: PathLike, options?: { recursive?: boolean } | null): Promise<void> {
-    if (options?.recursive && (await this.stat(path)).isDirectory()) return this.rm(path, { recursive: true }); // Node 20 still takes it
+    if (options?.recursive && (await this.lstat(path)).isDirectory()) return this.rm(path, { recursive: true }); // Node 20 still takes it
     if (this.pending) await this.pending;
     this.check('rmdir');
     await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));

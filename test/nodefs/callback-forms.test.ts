@@ -27,6 +27,8 @@ const callbackCases: Record<string, CallbackCase> = {
   'cp': (f, b, cb) => f.cp(b + '/d', b + '/dc', { recursive: true }, cb),
   'rm': (f, b, cb) => f.rm(b + '/dc', { recursive: true }, cb),
   'rmdir': (f, b, cb) => f.rmdir(b + '/m/n/o', cb),
+  'rmdir recursive of a link to a directory': (f, b, cb) => f.rmdir(b + '/dlink', { recursive: true }, (err) => cb(err, f.existsSync(b + '/dlink'), f.existsSync(b + '/d/b.txt'))),
+  'rmdir recursive of a directory': (f, b, cb) => f.rmdir(b + '/d', { recursive: true }, (err) => cb(err, f.existsSync(b + '/d'))),
   // util.promisify honours Node's own answers for these: a boolean for exists, both results for the others.
   'promisify(exists), promisify(read), promisify(write), promisify(readv), promisify(writev)': (f, b, cb) => {
     (async () => {
