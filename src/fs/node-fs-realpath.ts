@@ -14,6 +14,10 @@ const joined = (base: string, part: string): string => (base === '/' ? `/${part}
 
 const walkable = (err: unknown): boolean => hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
 
+/** The walk's error for a step that failed with `stepError`; the call's own `err` for anything else. */
+const walkedStep = (stepError: unknown, syscall: string, path: string, err: unknown): unknown =>
+  hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, syscall, path) : err;
+
 /** The error the walking `realpathSync` gives for `path` (in the view, against `cwd`) after `err`. */
 export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => unknown, realpath: (p: string) => string): unknown {
   if (!walkable(err)) return err;
@@ -22,9 +26,13 @@ export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lst
     const next = joined(base, part);
     try {
       lstat(next);
+    } catch (stepError) {
+      return walkedStep(stepError, 'lstat', next, err);
+    }
+    try {
       base = realpath(next);
     } catch (stepError) {
-      return hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, 'lstat', next) : err;
+      return walkedStep(stepError, 'stat', next, err); // a link whose target is missing: Node stats it
     }
   }
   return err;
@@ -38,9 +46,13 @@ export async function walkedFailure(err: unknown, path: PathLike, cwd: string, l
     const next = joined(base, part);
     try {
       await lstat(next);
+    } catch (stepError) {
+      return walkedStep(stepError, 'lstat', next, err);
+    }
+    try {
       base = await realpath(next);
     } catch (stepError) {
-      return hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, 'lstat', next) : err;
+      return walkedStep(stepError, 'stat', next, err);
     }
   }
   return err;

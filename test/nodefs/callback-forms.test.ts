@@ -27,8 +27,14 @@ const callbackCases: Record<string, CallbackCase> = {
   'cp': (f, b, cb) => f.cp(b + '/d', b + '/dc', { recursive: true }, cb),
   'rm': (f, b, cb) => f.rm(b + '/dc', { recursive: true }, cb),
   'rmdir': (f, b, cb) => f.rmdir(b + '/m/n/o', cb),
-  'rmdir recursive of a link to a directory': (f, b, cb) => f.rmdir(b + '/dlink', { recursive: true }, (err) => cb(err, f.existsSync(b + '/dlink'), f.existsSync(b + '/d/b.txt'))),
-  'rmdir recursive of a directory': (f, b, cb) => f.rmdir(b + '/d', { recursive: true }, (err) => cb(err, f.existsSync(b + '/d'))),
+  'rmdir recursive of a link to a directory': (f, b, cb) => {
+    f.symlinkSync('d', b + '/dl2');
+    f.rmdir(b + '/dl2', { recursive: true }, (err) => cb(err, f.existsSync(b + '/dl2'), f.existsSync(b + '/d/b.txt')));
+  },
+  'rmdir recursive of a directory': (f, b, cb) => {
+    f.mkdirSync(b + '/r/s', { recursive: true });
+    f.rmdir(b + '/r', { recursive: true }, (err) => cb(err, f.existsSync(b + '/r')));
+  },
   // util.promisify honours Node's own answers for these: a boolean for exists, both results for the others.
   'promisify(exists), promisify(read), promisify(write), promisify(readv), promisify(writev)': (f, b, cb) => {
     (async () => {
@@ -45,7 +51,8 @@ const callbackCases: Record<string, CallbackCase> = {
 };
 
 // Node's realpath walks the path an lstat at a time: a failure names lstat and the first part that failed.
-const missing = ['/d/nope/x/y', '/a.txt/x', '/nope', '/dlink/nope/x', '/d/e/c.txt'];
+const missing = ['/d/nope/x/y', '/a.txt/x', '/nope', '/dlink/nope/x', '/d/e/c.txt', '/dangling/x'];
+callbackCases['a dangling link, for realpath below'] = (f, b, cb) => f.symlink('gone', b + '/dangling', cb);
 for (const p of missing) {
   callbackCases[`realpath of ${p}`] = (f, b, cb) => f.realpath(b + p, cb);
   callbackCases[`realpath.native of ${p}`] = (f, b, cb) => f.realpath.native(b + p, cb);
