@@ -191,7 +191,9 @@ export class Cache implements CoherencePort, WritePort {
 
   /** {@link enforceLimits}, returning undefined when nothing is left to wait for (no eviction flush): the caller skips an await. */
   enforceLimitsNow(): Promise<void> | undefined {
-    const pending = this.store.enforceLimits(Date.now());
+    const store = this.store;
+    if (store.withinLimits()) return undefined;
+    const pending = store.enforceLimits(Date.now());
     return pending === undefined ? undefined : Promise.all(pending).then(noop);
   }
 

@@ -244,6 +244,15 @@ export class DataStore extends SlotColumns {
   }
 
   /**
+   * True when {@link enforceLimits} has nothing to do: no limit exceeded and no dirty victim's flush
+   * parked. A caller that knows this skips reading the clock: `Date.now()` was 8% of the seed's
+   * WriteThrough profile (a write-through open 'w' + write patches the entry twice).
+   */
+  withinLimits(): boolean {
+    return this.parkedFlushes === undefined && !this.overLimit(this.parkedBytes, this.parkedEntries);
+  }
+
+  /**
    * Evicts until `bytesUsed <= maxBytes` and `entries <= maxEntries`. Clean victims leave at once;
    * dirty ones are parked and handed to {@link onDirtyVictim}, whose promises are returned (undefined
    * when there were none, so the common path allocates nothing).
