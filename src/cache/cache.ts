@@ -71,8 +71,9 @@ export class Cache implements CoherencePort, WritePort {
       else c.removedShed++;
       // API 1.3 §6: 'evict' reports the removals the cache chose (policy, expiry, pressure); an
       // invalidation is the caller's own act and is reported once per call by 'invalidate'.
+      // The event object is built only when someone listens: an eviction should not allocate for nothing.
       const eventReason = EVICT_REASONS[reason];
-      if (eventReason !== undefined) this.events.emit('evict', { path: key, reason: eventReason, size });
+      if (eventReason !== undefined && this.events.listenerCount('evict') > 0) this.events.emit('evict', { path: key, reason: eventReason, size });
     };
     this.events.on('error', () => {
       // Errors are also delivered as 'flushError'; an unhandled 'error' event must not crash the program.
