@@ -12,6 +12,8 @@
  * | `await3` | an async function awaiting three such promises in sequence (the shape of open, read, close) |
  * | `MetadataCache_Hit/floor` (stat-shape) | `await1` around the `MetadataCache_Hit` limit: a `Map` lookup and a fresh copy of the 14 fields |
  * | `ReadHit/floor` (readhit-shape) | `ReadHit`'s own shape (the seed's `openReadClose`) over a handle whose `read` is the `ReadHit` limit: open resolves a fresh handle, a fresh buffer of the file's size, read copies the cached bytes into it, close resolves |
+ * | `<X>_Eviction/floor` (eviction-shape) | the same shape over 20 files of 100 bytes read round-robin, as the eviction rows read them: the fresh 100-byte buffer is the difference (V8 keeps a typed array of up to 64 bytes on its heap, a larger one gets a backing store of its own) |
+ * | `WriteThrough/floor` (write-shape) | the seed's `openWriteClose` over the same least handle: open resolves a fresh handle, write keeps a copy of the 20 bytes in a `Map` (the store a write-through must update) and resolves its result, close resolves |
  *
  * The two shape floors do the least work their rows can do (no path check, no counters, no policy); they
  * are floors, not competitors. They carry their row's name, so that they are measured in its group (the
@@ -27,7 +29,15 @@ export const FLOOR_VARIANT = 'floor';
 export const FLOOR_OF: Readonly<Record<string, string>> = {
   ReadHit: 'readhit-shape',
   MetadataCache_Hit: 'stat-shape',
+  WriteThrough: 'write-shape',
+  LRU_Eviction: 'eviction-shape',
+  LFU_Eviction: 'eviction-shape',
+  TTL_Eviction: 'eviction-shape',
+  Hybrid_Eviction: 'eviction-shape',
 };
+
+/** The rows whose floor is the eviction shape (each measured in its own row's group). */
+const EVICTION_ROWS = ['LRU_Eviction', 'LFU_Eviction', 'TTL_Eviction', 'Hybrid_Eviction'] as const;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -46,6 +56,10 @@ class FloorHandle {
     return Promise.resolve({ bytesRead: n, buffer: into });
   }
 
+  write(data: Uint8Array): Promise<{ bytesWritten: number; buffer: Uint8Array }> {
+    this.files.set(this.key, data.slice());
+    return Promise.resolve({ bytesWritten: data.length, buffer: data });
+  }
   close(): Promise<void> {
     this.#closed = true;
     return RESOLVED;
@@ -65,6 +79,14 @@ async function floorOpenReadClose(files: Map<string, Uint8Array>, path: string, 
   return bytesRead;
 }
 
+/** `openWriteClose` of seed.ts over {@link FloorHandle}: the same three awaits. */
+async function floorOpenWriteClose(files: Map<string, Uint8Array>, path: string, data: Uint8Array): Promise<number> {
+  const handle = await Promise.resolve(new FloorHandle(files, path));
+  const { bytesWritten } = await handle.write(data);
+  await handle.close();
+  return bytesWritten;
+}
+
 /** The floor rows: `floor/await1` and `floor/await3` as one group, and each row's own floor (named as the row). */
 export function floorCases(): BenchCase[] {
   const data = new TextEncoder().encode('benchmark test data');
@@ -81,6 +103,11 @@ export function floorCases(): BenchCase[] {
   });
   const files = new Map<string, Uint8Array>([['/bench.txt', data]]);
   const statMap = new Map([['/file.txt', stats]]);
+  const writeData = new TextEncoder().encode('benchmark write data');
+  const written = new Map<string, Uint8Array>();
+  const twentyNames = Array.from({ length: 20 }, (_, i) => `/file${String(i).padStart(2, '0')}.txt`);
+  const evictionData = Uint8Array.from({ length: 100 }, (_, i) => 65 + (i % 26));
+  const twenty = new Map(twentyNames.map((n) => [n, evictionData]));
   return [
     floor('await1', () => Promise.resolve(cached)),
     floor('await3', async () => {
@@ -91,6 +118,8 @@ export function floorCases(): BenchCase[] {
     }),
     floor(FLOOR_VARIANT, () => Promise.resolve({ ...statMap.get('/file.txt')! }), 'MetadataCache_Hit'),
     floor(FLOOR_VARIANT, () => floorOpenReadClose(files, '/bench.txt', data.length), 'ReadHit'),
+    floor(FLOOR_VARIANT, () => floorOpenWriteClose(written, '/bench.txt', writeData), 'WriteThrough'),
+    ...EVICTION_ROWS.map((name) => floor(FLOOR_VARIANT, (i) => floorOpenReadClose(twenty, twentyNames[i % 20]!, 100), name)),
   ];
 }
 

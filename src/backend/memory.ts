@@ -432,7 +432,9 @@ function readAt(node: Inode, into: Uint8Array, offset: number, length: number, p
   if (node.isDir) throw new FsError('EISDIR', 'read', path);
   if (position >= node.size || length <= 0) return 0;
   const n = Math.min(length, node.size - position);
-  into.set(node.data!.subarray(position, position + n), offset);
+  const data = node.data!;
+  // A whole exact-length content is set as it is: a subarray would allocate a view per read.
+  into.set(position === 0 && n === data.length ? data : data.subarray(position, position + n), offset);
   return n;
 }
 

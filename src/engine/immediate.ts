@@ -1,5 +1,8 @@
+// The module's binding, not the global: Node defines the global `performance` as a getter, run at every use.
+import { performance } from 'node:perf_hooks';
 import type { Backend, BackendStats, BackendSync } from '../backend/backend.js';
 import type { Cache } from '../cache/cache.js';
+import type { InstallSource } from '../cache/ports.js';
 import { asCallError, hasCode } from '../errors.js';
 import type { PathLocks } from '../store/path-locks.js';
 import { isDirectoryMode, isSpecialMode } from '../util/modes.js';
@@ -65,29 +68,67 @@ export class ImmediateMisses {
   }
 
   /**
-   * Loads real path `key`, described by `stats`, and installs it: its content as a buffer the caller may
-   * read until its next `await`, or undefined when it is not a small regular file (the caller then takes
-   * the asynchronous way). Counts the miss and the backend read as a load does.
+   * Loads real path `key`, described by `stats`, installs it, and copies up to `length` bytes of it at
+   * `position` into `into[offset..]`: returns the count, or -1 when it is not a small regular file (the
+   * caller then takes the asynchronous way). Counts the miss and the backend read as a load does.
    */
-  load(key: string, stats: BackendStats, userPath: string): Uint8Array | undefined {
+  loadInto(key: string, stats: BackendStats, userPath: string, into: Uint8Array, offset: number, length: number, position: number): number {
     const host = this.host;
     const cache = host.cache;
     const store = cache.store;
     const size = stats.size;
-    if (isDirectoryMode(stats.mode) || isSpecialMode(stats.mode) || host.blocks.wants(size) || !store.admissible(size)) return undefined;
+    if (isDirectoryMode(stats.mode) || isSpecialMode(stats.mode) || host.blocks.wants(size) || !store.admissible(size)) return -1;
     cache.counters.misses++;
     cache.counters.backendReads++;
     store.recordMiss(key);
     const started = performance.now();
-    let bytes: Uint8Array;
+    // Read straight into a chunk of the byte store, which the entry then adopts: no buffer of the
+    // backend's and no second copy. A backend without a sync `read`, an empty file, or one whose size
+    // moved since its stat is read whole instead.
+    const read = this.sync.read;
+    let target = read === undefined || size === 0 ? undefined : store.bytes.allocate(size);
+    let n = -1;
+    let bytes: Uint8Array | undefined;
     try {
-      bytes = this.sync.readFile(key);
+      if (target !== undefined) n = this.readWhole(read!, key, target, size);
+      if (n < 0) {
+        if (target !== undefined) store.bytes.release(target);
+        target = undefined;
+        bytes = this.sync.readFile(key);
+        n = bytes.length;
+      }
     } catch (err) {
+      if (target !== undefined) store.bytes.release(target);
       throw asCallError(err, hasCode(err) && err.code === 'EISDIR' ? 'read' : 'open', userPath);
     }
-    host.loader.recordRead(key, started, bytes.length);
-    // With no dirty data, making room evicts clean entries only: the install completes here.
-    cache.installNow(key, bytes, bytes.length)?.catch(noop);
-    return bytes;
+    host.loader.recordRead(key, started, n);
+    // With no dirty data, making room evicts clean entries only: the install completes here (an entry
+    // the policy refuses gives its adopted chunk back to the byte store).
+    if (bytes === undefined) cache.installNow(key, target!, n, ADOPTED)?.catch(noop);
+    else cache.installNow(key, bytes, n)?.catch(noop);
+    if (position >= n) return 0;
+    const count = Math.min(n - position, length);
+    // The caller's bytes are read from the backend once more (a copy in memory; nothing ran since the
+    // first): a chunk is usually longer than its file, and copying part of it needs a view of it, an
+    // allocation per miss that costs more than the second copy.
+    if (bytes === undefined) return read!(key, into, offset, count, position);
+    into.set(position === 0 && count === n ? bytes : bytes.subarray(position, position + count), offset);
+    return count;
+  }
+
+  /**
+   * Reads the whole file into `target` (a chunk of at least `size` bytes) and returns its length, or -1
+   * when it is no longer `size` bytes long and the chunk could not hold the rest. One byte more than
+   * `size` is asked for where the chunk has room, so that a file that grew since its stat is noticed; a
+   * chunk of exactly `size` bytes asks the size anew instead.
+   */
+  private readWhole(read: NonNullable<BackendSync['read']>, key: string, target: Buffer, size: number): number {
+    const want = Math.min(target.length, size + 1);
+    const n = read(key, target, 0, want, 0);
+    if (n > size || (n === size && want === size && this.sync.stat(key).size !== size)) return -1;
+    return n;
   }
 }
+
+/** An install of a buffer that came from the byte store. */
+const ADOPTED: InstallSource = { adopted: true };

@@ -1,3 +1,5 @@
+// The module's binding, not the global: Node defines the global `performance` as a getter, run at every use.
+import { performance } from 'node:perf_hooks';
 import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
 import type { Cache } from '../cache/cache.js';
 import type { InstallHooks } from '../cache/ports.js';

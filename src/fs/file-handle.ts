@@ -216,12 +216,7 @@ export class CacheFileHandle {
     const immediate = this.core.immediate!;
     if (this.isDirectory || !immediate.usable(this.key)) return -1;
     const st = this.takeOpenStats() ?? immediate.stat(this.key, 'read', this.userPath);
-    const loaded = immediate.load(this.key, st, this.userPath);
-    if (loaded === undefined) return -1;
-    if (at >= loaded.length) return 0;
-    const n = Math.min(loaded.length - at, length);
-    bytes.set(at === 0 && n === loaded.length ? loaded : loaded.subarray(at, at + n), offset);
-    return n;
+    return immediate.loadInto(this.key, st, this.userPath, bytes, offset, length, at);
   }
 
   /**

@@ -31,6 +31,7 @@ const PROTECTED_SHARE = 0.8;
  */
 export class HybridPolicy implements EvictionPolicy {
   readonly name = 'hybrid';
+  readonly usesKeyHash = false;
   private readonly lists: SlotLists;
   private readonly expiry: ExpiryHeap;
 

@@ -19,6 +19,7 @@ import type { EvictionPolicy } from './policy.js';
  */
 export class LfuPolicy implements EvictionPolicy {
   readonly name = 'lfu';
+  readonly usesKeyHash = false;
 
   // Per slot.
   /** The bucket holding the slot, or -1 when it is not tracked. */

@@ -12,6 +12,7 @@ const QUEUE = 0;
  */
 export class LruPolicy implements EvictionPolicy {
   readonly name = 'lru';
+  readonly usesKeyHash = false;
   private readonly lists: SlotLists;
 
   /** @param capacity the initial slot capacity; `grow` raises it. */

@@ -13,6 +13,11 @@
 export interface EvictionPolicy {
   /** The option value that selects this policy (`'lru'`, `'lfu'`, …). */
   readonly name: string;
+  /**
+   * False when `insert` and `recordMiss` ignore their key hash: the store then passes 0 rather than hash
+   * the key, twice per miss, for nothing.
+   */
+  readonly usesKeyHash: boolean;
   /** Makes room for slots `0 .. capacity-1`; called before a slot at or above the old capacity is used. */
   grow(capacity: number): void;
   /** `slot` became resident. `expiresAt` is an epoch ms, or `Infinity` for no expiry. */

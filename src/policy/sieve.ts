@@ -17,6 +17,7 @@ const QUEUE = 0;
  */
 export class SievePolicy implements EvictionPolicy {
   readonly name = 'sieve';
+  readonly usesKeyHash = false;
   /** Head = oldest, tail = newest. */
   private readonly lists: SlotLists;
   private visited: Uint8Array;

@@ -125,6 +125,7 @@ export interface TinyLfuOptions {
  */
 export class TinyLfuPolicy implements EvictionPolicy {
   readonly name = 'tinylfu';
+  readonly usesKeyHash = true;
   /** The frequency sketch; exposed for tests and diagnostics. */
   readonly sketch: CountMinSketch;
   /** Whether the hill climber adapts the window. */

@@ -12,6 +12,7 @@ import type { EvictionPolicy } from './policy.js';
  */
 export class TtlPolicy implements EvictionPolicy {
   readonly name = 'ttl';
+  readonly usesKeyHash = false;
   private readonly heap: ExpiryHeap;
 
   /** @param capacity the initial slot capacity; `grow` raises it. */

@@ -58,6 +58,11 @@ export class DataStore extends SlotColumns {
     this.grow(64);
   }
 
+  /** The key's hash for the policy, or 0 for a policy that ignores it. */
+  private hashOf(key: string): number {
+    return this.policy.usesKeyHash ? hashKey(key) : 0;
+  }
+
   /** Resident entries. */
   get entries(): number {
     return this.index.size;
@@ -77,7 +82,7 @@ export class DataStore extends SlotColumns {
 
   /** Records a miss on `key` (frequency-based admission learns from it). */
   recordMiss(key: string): void {
-    this.policy.recordMiss(hashKey(key));
+    this.policy.recordMiss(this.hashOf(key));
   }
 
   /** Every resident key (a snapshot array: callers may remove while iterating it). */
@@ -135,7 +140,7 @@ export class DataStore extends SlotColumns {
     this.flagBits[slot] = 0;
     this.clearIdentity(slot);
     this.index.set(key, slot);
-    this.policy.insert(slot, hashKey(key), size, expiresAt, now);
+    this.policy.insert(slot, this.hashOf(key), size, expiresAt, now);
     if (keepPinned) this.pin(slot);
     return slot;
   }
@@ -196,7 +201,7 @@ export class DataStore extends SlotColumns {
     this.stopLeaving(slot);
     this.flagBits[slot]! &= ~PARKED;
     if ((this.flagBits[slot]! & PINNED) === 0) {
-      this.policy.insert(slot, hashKey(this.keys[slot]!), this.sizes[slot]!, this.expires[slot]!, Date.now());
+      this.policy.insert(slot, this.hashOf(this.keys[slot]!), this.sizes[slot]!, this.expires[slot]!, Date.now());
     }
   }
 
@@ -241,6 +246,15 @@ export class DataStore extends SlotColumns {
     this.index.delete(this.keys[slot]!);
     this.keys[slot] = newKey;
     this.index.set(newKey, slot);
+  }
+
+  /**
+   * True when {@link enforceLimits} has nothing to do: no limit exceeded and no dirty victim's flush
+   * parked. A caller that knows this skips reading the clock: `Date.now()` was 8% of the seed's
+   * WriteThrough profile (a write-through open 'w' + write patches the entry twice).
+   */
+  withinLimits(): boolean {
+    return this.parkedFlushes === undefined && !this.overLimit(this.parkedBytes, this.parkedEntries);
   }
 
   /**

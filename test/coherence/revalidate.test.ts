@@ -143,6 +143,18 @@ test('revalidate in ms: within the limit no backend call, after it one stat', as
   }
 });
 
+test('revalidate in ms: what the program just wrote through the cache is fresh for the limit', async () => {
+  // The written bytes are the file's: the entry counts as validated when they were written, not never.
+  const backend = faultyBackend(memoryBackend({ '/f': 'one' }));
+  const fs = new CacheFS(backend, { revalidate: 60_000, writeMode: 'write-through' });
+  await fs.writeFile('/f', 'two');
+  backend.faults.resetCalls();
+  assert.equal(await fs.readFile('/f', 'utf8'), 'two');
+  assert.equal(backend.faults.calls.stat + backend.faults.calls.readFile, 0, 'served without a backend call');
+  assert.equal(fs.detailedStats().revalidations, 0);
+  await fs.close();
+});
+
 test('concurrent revalidations of one path share one backend stat', async () => {
   const { root, cleanup } = await tempRoot();
   await seed(root, { '/shared.txt': 'x'.repeat(100) });

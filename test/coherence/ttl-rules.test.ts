@@ -89,6 +89,21 @@ for (const eviction of POLICY_NAMES) {
   });
 }
 
+test('with ttlRules alone (no ttl option) an entry lives its TTL from its load, read whole or through a handle', async () => {
+  const fs = new CacheFS(memoryBackend({ '/r/a': 'a', '/r/b': 'b' }), { ttlRules: [{ pattern: '/r/*', ttl: 60_000 }] });
+  await fs.readFile('/r/a');
+  const handle = await fs.open('/r/b');
+  await handle.read(Buffer.alloc(1), 0, 1, 0);
+  await handle.close();
+  const store = fs.core.store;
+  for (const p of ['/r/a', '/r/b']) assert.ok(store.expiresAt(store.lookup(p)) >= Date.now() + 50_000, `${p} expires a minute after its load`);
+  fs.resetStats();
+  await fs.readFile('/r/a');
+  await fs.readFile('/r/b');
+  assert.deepEqual({ hits: fs.stats().hits, misses: fs.stats().misses }, { hits: 2, misses: 0 });
+  await fs.close();
+});
+
 test("'**' matches zero or more directories, at the start of a pattern too", async () => {
   const fs = new CacheFS(memoryBackend({ '/top.css': 't', '/a/b/deep.css': 'd', '/x.js': 'x' }), {
     ttl: 1_000,

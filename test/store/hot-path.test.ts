@@ -9,6 +9,7 @@ import { CacheFS, memoryBackend, type Backend } from '../../src/index.js';
 import { ChurnMap, SlotSet } from '../../src/util/churn-map.js';
 import { MetadataCache } from '../../src/store/metadata-cache.js';
 import type { BackendStats } from '../../src/backend/backend.js';
+import { DEFAULT_SIZE_CLASSES, SizeClasses } from '../../src/store/size-classes.js';
 
 describe('ChurnMap', () => {
   test('behaves as a Map of defined values under any sequence of set, delete and clear', async () => {
@@ -171,6 +172,26 @@ describe('misses served through an in-memory sync face (engine/immediate.ts)', (
     await handle.close();
     assert.equal(reads, 1, 'the wrapper\'s readFile loaded the file');
     await cfs.close();
+  });
+
+  test('a file that grew or shrank behind the cache after open is read and cached whole as it is now, at chunk-sized lengths too', async () => {
+    // The miss reads straight into a pool chunk sized by open's stat; a chunk of exactly that size has no
+    // room to notice growth by reading one byte more, so the load must find out another way.
+    const chunk = new SizeClasses(DEFAULT_SIZE_CLASSES).chunkSizes[12]!;
+    for (const [before, now] of [[chunk, chunk + 1], [chunk, chunk + 40], [chunk - 3, chunk + 5], [chunk, chunk - 1], [chunk + 1, 3]] as const) {
+      const backend = memoryBackend({ '/f': Buffer.alloc(before, 'a') });
+      const cfs = new CacheFS(backend);
+      const handle = await cfs.open('/f');
+      backend.sync!.writeFile('/f', Buffer.alloc(now, 'b'));
+      const buf = Buffer.alloc(now + 10);
+      const label = `${before} -> ${now} bytes (chunk ${chunk})`;
+      assert.equal((await handle.read(buf, 0, buf.length, 0)).bytesRead, now, label);
+      assert.ok(buf.subarray(0, now).every((b) => b === 0x62), label);
+      await handle.close();
+      assert.deepEqual(await cfs.readFile('/f'), Buffer.alloc(now, 'b'), `${label}: what the cache keeps`);
+      assert.equal(cfs.detailedStats().hits, 1, `${label}: served from the cache`);
+      await cfs.close();
+    }
   });
 
   test('with dirty data (write-back) a miss takes the asynchronous way and reads what the program wrote', async () => {
