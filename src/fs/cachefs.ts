@@ -4,13 +4,13 @@ import { Engine } from '../engine/engine.js';
 import { Namespace } from '../engine/namespace.js';
 import { ViewKeys } from '../engine/view-keys.js';
 import { integerArg, integerInRange, linkTarget, parseFileMode, throwIfAborted } from '../args.js';
-import { FsError, fsError, InvalidArgTypeError } from '../errors.js';
+import { FsError, fsError } from '../errors.js';
 import type { CacheFSOptions } from '../options.js';
 import { namesDirectory, normalizePath, pathString, type PathLike } from '../paths.js';
 import { nameAs } from '../util/byte-path.js';
 import { isDirectoryMode } from '../util/modes.js';
 import {
-  encodingOf, gatherData, isIterableData, toData, toTimeMs, type Encoding, type IterableData, type ReadFileOptions, type WriteData, type WriteFileOptions,
+  encodingOf, gatherData, isIterableData, toData, type Encoding, type IterableData, type ReadFileOptions, type WriteData, type WriteFileOptions,
 } from './arguments.js';
 import { MoreCalls } from './more-calls.js';
 import { engineFor } from './new-engine.js';
@@ -380,9 +380,12 @@ export class CacheFS extends MoreCalls {
     return first === undefined ? undefined : this.view.viewOf(first) ?? first;
   }
 
-  /** Removes an empty directory. */
+  /**
+   * Removes an empty directory; with `recursive` (Node 20 still takes it) a whole tree, as Node's: a stat
+   * first (ENOENT names stat), and a link to a directory left to rmdir's ENOTDIR.
+   */
   async rmdir(path: PathLike, options?: { recursive?: boolean } | null): Promise<void> {
-    if (options?.recursive && (await this.lstat(path)).isDirectory()) return this.rm(path, { recursive: true }); // Node 20 still takes it
+    if (options?.recursive && (await this.stat(path)).isDirectory() && (await this.lstat(path)).isDirectory()) return this.rm(path, { recursive: true });
     if (this.pending) await this.pending;
     this.check('rmdir');
     await this.namespace.rmdir(await this.linkKey(path, 'rmdir'), pathString(path));
@@ -428,26 +431,10 @@ export class CacheFS extends MoreCalls {
     await this.namespace.symlink(targetForBackend(targetString, this.view.root), key, targetString, pathString(path));
   }
 
-  async chmod(path: PathLike, mode: number | string): Promise<void> {
-    if (this.pending) await this.pending;
-    this.check('chmod');
-    const m = parseFileMode(mode, 'mode');
-    if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
-    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
-  }
-
   async chown(path: PathLike, uid: number, gid: number): Promise<void> {
     if (this.pending) await this.pending;
     this.check('chown');
     await this.namespace.chown(await this.realKey(path, 'chown'), uid, gid, pathString(path));
-  }
-
-  /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
-  async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
-    if (this.pending) await this.pending;
-    this.check('utimes');
-    const key = await this.realKey(path, 'utime');
-    await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 
   // ------------------------------------------------------------------ working directory and views

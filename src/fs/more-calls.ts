@@ -1,6 +1,7 @@
 import type { BackendStatFs } from '../backend/backend.js';
 import { asCallError, FsError, fsError, hasCode, InvalidArgError, InvalidArgTypeError, OutOfRangeError } from '../errors.js';
 import { pathOfText, pathString, pathText, type PathLike } from '../paths.js';
+import { parseFileMode } from '../args.js';
 import { nameAs } from '../util/byte-path.js';
 import { nameEncoding, type NameEncoding, type NameOptions } from './names.js';
 import { isSymlinkMode } from '../util/modes.js';
@@ -33,7 +34,6 @@ export abstract class MoreCalls extends CacheControl {
   abstract readlink(path: PathLike): Promise<string>;
   abstract symlink(target: PathLike, path: PathLike): Promise<void>;
   abstract unlink(path: PathLike): Promise<void>;
-  abstract chmod(path: PathLike, mode: number): Promise<void>;
   abstract cwd(): string;
 
   /**
@@ -123,6 +123,23 @@ export abstract class MoreCalls extends CacheControl {
         }
       }
     }
+  }
+
+  /** Changes permission bits (a number, or an octal string as Node takes). */
+  async chmod(path: PathLike, mode: number | string): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('chmod');
+    const m = parseFileMode(mode, 'mode');
+    if (m === undefined) throw new InvalidArgTypeError('mode', 'of type number', mode);
+    await this.core.chmod(await this.realKey(path, 'chmod'), m, pathString(path));
+  }
+
+  /** Sets access and modification times (seconds, numeric strings, or Dates, as in Node). */
+  async utimes(path: PathLike, atime: number | string | Date, mtime: number | string | Date): Promise<void> {
+    if (this.pending) await this.pending;
+    this.check('utimes');
+    const key = await this.realKey(path, 'utime');
+    await this.core.utimes(key, toTimeMs(atime, 'atime'), toTimeMs(mtime, 'mtime'), pathString(path));
   }
 
   /**
