@@ -251,7 +251,8 @@ export class CacheFS extends MoreCalls {
     const encoding = nameEncoding(options);
     const shown = pathString(path);
     const key = await this.realKey(path, 'scandir');
-    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive, encoding);
+    const linksToDirectory = (below: string) => this.core.statOf(below, true, 'stat', shown).then((st) => isDirectoryMode(st.mode), () => false);
+    return listDirectory(this.namespace, key, shown, normalizePath(path, this.view.cwd), withTypes, recursive, encoding, linksToDirectory);
   }
 
   /** The target of a symbolic link (its exact bytes with `encoding: 'buffer'`). */

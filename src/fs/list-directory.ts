@@ -9,10 +9,12 @@ import { DirEntry } from './stats-object.js';
  * sorted by name as Node's are on Linux; `recursive` walks below it, naming entries by their relative
  * paths. An error in the listed directory names `shown`, one below it the path in the view. Names are
  * in `encoding` (see names.ts); an entry's `parentPath` is a Buffer with `'buffer'`, else UTF-8 text.
+ * Listing names, Node 20 also walks below a link to a directory (it stats each entry; with file types it
+ * goes by the entry's own type): `linksToDirectory` tells, false for a dangling link.
  */
 export async function listDirectory(
   namespace: Namespace, key: string, shown: string, viewDir: string, withTypes: boolean, recursive: boolean,
-  encoding: NameEncoding = 'utf8',
+  encoding: NameEncoding = 'utf8', linksToDirectory: (key: string) => Promise<boolean> = async () => false,
 ): Promise<(string | Buffer)[] | DirEntry[]> {
   // A Buffer where Node gives one (the type says string, as Node's own `Dirent` type does).
   const entryName = (text: string) => nameAs(text, encoding) as string;
@@ -28,7 +30,11 @@ export async function listDirectory(
     for (const e of list) {
       names.push(prefix + e.name);
       if (withTypes) entries.push(new DirEntry(entryName(e.name), e.type, parent));
-      if (recursive && e.type === 'directory') await walk(joinPath(dirKey, e.name), joinPath(viewPath, e.name), `${prefix}${e.name}/`);
+      if (!recursive) continue;
+      const below = joinPath(dirKey, e.name);
+      if (e.type === 'directory' || (e.type === 'symlink' && !withTypes && (await linksToDirectory(below)))) {
+        await walk(below, joinPath(viewPath, e.name), `${prefix}${e.name}/`);
+      }
     }
   };
   await walk(key, viewDir, '');

@@ -89,6 +89,14 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
     });
   }
 
+  const linksToDirectory = (sync: BackendSync, key: string): boolean => {
+    try {
+      return isDirectoryMode(sync.stat(key).mode);
+    } catch {
+      return false; // dangling, or a loop: Node does not walk it either
+    }
+  };
+
   function readdirSync(path: PathLike, options?: unknown): (string | Buffer | DirEntry)[] {
     const o = optionsObject<{ withFileTypes: boolean; recursive: boolean }>(options);
     const encoding = nameEncoding(options);
@@ -109,7 +117,12 @@ export function syncForms(ctx: NodeFsContext, hits: CacheHits) {
       for (const e of list) {
         names.push(prefix + e.name);
         if (o.withFileTypes) entries.push(new DirEntry(nameAs(e.name, encoding) as string, e.type, shownDir));
-        if (o.recursive && e.type === 'directory') walk(joinPath(dir, e.name), joinPath(shownDir, e.name), `${prefix}${e.name}/`);
+        if (!o.recursive) continue;
+        const below = joinPath(dir, e.name);
+        // Listing names, Node 20 also walks below a link to a directory (it stats each entry).
+        if (e.type === 'directory' || (e.type === 'symlink' && !o.withFileTypes && linksToDirectory(sync, below))) {
+          walk(below, joinPath(shownDir, e.name), `${prefix}${e.name}/`);
+        }
       }
     };
     walk(real, o.withFileTypes && typeof path === 'string' && !o.recursive ? path : shownRoot, '');

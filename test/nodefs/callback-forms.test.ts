@@ -58,7 +58,20 @@ for (const p of missing) {
   callbackCases[`realpath.native of ${p}`] = (f, b, cb) => f.realpath.native(b + p, cb);
 }
 
+// Listing names recursively, Node 20 walks below a link to a directory (not with file types, nor a dangling one).
+callbackCases['readdir recursive over links'] = (f, b, cb) => {
+  f.symlinkSync('gone', b + '/d/dangling');
+  f.readdir(b + '/', { recursive: true }, (err, names) => cb(err, (names as string[]).sort()));
+};
+callbackCases['readdir recursive with file types over links'] = (f, b, cb) =>
+  f.readdir(b + '/', { recursive: true, withFileTypes: true }, (err, entries) => cb(err, (entries as unknown as { name: string; parentPath: string }[]).map((e) => `${e.parentPath}/${e.name}`).sort()));
+callbackCases['promises.readdir recursive over links'] = (f, b, cb) => {
+  f.promises.readdir(b + '/', { recursive: true }).then((names) => cb(null, names.sort()), cb);
+};
+
 const syncCases: Record<string, SyncCase> = {
+  'readdirSync recursive over links': (f, b) => f.readdirSync(b + '/', { recursive: true }).sort(),
+  'readdirSync recursive with file types over links': (f, b) => f.readdirSync(b + '/', { recursive: true, withFileTypes: true }).map((e) => `${e.parentPath}/${e.name}`).sort(),
   ...Object.fromEntries(missing.flatMap((p) => [
     [`realpathSync of ${p}`, (f: typeof import('node:fs'), b: string) => f.realpathSync(b + p)],
     [`realpathSync.native of ${p}`, (f: typeof import('node:fs'), b: string) => f.realpathSync.native(b + p)],
