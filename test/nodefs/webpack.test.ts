@@ -2,8 +2,11 @@
 // outputFileSystem over a cache small enough to evict, in every write mode, compared with the same
 // compile over node:fs (webpack's defaults) on a twin tree: the emitted bytes, read back with node:fs once
 // the cache has flushed and closed, and the errors and warnings. A second compile after a module is
-// edited through the drop-in must follow the edit. The caches sit over `/` so that every path means the
-// same thing to both sides; mode 'development' with devtool false keeps the output deterministic.
+// edited through the drop-in must follow the edit. With webpack's filesystem cache written through the
+// drop-in (its intermediateFileSystem: streams, rename, mkdir), a fresh compiler must restore every
+// module, through the drop-in and over node:fs, as one over node:fs does. The caches sit over `/` so
+// that every path means the same thing to both sides; mode 'development' with devtool false keeps the
+// output deterministic.
 import assert from 'node:assert/strict';
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
@@ -54,15 +57,24 @@ function projectTree(root: string): void {
 type Fs = NonNullable<webpack.Compiler['inputFileSystem']>;
 type Outcome = { files: Record<string, string>; errors: string[]; warnings: string[] };
 
-/** A compiler over `root` with webpack's defaults (node:fs), or with `fs` as its input and output. */
-function compilerFor(root: string, fs?: unknown): webpack.Compiler {
-  const compiler = webpack({ mode: 'development', devtool: false, context: root, entry: './src/index.js', output: { path: join(root, 'dist') }, infrastructureLogging: { level: 'none' } });
+/**
+ * A compiler over `root` with webpack's defaults (node:fs), or with `fs` as its input and output; with
+ * `persistent`, webpack's filesystem cache below `root/.cache`, written through `fs` as well.
+ */
+function compilerFor(root: string, fs?: unknown, persistent = false): webpack.Compiler {
+  const compiler = webpack({
+    mode: 'development', devtool: false, context: root, entry: './src/index.js', output: { path: join(root, 'dist') }, infrastructureLogging: { level: 'none' },
+    ...(persistent ? { cache: { type: 'filesystem' as const, cacheDirectory: join(root, '.cache') } } : {}),
+  });
   if (fs) {
     compiler.inputFileSystem = fs as Fs;
     compiler.outputFileSystem = fs as NonNullable<webpack.Compiler['outputFileSystem']>;
+    compiler.intermediateFileSystem = fs as NonNullable<webpack.Compiler['intermediateFileSystem']>;
   }
   return compiler;
 }
+
+const closed = (compiler: webpack.Compiler) => new Promise<void>((resolve, reject) => compiler.close((err) => (err ? reject(err) : resolve())));
 
 /** Runs one compile; its errors and warnings with the root taken out (the twins differ only there). */
 function run(compiler: webpack.Compiler, root: string): Promise<Omit<Outcome, 'files'>> {
@@ -95,7 +107,7 @@ async function compileTwice(root: string, cache?: CacheFS): Promise<Outcome[]> {
   const firstFiles = emitted(root);
   (fs ?? nodeFs).writeFileSync(join(root, 'src/greet.js'), EDIT);
   const second = await run(compiler, root);
-  await new Promise<void>((resolve, reject) => compiler.close((err) => (err ? reject(err) : resolve())));
+  await closed(compiler);
   if (cache) await cache.flush();
   return [{ ...first, files: firstFiles }, { ...second, files: emitted(root) }];
 }
@@ -119,6 +131,51 @@ for (const mode of WRITE_MODES) {
       assert.deepEqual(got[0], expected[0], 'first compile');
       assert.deepEqual(got[1], expected[1], 'second compile, after the edit');
       assert.ok(evictions > 0, 'the cache evicted');
+    });
+  });
+}
+
+/** How many modules a compile built (rather than restored from webpack's cache), and its error count. */
+function builtAndEmitted(compiler: webpack.Compiler, root: string): Promise<{ built: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    compiler.run((err, stats) => {
+      if (err || !stats) return reject(err ?? new Error('no stats'));
+      const json = stats.toJson({ all: false, modules: true, errors: true });
+      closed(compiler).then(() => resolve({ built: (json.modules ?? []).filter((m) => m.built).length, errors: json.errors?.length ?? 0 }), reject);
+    });
+  });
+}
+
+/** A cold compile with webpack's filesystem cache, then a compile by a fresh compiler (and cache) that restores it. */
+async function coldThenRestored(root: string, fs: () => { fs?: unknown; done(): Promise<void> }) {
+  const outcomes = [];
+  for (let i = 0; i < 2; i++) {
+    const side = fs();
+    outcomes.push(await builtAndEmitted(compilerFor(root, side.fs, true), root));
+    await side.done();
+    outcomes.push(emitted(root));
+  }
+  return outcomes;
+}
+
+for (const mode of WRITE_MODES) {
+  describe(`webpack's filesystem cache through toNodeFs, ${mode}`, () => {
+    it('writes a pack a fresh compiler restores, through the drop-in and then over node:fs', async () => {
+      const twin = await dirs.make();
+      const mine = await dirs.make();
+      projectTree(twin);
+      projectTree(mine);
+      const expected = await coldThenRestored(twin, () => ({ done: async () => {} }));
+      assert.equal((expected[2] as { built: number }).built, 0, 'over node:fs, the second compile restores every module');
+      let evictions = 0;
+      const got = await coldThenRestored(mine, () => {
+        const cache = smallCache('/', mode);
+        return { fs: toNodeFs(cache), done: async () => { evictions += cache.stats().evictions; await cache.close(); } };
+      });
+      assert.deepEqual(got, expected);
+      assert.ok(evictions > 0, 'the cache evicted');
+      // The pack reached the disk whole: webpack over node:fs restores it too.
+      assert.deepEqual(await builtAndEmitted(compilerFor(mine, undefined, true), mine), expected[2]);
     });
   });
 }
