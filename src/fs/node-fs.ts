@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import * as nodePromises from 'node:fs/promises';
 import { SyncPort } from '../engine/sync-port.js';
 import type { CacheFS } from './cachefs.js';
 import { VIEW_OF } from './internals.js';
@@ -45,7 +46,7 @@ export function toNodeFs(cache: CacheFS) {
     ...streamForms(ctx),
     ...watchForms(ctx),
     ...jsonForms(ctx, answers, callbacks.readFile as never, syncPublic.readFileSync),
-    promises: cache,
+    promises: detachable(cache),
     constants,
     // Node still offers the access modes on the module itself, and older programs read them there.
     F_OK: constants.F_OK,
@@ -55,6 +56,22 @@ export function toNodeFs(cache: CacheFS) {
     Stats: FileStats,
     Dirent: DirEntry,
   };
+}
+
+/**
+ * Gives `cache` its fs/promises methods as own functions bound to it, so that they work taken off it
+ * as Node's do: rollup's `fs` option destructures `{ mkdir, writeFile }` and calls them alone, where the
+ * prototype's methods would find no `this`. `promises` stays the cache itself, as API.md says.
+ */
+function detachable(cache: CacheFS): CacheFS {
+  const methods = cache as unknown as Record<string, unknown>;
+  for (const name of Object.keys(nodePromises)) {
+    const method = methods[name];
+    if (typeof method === 'function' && !Object.hasOwn(cache, name)) {
+      Object.defineProperty(cache, name, { value: method.bind(cache), writable: true, configurable: true, enumerable: false });
+    }
+  }
+  return cache;
 }
 
 /** What {@link toNodeFs} returns. */

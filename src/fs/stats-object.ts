@@ -20,10 +20,12 @@ export class FileStats {
     this.atimeMs = s.atimeMs; this.mtimeMs = s.mtimeMs; this.ctimeMs = s.ctimeMs; this.birthtimeMs = s.birthtimeMs;
   }
 
-  get atime(): Date { return new Date(this.atimeMs); }
-  get mtime(): Date { return new Date(this.mtimeMs); }
-  get ctime(): Date { return new Date(this.ctimeMs); }
-  get birthtime(): Date { return new Date(this.birthtimeMs); }
+  // Node rounds the fractional milliseconds to the nearest (its `dateFromMs`); `new Date` alone drops
+  // them, and programs that key on `+stat.mtime` (webpack's snapshots) then see a file as changed.
+  get atime(): Date { return new Date(Math.round(this.atimeMs)); }
+  get mtime(): Date { return new Date(Math.round(this.mtimeMs)); }
+  get ctime(): Date { return new Date(Math.round(this.ctimeMs)); }
+  get birthtime(): Date { return new Date(Math.round(this.birthtimeMs)); }
 
   isFile(): boolean { return (this.mode & S_IFMT) === S_IFREG; }
   isDirectory(): boolean { return (this.mode & S_IFMT) === S_IFDIR; }

@@ -32,6 +32,16 @@ const promiseCases: Record<string, CallbackCase> = {
     await h.close();
     return f.promises.readFile(b + '/w5', 'utf8');
   }),
+  // Rollup's `fs` option takes an fs/promises-shaped module and destructures it ({ mkdir, writeFile }):
+  // Node's functions do not need their module as `this`.
+  'functions taken off promises and called alone': p(async (f, b) => {
+    const { mkdir, writeFile, readFile, stat, lstat, realpath, readdir, rm } = f.promises;
+    await mkdir(b + '/alone/x', { recursive: true });
+    await writeFile(b + '/alone/x/f', 'v');
+    const out = [await readFile(b + '/alone/x/f', 'utf8'), (await stat(b + '/alone/x/f')).size, (await lstat(b + '/link')).isSymbolicLink(), await realpath(b + '/dlink'), await readdir(b + '/alone')];
+    await rm(b + '/alone', { recursive: true });
+    return out;
+  }),
   'readFile of a URL, a Buffer path; stat bigint; readdir recursive withFileTypes': p(async (f, b) => [
     await f.promises.readFile(urlOf(b, '/a.txt'), 'utf8'), await f.promises.readFile(bufferOf(b, '/a.txt')), await f.promises.stat(b + '/a.txt', { bigint: true }),
     (await f.promises.readdir(b + '/d', { recursive: true, withFileTypes: true })).map((e) => [e.name, e.parentPath, e.isFile()]).sort(),
