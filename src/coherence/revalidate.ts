@@ -13,18 +13,26 @@ export const REVALIDATE = -2;
  * {@link Revalidator.landed} before using the answer.
  */
 export class StatFlight {
+  // `declare`: the constructor's stores are the only initialization (field declarations compile to a
+  // function of their own, called per flight, that defines each field first).
+  declare readonly promise: Promise<BackendStats>;
+  declare readonly key: string;
+  declare readonly follow: boolean;
+  /** The mutation clock's epoch when the stat started: a caller arriving after a change must not join. */
+  declare readonly ticket: number;
+  /** When it was asked (epoch ms) while metadata is revalidated, else -1. */
+  declare readonly startedAt: number;
   /** Until {@link Revalidator.landed}: registered, and counted as a load in flight by the mutation clock. */
-  live = true;
+  declare live: boolean;
 
-  constructor(
-    readonly promise: Promise<BackendStats>,
-    readonly key: string,
-    readonly follow: boolean,
-    /** The mutation clock's epoch when the stat started: a caller arriving after a change must not join. */
-    readonly ticket: number,
-    /** When it was asked (epoch ms) while metadata is revalidated, else -1. */
-    readonly startedAt: number,
-  ) {}
+  constructor(promise: Promise<BackendStats>, key: string, follow: boolean, ticket: number, startedAt: number) {
+    this.promise = promise;
+    this.key = key;
+    this.follow = follow;
+    this.ticket = ticket;
+    this.startedAt = startedAt;
+    this.live = true;
+  }
 }
 
 /** How a dirty entry's external change was noticed (the `'conflict'` event's `detectedBy`). */
@@ -92,7 +100,9 @@ export class Revalidator {
    * backend's own call.
    */
   flight(key: string, follow: boolean, revalidation: boolean): StatFlight {
-    return this.joinable(key, follow) ?? this.start(key, follow, revalidation);
+    // joinable() by hand: a first stat pays each call in the interpreter.
+    const running = (follow ? this.stats : this.lstats).get(key);
+    return running !== undefined && this.core.clock.mayInstall(key, running.ticket) ? running : this.start(key, follow, revalidation);
   }
 
   /**
