@@ -117,6 +117,27 @@ test('cold stat: one lstat once the directory is known, the same answers as node
   }
 });
 
+test('concurrent cold stats of one file share one lstat, each caller with its own stats object; a change made through the cache is seen after', async () => {
+  const root = await tree();
+  const backend = faultyBackend(nodeBackend(root), { realPathOnOpen: true });
+  const cfs = new CacheFS(backend, { metadataCache: true });
+  try {
+    await cfs.stat('/real/g'); // resolves /real
+    backend.faults.resetCalls();
+    const got = await Promise.all(Array.from({ length: 50 }, () => cfs.stat('/real/f')));
+    const ref = await fsp.stat(join(root, 'real/f'));
+    for (const st of got) assert.deepEqual([st.ino, st.size], [ref.ino, ref.size]);
+    assert.equal(new Set(got).size, 50, 'each caller gets its own stats object');
+    const calls = backend.faults.calls;
+    assert.deepEqual([calls.lstat, calls.stat, calls.realpath], [1, 0, 0]);
+    // A stat after a change made through the cache is not answered by what the shared lstat found.
+    await cfs.writeFile('/real/f', 'longer bytes now');
+    assert.equal((await cfs.stat('/real/f')).size, 'longer bytes now'.length);
+  } finally {
+    await cfs.close();
+  }
+});
+
 test('cold readFile errors are node:fs errors', async () => {
   const root = await tree();
   fs.writeFileSync(join(root, 'outside-secret'), 'no');

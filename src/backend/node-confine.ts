@@ -115,8 +115,9 @@ export class Confinement {
     if (vpath === '/' || !isNormalizedAbsolute(vpath)) return undefined;
     const slash = vpath.lastIndexOf('/');
     if (slash === 0) return this.prefix + vpath;
-    const known = this.known(vpath.slice(0, slash));
-    return known === undefined ? undefined : known.disk + vpath.slice(slash);
+    // known() by hand: a first stat pays each call in the interpreter.
+    const known = this.dirs.get(vpath.slice(0, slash));
+    return known !== undefined && Date.now() - known.at < TRUST_MS ? known.disk + vpath.slice(slash) : undefined;
   }
 
   /**

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { Backend, BackendStats, BackendSync, BackendWatcher } from './backend.js';
-import { toBackendStats } from './backend.js';
 import { FsError, hasCode } from '../errors.js';
 import { isNormalizedAbsolute, normalizeText, parentOf } from '../paths.js';
 import { exactName, syscallPath } from '../util/byte-path.js';
@@ -113,13 +112,15 @@ export function nodeBackend(root: string): Backend {
       }
       if (stats.isSymbolicLink()) return slowStat(path);
       if (stats.isDirectory()) c.rememberChild(parentOf(path), path, disk);
-      return toBackendStats(stats);
+      return statsOf(stats);
     },
     lstat(path) {
       // In a directory already checked (the common case) one lstat, no async frame of its own.
       const known = c.knownEntry(path);
-      if (known !== undefined) return lstatAt(known, path);
-      return c.checkedEntry(path).then((disk) => (disk === undefined ? slowLstat(path) : lstatAt(disk, path)));
+      if (known === undefined) return c.checkedEntry(path).then((disk) => (disk === undefined ? slowLstat(path) : lstatAt(disk, path)));
+      return new Promise((resolve, reject) =>
+        fs.lstat(syscallPath(known), (err, stats) => (err ? reject(virtualError(err, 'lstat', path)) : resolve(statsOf(stats)))),
+      );
     },
     async readFile(path) {
       // The hot path without a plan: open the plain path (or the known directory's) with O_NOFOLLOW and
@@ -248,8 +249,22 @@ function noop(): void {}
 /** `lstat` of disk path `disk` as the backend answers it: stats, or an error naming virtual `path`. */
 function lstatAt(disk: string, path: string): Promise<BackendStats> {
   return new Promise((resolve, reject) =>
-    fs.lstat(syscallPath(disk), (err, stats) => (err ? reject(virtualError(err, 'lstat', path)) : resolve(toBackendStats(stats)))),
+    fs.lstat(syscallPath(disk), (err, stats) => (err ? reject(virtualError(err, 'lstat', path)) : resolve(statsOf(stats)))),
   );
+}
+
+/**
+ * `toBackendStats` (backend.ts) of Node's own (number) stats: the same object, copied without its fourteen
+ * `Number()` conversions, which a first `stat` pays in the interpreter.
+ */
+function statsOf(s: fs.Stats): BackendStats {
+  return {
+    dev: s.dev, ino: s.ino, mode: s.mode, nlink: s.nlink,
+    uid: s.uid, gid: s.gid, rdev: s.rdev, size: s.size,
+    blksize: s.blksize, blocks: s.blocks,
+    atimeMs: s.atimeMs, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs,
+    birthtimeMs: s.birthtimeMs,
+  };
 }
 
 /**

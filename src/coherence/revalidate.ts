@@ -7,11 +7,32 @@ import { ChurnMap } from '../util/churn-map.js';
 /** Returned by the engine's `hitSlot` for a resident entry that must be checked against the backend first. */
 export const REVALIDATE = -2;
 
-/** A backend `stat` in flight, shared by the callers that arrive while it runs. */
-interface PendingStat {
-  promise: Promise<BackendStats>;
+/**
+ * A backend `stat` (or `lstat`) in flight, shared by the callers that arrive while it runs. Its first
+ * handler (attached by whoever started it, so it runs before any joiner's) must call
+ * {@link Revalidator.landed} before using the answer.
+ */
+export class StatFlight {
+  // `declare`: the constructor's stores are the only initialization (field declarations compile to a
+  // function of their own, called per flight, that defines each field first).
+  declare readonly promise: Promise<BackendStats>;
+  declare readonly key: string;
+  declare readonly follow: boolean;
   /** The mutation clock's epoch when the stat started: a caller arriving after a change must not join. */
-  ticket: number;
+  declare readonly ticket: number;
+  /** When it was asked (epoch ms) while metadata is revalidated, else -1. */
+  declare readonly startedAt: number;
+  /** Until {@link Revalidator.landed}: registered, and counted as a load in flight by the mutation clock. */
+  declare live: boolean;
+
+  constructor(promise: Promise<BackendStats>, key: string, follow: boolean, ticket: number, startedAt: number) {
+    this.promise = promise;
+    this.key = key;
+    this.follow = follow;
+    this.ticket = ticket;
+    this.startedAt = startedAt;
+    this.live = true;
+  }
 }
 
 /** How a dirty entry's external change was noticed (the `'conflict'` event's `detectedBy`). */
@@ -37,7 +58,9 @@ export interface ConflictEvent {
  * Cached metadata obeys the same age rule: a `stat` result older than `revalidate` is fetched again.
  */
 export class Revalidator {
-  private readonly pending = new ChurnMap<string, PendingStat>();
+  /** Stats and lstats in flight, by key (two maps: no key string made per call to tell them apart). */
+  private readonly stats = new ChurnMap<string, StatFlight>();
+  private readonly lstats = new ChurnMap<string, StatFlight>();
   /** When each cached `stat` result was fetched (its start), so that metadata ages like data. */
   private readonly fetchedAt = new WeakMap<BackendStats, number>();
 
@@ -62,27 +85,55 @@ export class Revalidator {
    * backend call.
    */
   stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> {
-    const clock = this.core.clock;
-    const id = follow ? key : `\u0000l${key}`;
-    const running = this.pending.get(id);
-    if (running !== undefined && clock.mayInstall(key, running.ticket)) return running.promise;
+    const running = this.joinable(key, follow);
+    if (running !== undefined) return running.promise;
+    const flight = this.start(key, follow, revalidation);
+    const landed = (st?: BackendStats): void => this.landed(flight, st);
+    flight.promise.then(landed, () => landed());
+    return flight.promise;
+  }
+
+  /**
+   * {@link stat} for a caller that handles the answer at once: the flight it joined or started, whose
+   * promise it must `then` before it returns, its handler calling {@link landed} first. A first `stat`
+   * (engine/cold.ts) saves the separate settling reaction that way, one of the few steps it adds to the
+   * backend's own call.
+   */
+  flight(key: string, follow: boolean, revalidation: boolean): StatFlight {
+    // joinable() by hand: a first stat pays each call in the interpreter.
+    const running = (follow ? this.stats : this.lstats).get(key);
+    return running !== undefined && this.core.clock.mayInstall(key, running.ticket) ? running : this.start(key, follow, revalidation);
+  }
+
+  /**
+   * The answer of `flight` arrived (`st`, or undefined for an error): it is no longer joined, and while
+   * metadata is revalidated its result remembers when it was asked for. Only the first call counts.
+   */
+  landed(flight: StatFlight, st: BackendStats | undefined): void {
+    if (!flight.live) return;
+    flight.live = false;
+    if (st !== undefined && flight.startedAt >= 0) this.fetchedAt.set(st, flight.startedAt);
+    const flights = flight.follow ? this.stats : this.lstats;
+    if (flights.get(flight.key) === flight) flights.delete(flight.key);
+    this.core.clock.end();
+  }
+
+  /** The flight of `key` that a caller arriving now may share: none once the program changed `key` since it started. */
+  private joinable(key: string, follow: boolean): StatFlight | undefined {
+    const running = (follow ? this.stats : this.lstats).get(key);
+    return running !== undefined && this.core.clock.mayInstall(key, running.ticket) ? running : undefined;
+  }
+
+  /** Asks the backend; the caller attaches the handler that calls {@link landed}. */
+  private start(key: string, follow: boolean, revalidation: boolean): StatFlight {
     if (revalidation) this.core.counters.revalidations++;
-    const ticket = clock.begin();
-    const backend = this.backend;
     const startedAt = this.core.revalidateAfter < 0 ? -1 : Date.now();
+    const backend = this.backend;
+    // Asked before the ticket is taken: a backend that throws at once leaves no load in flight behind.
     const asked = follow ? backend.stat(key) : backend.lstat(key);
-    const promise = startedAt < 0 ? asked : asked.then((st) => {
-      this.fetchedAt.set(st, startedAt);
-      return st;
-    });
-    const entry: PendingStat = { promise, ticket };
-    this.pending.set(id, entry);
-    const done = (): void => {
-      if (this.pending.get(id) === entry) this.pending.delete(id);
-      clock.end();
-    };
-    promise.then(done, done);
-    return promise;
+    const flight = new StatFlight(asked, key, follow, this.core.clock.begin(), startedAt);
+    (follow ? this.stats : this.lstats).set(key, flight);
+    return flight;
   }
 
   /** True when a cached `stat` result may still be used without asking the backend. */

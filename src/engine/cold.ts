@@ -1,5 +1,6 @@
 import type { Backend, BackendFile, BackendStats } from '../backend/backend.js';
 import type { Cache } from '../cache/cache.js';
+import type { StatFlight } from '../coherence/revalidate.js';
 import { asCallError, fsError, hasCode } from '../errors.js';
 import { baseName, joinPath, parentOf } from '../paths.js';
 import { returnBuffers } from '../store/return-buffers.js';
@@ -18,7 +19,10 @@ export interface ColdHost {
     load(key: string, syscallPath: string): Promise<Buffer>;
     loadFromFile(key: string, ticket: number, file: BackendFile, syscallPath: string): Promise<Buffer>;
   };
-  readonly revalidator: { stat(key: string, follow: boolean, revalidation: boolean): Promise<BackendStats> };
+  readonly revalidator: {
+    flight(key: string, follow: boolean, revalidation: boolean): StatFlight;
+    landed(flight: StatFlight, stats: BackendStats | undefined): void;
+  };
   resolvedKey(key: string): string | undefined;
   resolve(key: string): Promise<string>;
   readWhole(key: string, userPath: string): Promise<Buffer>;
@@ -136,50 +140,78 @@ export class ColdMisses {
 
   /**
    * `stat` of `key` (a view's key, perhaps through links): one `lstat` in its resolved directory when
-   * the last component is not a link, the resolution then remembered; otherwise as before.
+   * the last component is not a link, the resolution then remembered; otherwise as before. `shape`
+   * makes the caller's answer (the facade's stats object) in the turn the stats arrive, without a turn
+   * of its own.
    */
-  stat(key: string, syscall: string, userPath: string): Promise<BackendStats> {
+  stat<T>(key: string, syscall: string, userPath: string, shape: (stats: BackendStats) => T): Promise<T> {
     const host = this.host;
     const known = host.resolvedKey(key);
-    if (known !== undefined) return host.statOf(known, true, syscall, userPath);
-    // A sibling was seen (the common case): the candidate without an async step of its own.
-    const parent = parentOf(key);
-    const realParent = host.resolvedKey(parent);
-    if (realParent === undefined) return this.candidateOf(key).then((candidate) => this.statCandidate(key, candidate, syscall, userPath));
-    return this.statCandidate(key, realParent === parent ? key : joinPath(realParent, baseName(key)), syscall, userPath);
+    if (known !== undefined) return host.statOf(known, true, syscall, userPath).then(shape);
+    return this.statUnresolved(key, syscall, userPath, shape);
   }
 
-  /** {@link stat} once the candidate (`key` with its directory resolved) is known. */
-  private async statCandidate(key: string, candidate: string, syscall: string, userPath: string): Promise<BackendStats> {
+  /**
+   * {@link stat} of a key whose own resolution the caller just found unknown (a first `stat`): the steps
+   * it adds to the backend's `lstat` run in the interpreter on a cold start, so each one counts. A
+   * sibling was seen (the common case): the candidate without an async step of its own.
+   */
+  statUnresolved<T>(key: string, syscall: string, userPath: string, shape: (stats: BackendStats) => T): Promise<T> {
     const host = this.host;
+    const parent = parentOf(key);
+    const realParent = host.resolvedKey(parent);
+    if (realParent === undefined) return this.candidateOf(key).then((candidate) => this.statCandidate(key, candidate, syscall, userPath, shape));
+    return this.statCandidate(key, realParent === parent ? key : joinPath(realParent, baseName(key)), syscall, userPath, shape);
+  }
+
+  /**
+   * {@link stat} once the candidate (`key` with its directory resolved) is known. Not `async`, and the
+   * backend's answer is handled in one reaction (which also lands the shared flight): an async function
+   * resolved with the promise of another costs three turns more.
+   */
+  private statCandidate<T>(key: string, candidate: string, syscall: string, userPath: string, shape: (stats: BackendStats) => T): Promise<T> {
+    const host = this.host;
+    const cache = host.cache;
     const knownCandidate = candidate === key ? undefined : host.resolvedKey(candidate);
     if (knownCandidate !== undefined || this.heldUnder(candidate)) {
       const real = knownCandidate ?? candidate;
-      host.cache.resolutions.remember(key, real);
-      return host.statOf(real, true, syscall, userPath);
+      cache.resolutions.remember(key, real);
+      return host.statOf(real, true, syscall, userPath).then(shape);
     }
-    if (knownAbsent(host, candidate)) throw fsError('ENOENT', syscall, userPath);
+    if (knownAbsent(host, candidate)) return Promise.reject(fsError('ENOENT', syscall, userPath));
     // Metadata is cached under canonical keys only: held, it proves the candidate (and counts the lookup once).
-    const looked = host.cache.meta.get(candidate, true);
+    const meta = cache.meta;
+    const looked = meta.get(candidate, true);
     if (looked !== undefined) {
-      host.cache.resolutions.remember(key, candidate);
-      return host.statOf(candidate, true, syscall, userPath, looked);
+      cache.resolutions.remember(key, candidate);
+      return host.statOf(candidate, true, syscall, userPath, looked).then(shape);
     }
-    let st: BackendStats;
-    const generation = host.cache.meta.generation;
-    try {
-      st = await host.revalidator.stat(candidate, false, false);
-    } catch (err) {
-      // Missing, or a file on the way: stat says the same. Anything else is explained the long way.
-      if (hasCode(err) && err.code === 'ENOENT') host.cache.meta.setMissing(candidate, generation);
-      if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw asCallError(err, syscall, userPath);
-      return host.statOf(await host.resolve(key), true, syscall, userPath);
-    }
-    if (isSymlinkMode(st.mode)) return host.statOf(await host.resolve(key), true, syscall, userPath);
-    const resolutions = host.cache.resolutions;
-    resolutions.remember(candidate, candidate);
-    if (key !== candidate) resolutions.remember(key, candidate);
-    if (host.opts.metadataCache) host.cache.meta.set(candidate, true, st);
-    return host.withDirtyData(candidate, true, st);
+    const generation = meta.generation;
+    const revalidator = host.revalidator;
+    const flight = revalidator.flight(candidate, false, false);
+    return flight.promise.then(
+      (st) => {
+        revalidator.landed(flight, st);
+        if (isSymlinkMode(st.mode)) return this.statThroughLinks(key, syscall, userPath, shape);
+        const resolutions = cache.resolutions;
+        resolutions.remember(candidate, candidate);
+        if (key !== candidate) resolutions.remember(key, candidate);
+        if (host.opts.metadataCache) meta.set(candidate, true, st);
+        return cache.store.dirtyCount === 0 ? shape(st) : host.withDirtyData(candidate, true, st).then(shape);
+      },
+      (err: unknown) => {
+        revalidator.landed(flight, undefined);
+        // Missing, or a file on the way: stat says the same. Anything else is explained the long way.
+        if (hasCode(err) && err.code === 'ENOENT') meta.setMissing(candidate, generation);
+        if (hasCode(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) throw asCallError(err, syscall, userPath);
+        return this.statThroughLinks(key, syscall, userPath, shape);
+      },
+    );
+  }
+
+  /** {@link stat} the long way: `key` resolved (every link followed), then its stats. */
+  private async statThroughLinks<T>(key: string, syscall: string, userPath: string, shape: (stats: BackendStats) => T): Promise<T> {
+    const host = this.host;
+    return shape(await host.statOf(await host.resolve(key), true, syscall, userPath));
   }
 }

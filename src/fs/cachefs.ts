@@ -217,7 +217,7 @@ export class CacheFS extends MoreCalls {
           return this.#statMiss(key, path, cached ?? null);
         }
         // Not resolved yet: the cold path, with the key just made (not normalized a second time).
-        if (inTree !== undefined) return core.cold.stat(inTree, 'stat', pathString(path)).then(fileStatsOf);
+        if (inTree !== undefined) return core.cold.statUnresolved(inTree, 'stat', pathString(path), fileStatsOf);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -228,7 +228,7 @@ export class CacheFS extends MoreCalls {
   async #statSlow(path: PathLike): Promise<FileStats> {
     if (this.pending) await this.pending;
     this.check('stat');
-    if (this.view.root === '' && !namesDirectory(path)) return new FileStats(await this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path)));
+    if (this.view.root === '' && !namesDirectory(path)) return this.core.cold.stat(this.view.keyOf(path, 'path', 'stat'), 'stat', pathString(path), fileStatsOf);
     return this.#statMiss(await this.realKey(path, 'stat'), path, undefined);
   }
 
