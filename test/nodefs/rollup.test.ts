@@ -6,7 +6,7 @@
 // thing to both sides.
 import assert from 'node:assert/strict';
 import * as nodeFs from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { rollup, type RollupCache, type RollupFsModule } from 'rollup';
 import { toNodeFs, type CacheFS } from '../../src/index.js';
@@ -48,7 +48,8 @@ async function build(root: string, fs: RollupFsModule | undefined, cache: Rollup
   const warnings: string[] = [];
   const bundle = await rollup({
     input: join(root, 'src/index.js'), cache, ...(fs ? { fs } : {}),
-    onwarn: (w) => warnings.push(`${w.code}: ${w.message}`.split(root).join('<root>')),
+    // Rollup names modules relative to the working directory in its messages: both spellings of the root go.
+    onwarn: (w) => warnings.push(`${w.code}: ${w.message}`.split(root).join('<root>').split(relative(process.cwd(), root)).join('<root>')),
   });
   await bundle.write({ dir: join(root, 'dist'), format: 'es' });
   await bundle.close();
