@@ -82,7 +82,7 @@ export class RecentAnswers {
       }
     }
     const hits = this.#hits;
-    const got = hits.stats(path as string, follow);
+    const got = hits.stats(path as PathLike, follow);
     if (got === NOT_CACHED) return false;
     if (got === ABSENT) {
       if (remembers) remember(answers, path, new Answer(undefined, 'ENOENT', undefined), this.#limit);
@@ -104,7 +104,7 @@ export class RecentAnswers {
         return true;
       }
     }
-    const got = this.#hits.readlink(path as string, undefined);
+    const got = this.#hits.readlink(path as PathLike, undefined);
     if (got === NOT_CACHED) return false;
     const answer = got === ABSENT || got === NOT_A_LINK ? new Answer(undefined, got === ABSENT ? 'ENOENT' : 'EINVAL', undefined) : new Answer(got, null, undefined);
     if (remembers) remember(this.#links, path, answer, this.#limit);
