@@ -1,6 +1,7 @@
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import type { FileStats } from './stats-object.js';
+import { driveAsync, driveSync, type Steps } from '../util/drive.js';
 
 /** A call's answer: a promise for `cp`, the value itself for `cpSync`. */
 type Maybe<T> = T | Promise<T>;
@@ -55,35 +56,6 @@ export class CopyError extends Error {
 }
 
 type Stats = FileStats | null;
-
-/**
- * The steps of a copy: each call on `fs` is yielded, and the driver hands back its answer (awaited for
- * `cp`, as it is for `cpSync`), so both forms run the one algorithm.
- */
-type Steps<T> = Generator<unknown, T, any>; // `any`: each yield answers its own call
-
-/** Runs `steps`, awaiting each answer. */
-async function driveAsync<T>(steps: Steps<T>): Promise<T> {
-  let next = steps.next();
-  while (!next.done) {
-    let answer: unknown;
-    try {
-      answer = await next.value;
-    } catch (err) {
-      next = steps.throw(err);
-      continue;
-    }
-    next = steps.next(answer);
-  }
-  return next.value;
-}
-
-/** Runs `steps` with synchronous calls. */
-function driveSync<T>(steps: Steps<T>): T {
-  let next = steps.next();
-  while (!next.done) next = steps.next(next.value);
-  return next.value;
-}
 
 /**
  * Copies `src` to `dest` as Node's `fs.promises.cp` does, with the same checks in the same order

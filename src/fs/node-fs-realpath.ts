@@ -1,5 +1,6 @@
 import { fsError, hasCode } from '../errors.js';
 import { normalizePath, type PathLike } from '../paths.js';
+import { driveAsync, driveSync, type Steps } from '../util/drive.js';
 
 /**
  * Node's `fs.realpath` and `fs.realpathSync` (not their `.native`) are JavaScript that walks the path an
@@ -18,19 +19,22 @@ const walkable = (err: unknown): boolean => hasCode(err) && (err.code === 'ENOEN
 const walkedStep = (stepError: unknown, syscall: string, path: string, err: unknown): unknown =>
   hasCode(stepError) && walkable(stepError) ? fsError(stepError.code, syscall, path) : err;
 
-/** The error the walking `realpathSync` gives for `path` (in the view, against `cwd`) after `err`. */
-export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => unknown, realpath: (p: string) => string): unknown {
+/**
+ * The error the walking realpath gives for `path` (in the view, against `cwd`) after the call's own
+ * `err`, over `lstat` and `realpath` calls that answer at once or in a promise (see util/drive.ts).
+ */
+function* walkedSteps(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => unknown, realpath: (p: string) => unknown): Steps<unknown> {
   if (!walkable(err)) return err;
   let base = '/';
   for (const part of parts(path, cwd)) {
     const next = joined(base, part);
     try {
-      lstat(next);
+      yield lstat(next);
     } catch (stepError) {
       return walkedStep(stepError, 'lstat', next, err);
     }
     try {
-      base = realpath(next);
+      base = (yield realpath(next)) as string;
     } catch (stepError) {
       return walkedStep(stepError, 'stat', next, err); // a link whose target is missing: Node stats it
     }
@@ -38,22 +42,12 @@ export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lst
   return err;
 }
 
-/** {@link walkedFailureSync} for the callback form, over the cache's promise calls. */
-export async function walkedFailure(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => Promise<unknown>, realpath: (p: string) => Promise<string>): Promise<unknown> {
-  if (!walkable(err)) return err;
-  let base = '/';
-  for (const part of parts(path, cwd)) {
-    const next = joined(base, part);
-    try {
-      await lstat(next);
-    } catch (stepError) {
-      return walkedStep(stepError, 'lstat', next, err);
-    }
-    try {
-      base = await realpath(next);
-    } catch (stepError) {
-      return walkedStep(stepError, 'stat', next, err);
-    }
-  }
-  return err;
+/** The error the walking `realpathSync` gives (see {@link walkedSteps}). */
+export function walkedFailureSync(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => unknown, realpath: (p: string) => string): unknown {
+  return driveSync(walkedSteps(err, path, cwd, lstat, realpath));
+}
+
+/** The error the walking callback `realpath` gives, over the cache's promise calls. */
+export function walkedFailure(err: unknown, path: PathLike, cwd: string, lstat: (p: string) => Promise<unknown>, realpath: (p: string) => Promise<string>): Promise<unknown> {
+  return driveAsync(walkedSteps(err, path, cwd, lstat, realpath));
 }
