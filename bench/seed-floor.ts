@@ -87,13 +87,19 @@ async function floorOpenWriteClose(files: Map<string, Uint8Array>, path: string,
   return bytesWritten;
 }
 
+/** ReadHit's 19-byte file, fresh for each case that reads it (the limit and floor rows alike). */
+export const hitData = (): Uint8Array => new TextEncoder().encode('benchmark test data');
+
+/** A 14-field stats record, fresh for each case (what the limit and floor rows of MetadataCache_Hit copy). */
+export const statsRecord = () => ({
+  dev: 2049, ino: 1234, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 19, blksize: 4096, blocks: 8,
+  atimeMs: 1.7e12, mtimeMs: 1.7e12, ctimeMs: 1.7e12, birthtimeMs: 1.7e12,
+});
+
 /** The floor rows: `floor/await1` and `floor/await3` as one group, and each row's own floor (named as the row). */
 export function floorCases(): BenchCase[] {
-  const data = new TextEncoder().encode('benchmark test data');
-  const stats = {
-    dev: 2049, ino: 1234, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 19, blksize: 4096, blocks: 8,
-    atimeMs: 1.7e12, mtimeMs: 1.7e12, ctimeMs: 1.7e12, birthtimeMs: 1.7e12,
-  };
+  const data = hitData();
+  const stats = statsRecord();
   const cached = { cached: true };
   const floor = (variant: string, op: (i: number) => Promise<unknown>, name = FLOOR): BenchCase => ({
     suite: 'seed',

@@ -11,7 +11,7 @@ import { DataStore } from '../src/store/data-store.js';
 import { createByteStore } from '../src/store/pool.js';
 import { createPolicy } from '../src/policy/index.js';
 import type { BenchCase, Row } from './harness.js';
-import { FLOOR, FLOOR_OF, FLOOR_VARIANT, floorNs } from './seed-floor.js';
+import { FLOOR, FLOOR_OF, FLOOR_VARIANT, floorNs, hitData, statsRecord } from './seed-floor.js';
 
 /** Go's pooled ns/op, from the seed's POOLING_RESULTS.md. */
 export const GO_POOLED_NS: Readonly<Record<string, number>> = {
@@ -58,11 +58,8 @@ export function storeOnlyCases(): BenchCase[] {
 
 /** `limit` rows for ReadHit (19 bytes) and MetadataCache_Hit (a 14-field stats record). */
 export function limitCases(): BenchCase[] {
-  const data = new TextEncoder().encode('benchmark test data');
-  const stats = {
-    dev: 2049, ino: 1234, mode: 0o100644, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 19, blksize: 4096, blocks: 8,
-    atimeMs: 1.7e12, mtimeMs: 1.7e12, ctimeMs: 1.7e12, birthtimeMs: 1.7e12,
-  };
+  const data = hitData();
+  const stats = statsRecord();
   return [
     {
       suite: 'seed', name: 'ReadHit', variant: 'limit',
